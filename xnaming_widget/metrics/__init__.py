@@ -1,0 +1,34 @@
+"""Quantitative measures of explanations, as pure functions of arrays.
+
+- faithfulness: how well XNNs reproduce the classifier (F_reg, RMSE, F_cls, xNN accuracy);
+- maps: orthogonality (O1, O2) and locality of x-feature heatmaps (SPEC §4);
+- compare: the XNN paper's Table 1 in one call.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "f_reg": "faithfulness",
+    "rmse": "faithfulness",
+    "f_cls": "faithfulness",
+    "xnn_accuracy": "faithfulness",
+    "faithfulness_table": "faithfulness",
+    "orthogonality": "maps",
+    "locality": "maps",
+    "compare_methods": "compare",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'xnaming_widget.metrics' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return __all__
