@@ -1,0 +1,322 @@
+"""``NamingWidget``: the interactive naming canvas (an anywidget) and its Python API.
+
+Python is the source of truth (docs/widget-protocol.md). The browser renders the synced traits
+and sends operations as custom messages; the same operations are methods here. Each one is
+applied to a :class:`NamingState`, autosaved, and published as one new ``state`` value; if the
+autosave write fails the operation is rolled back, so memory and file never disagree.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import anywidget
+import pandas as pd
+import traitlets
+
+from ..naming_format import NamingFileError, naming_doc, naming_table, read_naming_file, write_json_atomic
+from .autosave import AutosaveConflictError, AutosaveFile, check_owner
+from .html_export import snapshot_html, summary_html, write_snapshot
+from .payload import Payload, build_payload
+from .state import NamingError, NamingState, now_iso
+
+_STATIC = Path(__file__).resolve().parent.parent / "static"
+_BUNDLE = _STATIC / "widget.js"
+_STYLES = _STATIC / "widget.css"
+_MISSING_BUNDLE_ESM = """
+function render({ el }) {
+  el.textContent = "xnaming-widget: the browser bundle (xnaming_widget/static/widget.js) is missing. "
+    + "Build it with `npm install && npm run build` in js/, or reinstall the package.";
+}
+export default { render };
+"""
+
+# Traits the browser may change; everything else is set by Python only.
+_BROWSER_WRITABLE = {"single_key_shortcuts", "error"}
+
+
+class NamingWidget(anywidget.AnyWidget):
+    """Sort one category's significant activations into named concepts, unlabeled and trash.
+
+    ``NamingWidget(activations, category="Sneaker", annotator="ana", autosave="namings/ana.json")``
+    takes an ``ActivationSet`` or a DataFrame with SPEC §5's columns (no thumbnails then:
+    placeholders are drawn). With ``autosave`` every change is written to that file, and
+    creating the widget again with the same file restores the naming and its undo history.
+    ``w.naming`` is at any moment SPEC §5's naming table.
+    """
+
+    _esm = _BUNDLE if _BUNDLE.is_file() else _MISSING_BUNDLE_ESM
+    if _STYLES.is_file():
+        _css = _STYLES
+
+    activations = traitlets.List(traitlets.Dict()).tag(sync=True)
+    thumbnails = traitlets.Bytes(b"").tag(sync=True)
+    thumb_offsets = traitlets.List(traitlets.Int(), default_value=[0]).tag(sync=True)
+    images = traitlets.List(traitlets.Dict()).tag(sync=True)
+    image_thumbnails = traitlets.Bytes(b"").tag(sync=True)
+    image_thumb_offsets = traitlets.List(traitlets.Int(), default_value=[0]).tag(sync=True)
+    category = traitlets.Unicode("").tag(sync=True)
+    annotator = traitlets.Unicode("").tag(sync=True)
+    state = traitlets.Dict().tag(sync=True)
+    single_key_shortcuts = traitlets.Bool(True).tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    thumb_size = traitlets.Int(96).tag(sync=True)
+
+    def __init__(self, activations: Any, category: str | None = None, annotator: str | None = None,
+                 autosave: str | os.PathLike | None = None, *, thumb_size: int = 96,
+                 single_key_shortcuts: bool = True, _initial_doc: Mapping | None = None):
+        if not isinstance(annotator, str) or not annotator.strip():
+            raise ValueError("Pass annotator='your name' so that namings by different people stay apart.")
+        if not isinstance(thumb_size, int) or not 16 <= thumb_size <= 512:
+            raise ValueError(f"thumb_size must be an int between 16 and 512 pixels, not {thumb_size!r}.")
+        annotator = annotator.strip()
+        payload = build_payload(activations, category)
+        self._payload: Payload = payload
+        self._autosave: AutosaveFile | None = None
+        self._saved_at: str | None = None
+        self._closed = False
+        doc = dict(_initial_doc) if _initial_doc is not None else None
+        if autosave is not None:
+            self._autosave = AutosaveFile(autosave, fingerprint=payload.fingerprint,
+                                          category=payload.category, annotator=annotator)
+            self._autosave.claim(self)
+        try:
+            if self._autosave is not None:
+                doc = self._autosave.read_existing()
+            self._naming = self._state_from(doc, payload, annotator)
+            if doc is not None:
+                self._saved_at = doc.get("saved_at")
+            super().__init__(
+                activations=payload.activations,
+                thumbnails=payload.thumbnails.data, thumb_offsets=payload.thumbnails.offsets,
+                images=payload.images,
+                image_thumbnails=payload.image_thumbnails.data,
+                image_thumb_offsets=payload.image_thumbnails.offsets,
+                category=payload.category, annotator=annotator, state=self._state_message(),
+                single_key_shortcuts=single_key_shortcuts, thumb_size=thumb_size,
+            )
+            if self._autosave is not None and doc is None:
+                self._write_autosave()
+                self.state = self._state_message()
+        except BaseException:
+            if self._autosave is not None:
+                self._autosave.release()
+            raise
+        self.on_msg(self._on_frontend_msg)
+
+    @staticmethod
+    def _state_from(doc: Mapping | None, payload: Payload, annotator: str) -> NamingState:
+        if doc is None:
+            return NamingState(payload.shown_ids)
+        try:
+            naming, history_restored = NamingState.restore(
+                payload.shown_ids, doc["concepts"], doc["trash"], doc["unlabeled"], doc.get("log") or ())
+        except NamingError as err:
+            raise NamingFileError(f"The saved naming does not fit these activations: {err}") from None
+        if not history_restored:
+            warnings.warn("The naming was restored, but its log of operations does not match it, so undo "
+                          "history starts afresh.", stacklevel=3)
+        return naming
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def naming(self) -> pd.DataFrame:
+        """SPEC §5's naming table: one row per shown activation with its concept and status."""
+        return naming_table(self._document(saved_at=self._saved_at))
+
+    @property
+    def concepts(self) -> pd.DataFrame:
+        """The concepts in display order: ``id``, ``name``, ``size`` (number of members)."""
+        rows = [(c["id"], c["name"], len(c["members"])) for c in self._naming.concepts]
+        return pd.DataFrame(rows, columns=["id", "name", "size"]).astype({"id": "string", "name": "string"})
+
+    @property
+    def autosave_path(self) -> Path | None:
+        """The autosave file, or None when the widget does not autosave."""
+        return None if self._autosave is None else self._autosave.path
+
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint of the activation set this naming belongs to."""
+        return self._payload.fingerprint
+
+    def __repr__(self) -> str:
+        return (f"NamingWidget(category={self.category!r}, annotator={self.annotator!r}, "
+                f"{len(self._payload.shown_ids)} activations, {len(self._naming.concepts)} concepts)")
+
+    # --------------------------------------------------------------- operations
+
+    def create_concept(self, name: str, members: Iterable[str] = ()) -> str:
+        """Make a new concept (optionally with ``members``); return its id."""
+        return self._change(self._naming.create_concept, name, list(members))
+
+    def move(self, activation_ids: Iterable[str], target: str) -> None:
+        """Move activations to a concept id, ``"unlabeled"`` or ``"trash"``."""
+        self._change(self._naming.move, activation_ids, target)
+
+    def rename(self, concept_id: str, name: str) -> None:
+        """Rename a concept."""
+        self._change(self._naming.rename, concept_id, name)
+
+    def merge(self, concept_ids: Sequence[str], name: str | None = None) -> str:
+        """Merge concepts into the first of ``concept_ids``; return its id."""
+        return self._change(self._naming.merge, concept_ids, name)
+
+    def delete_concept(self, concept_id: str) -> None:
+        """Delete a concept; its members return to the unlabeled pool."""
+        self._change(self._naming.delete_concept, concept_id)
+
+    def undo(self) -> None:
+        """Undo the latest operation."""
+        self._change(self._naming.undo)
+
+    def redo(self) -> None:
+        """Redo the latest undone operation."""
+        self._change(self._naming.redo)
+
+    def _change(self, operation, *args):
+        """Apply an operation, autosave, publish; on any failure keep state and file as they were."""
+        if self._closed:
+            raise RuntimeError("This naming widget was closed; create a new one (same autosave file) to go on.")
+        version = self._naming.version
+        with self._naming.transaction():
+            result = operation(*args)
+            if self._naming.version != version and self._autosave is not None:
+                self._write_autosave()
+        if self._naming.version != version:
+            with self.hold_sync():
+                self.state = self._state_message()
+                if self.error:
+                    self.error = ""
+        return result
+
+    # ------------------------------------------------------------ front end
+
+    _OPS = {
+        "create": ("create_concept", ("name",), ("members",)),
+        "move": ("move", ("ids", "target"), ()),
+        "rename": ("rename", ("concept_id", "name"), ()),
+        "merge": ("merge", ("concept_ids",), ("name",)),
+        "delete": ("delete_concept", ("concept_id",), ()),
+        "undo": ("undo", (), ()),
+        "redo": ("redo", (), ()),
+    }
+
+    def _on_frontend_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        """Apply an operation sent by the browser; report problems in ``error``, never raise."""
+        if not isinstance(content, Mapping) or content.get("type") != "op":
+            return
+        try:
+            op = content.get("op")
+            if op not in self._OPS:
+                raise NamingError(f"Unknown operation {op!r}; expected one of {sorted(self._OPS)}.")
+            method, required, optional = self._OPS[op]
+            missing = [f for f in required if f not in content]
+            if missing:
+                raise NamingError(f"Operation {op!r} lacks the field(s) {missing}.")
+            kwargs = {f: content[f] for f in required}
+            kwargs.update({f: content[f] for f in optional if content.get(f) is not None})
+            args = [kwargs[f] for f in required + optional if f in kwargs]
+            getattr(self, method)(*args)
+        except Exception as err:  # noqa: BLE001 - the comm must never see an exception
+            self.error = str(err) or type(err).__name__
+            self.send_state("state")  # lets the browser drop an optimistic change
+
+    def set_state(self, sync_data: dict) -> None:
+        """Accept from the browser only the traits it may change; re-send the others unchanged."""
+        allowed = {k: v for k, v in sync_data.items() if k in _BROWSER_WRITABLE}
+        refused = [k for k in sync_data if k not in _BROWSER_WRITABLE and k in self.keys]
+        if allowed:
+            super().set_state(allowed)
+        if refused:
+            self.send_state(refused)
+
+    # ----------------------------------------------------------------- files
+
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write the naming to ``path`` (atomically) and return the path.
+
+        An existing naming file of another person, category or activation set is not replaced
+        unless ``overwrite=True``.
+        """
+        target = Path(path).expanduser().resolve()
+        if self._autosave is not None and target == self._autosave.path:
+            self._write_autosave()
+            self.state = self._state_message()
+            return target
+        probe = AutosaveFile(target, fingerprint=self.fingerprint, category=self.category,
+                             annotator=self.annotator)
+        probe.claim(self)  # refuses a file that another open widget autosaves into
+        try:
+            if target.exists() and not overwrite:
+                check_owner(read_naming_file(target), source=str(target), fingerprint=self.fingerprint,
+                            category=self.category, annotator=self.annotator)
+            write_json_atomic(target, self._document(saved_at=now_iso()))
+        finally:
+            probe.release()
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, activations: Any, *, autosave: bool = False,
+             **kwargs: Any) -> "NamingWidget":
+        """Open a saved naming over ``activations``; with ``autosave=True`` go on saving into ``path``."""
+        doc = read_naming_file(path)
+        if autosave:
+            return cls(activations, category=doc["category"], annotator=doc["annotator"], autosave=path,
+                       **kwargs)
+        widget_kwargs = dict(category=doc["category"], annotator=doc["annotator"], **kwargs)
+        payload_fingerprint = build_payload(activations, doc["category"]).fingerprint
+        check_owner(doc, source=str(path), fingerprint=payload_fingerprint, category=doc["category"],
+                    annotator=doc["annotator"])
+        return cls(activations, _initial_doc=doc, **widget_kwargs)
+
+    def to_html(self, path: str | os.PathLike) -> Path:
+        """Write a self-contained HTML snapshot of the naming (opens offline) and return its path."""
+        blob = self._payload.thumbnails
+        thumbs = {r["id"]: (blob[r["thumb"]] if r["thumb"] >= 0 else None) for r in self._payload.activations}
+        page = snapshot_html(self._naming.snapshot(), thumbs, category=self.category,
+                             annotator=self.annotator, saved_at=self._saved_at, thumb_size=self.thumb_size)
+        return write_snapshot(path, page)
+
+    def close(self) -> None:
+        """Close the widget and free its autosave file for another widget."""
+        if getattr(self, "_autosave", None) is not None:
+            self._autosave.release()
+        self._closed = True
+        super().close()
+
+    def _repr_mimebundle_(self, **kwargs: Any):
+        """The live widget view plus a static concept summary for viewers without a kernel."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        data = dict(data)
+        data["text/html"] = summary_html(self._naming.snapshot(), category=self.category,
+                                         annotator=self.annotator)
+        return data, metadata
+
+    # --------------------------------------------------------------- internals
+
+    def _document(self, saved_at: str | None) -> dict:
+        snap = self._naming.snapshot()
+        return naming_doc(annotator=self.annotator, category=self._payload.category,
+                          fingerprint=self._payload.fingerprint, concepts=snap["concepts"],
+                          trash=snap["trash"], unlabeled=snap["unlabeled"], log=self._naming.log,
+                          saved_at=saved_at)
+
+    def _write_autosave(self) -> None:
+        saved_at = now_iso()
+        self._autosave.write(self._document(saved_at=saved_at))
+        self._saved_at = saved_at
+
+    def _state_message(self) -> dict:
+        snap = self._naming.snapshot()
+        return {"version": self._naming.version, **snap, "can_undo": self._naming.can_undo,
+                "can_redo": self._naming.can_redo, "saved_at": self._saved_at}
+
+
+__all__ = ["NamingWidget", "NamingError", "NamingFileError", "AutosaveConflictError"]

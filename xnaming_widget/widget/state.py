@@ -1,0 +1,447 @@
+"""One person's naming of one category, in memory: operations, invariant, undo and redo.
+
+``NamingState`` is pure Python (no widget, no files) so that every rule of the naming can be
+tested on its own. Each activation has exactly one *place*: a concept id, ``"unlabeled"`` or
+``"trash"``; the place map is the single source of truth, so the SPEC §5 invariant ("every
+shown activation is in exactly one place") holds by construction.
+
+Every operation becomes a *change*, a JSON-ready record of what it did with the values before
+and after. Undo applies a change backwards, redo forwards, and the log of changes is what the
+autosave file keeps, so undo history survives a restart.
+
+Change layout::
+
+    {"moves": [[ids, from_place, to_place], ...],
+     "concepts": [{"id", "before": {"name", "index"} | None, "after": {"name", "index"} | None}]}
+
+``before`` None means the change creates the concept, ``after`` None that it removes it;
+``index`` is the concept's position in the display order.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import unicodedata
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+UNLABELED = "unlabeled"
+TRASH = "trash"
+SPECIAL_PLACES = (UNLABELED, TRASH)
+MAX_NAME_LENGTH = 200
+_CONCEPT_ID = re.compile(r"^c(\d+)$")
+
+
+class NamingError(ValueError):
+    """An operation that cannot be applied to the naming as it is; the message says why."""
+
+
+def now_iso() -> str:
+    """The current time as an ISO 8601 string in UTC, to the millisecond."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def clean_concept_name(name: Any) -> str:
+    """Validate a concept name: a non-empty single line of at most ``MAX_NAME_LENGTH`` characters.
+
+    Names are untrusted text; they are stored as given (after stripping outer white space) and
+    never interpreted as markup anywhere in the package.
+    """
+    if not isinstance(name, str):
+        raise NamingError(f"A concept name must be a string, not {type(name).__name__}.")
+    cleaned = name.strip()
+    if not cleaned:
+        raise NamingError("A concept name cannot be empty; type a few words that describe the concept.")
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise NamingError(
+            f"A concept name can have at most {MAX_NAME_LENGTH} characters (this one has "
+            f"{len(cleaned)}); shorten it."
+        )
+    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
+        raise NamingError("A concept name must be a single line without control characters (tabs, newlines).")
+    return cleaned
+
+
+def _preview(items: Iterable[Any], limit: int = 5) -> str:
+    items = list(items)
+    shown = ", ".join(repr(x) for x in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+class NamingState:
+    """The places of a fixed, ordered set of activations, with undoable operations.
+
+    Concept members are listed in the activations' display order, so a naming, its undo and its
+    restoration from a file always give the same lists.
+    """
+
+    def __init__(self, activation_ids: Sequence[str]):
+        ids = [str(a) for a in activation_ids]
+        if len(set(ids)) != len(ids):
+            seen: set[str] = set()
+            dupes = [a for a in ids if a in seen or seen.add(a)]
+            raise NamingError(f"Activation ids must be unique; repeated: {_preview(dupes)}.")
+        self._ids: list[str] = ids
+        self._place: dict[str, str] = dict.fromkeys(ids, UNLABELED)
+        self._order: list[str] = []  # concept ids in display order
+        self._names: dict[str, str] = {}
+        self._undo: list[dict] = []  # changes that undo can revert, newest last
+        self._redo: list[dict] = []
+        self._log: list[dict] = []
+        self._next_number = 1
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def activation_ids(self) -> list[str]:
+        """The activations of this naming, in display order."""
+        return list(self._ids)
+
+    def place_of(self, activation_id: str) -> str:
+        """The concept id, ``"unlabeled"`` or ``"trash"`` holding ``activation_id``."""
+        try:
+            return self._place[activation_id]
+        except KeyError:
+            raise NamingError(f"Unknown activation id {activation_id!r}.") from None
+
+    def members_by_place(self) -> dict[str, list[str]]:
+        """Every place (concepts in display order, then unlabeled and trash) -> its members."""
+        groups: dict[str, list[str]] = {cid: [] for cid in self._order}
+        groups[UNLABELED] = []
+        groups[TRASH] = []
+        for aid in self._ids:
+            groups[self._place[aid]].append(aid)
+        return groups
+
+    @property
+    def concepts(self) -> list[dict]:
+        """``[{"id", "name", "members"}]`` in display order."""
+        groups = self.members_by_place()
+        return [{"id": cid, "name": self._names[cid], "members": groups[cid]} for cid in self._order]
+
+    @property
+    def unlabeled(self) -> list[str]:
+        return [aid for aid in self._ids if self._place[aid] == UNLABELED]
+
+    @property
+    def trash(self) -> list[str]:
+        return [aid for aid in self._ids if self._place[aid] == TRASH]
+
+    def concept_name(self, concept_id: str) -> str:
+        self._require_concept(concept_id)
+        return self._names[concept_id]
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    @property
+    def log(self) -> list[dict]:
+        """Every operation, undo and redo so far, with ISO timestamps (JSON-ready copies)."""
+        return copy.deepcopy(self._log)
+
+    @property
+    def version(self) -> int:
+        """Counts the changes so far; grows by one with every operation, undo or redo."""
+        return len(self._log)
+
+    def snapshot(self) -> dict:
+        """The naming as plain data: ``concepts``, ``unlabeled``, ``trash`` lists."""
+        groups = self.members_by_place()
+        return {
+            "concepts": [{"id": c, "name": self._names[c], "members": groups[c]} for c in self._order],
+            "unlabeled": groups[UNLABELED],
+            "trash": groups[TRASH],
+        }
+
+    # --------------------------------------------------------------- operations
+
+    def create_concept(self, name: str, members: Iterable[str] = ()) -> str:
+        """Make a concept called ``name`` (optionally moving ``members`` into it); return its id."""
+        name = clean_concept_name(name)
+        members = self._check_ids(members, allow_empty=True)
+        concept_id = self._new_concept_id()
+        change = {
+            "moves": self._moves_to(members, concept_id),
+            "concepts": [{"id": concept_id, "before": None, "after": {"name": name, "index": len(self._order)}}],
+        }
+        self._record("create", {"name": name, "members": members}, change)
+        return concept_id
+
+    def move(self, activation_ids: Iterable[str], target: str) -> None:
+        """Move activations to a concept id, ``"unlabeled"`` or ``"trash"`` (one undo step)."""
+        ids = self._check_ids(activation_ids)
+        target = self._check_target(target)
+        change = {"moves": self._moves_to(ids, target), "concepts": []}
+        if change["moves"]:
+            self._record("move", {"ids": ids, "target": target}, change)
+
+    def rename(self, concept_id: str, name: str) -> None:
+        """Give a concept a new name."""
+        self._require_concept(concept_id)
+        name = clean_concept_name(name)
+        old = self._names[concept_id]
+        if name == old:
+            return
+        index = self._order.index(concept_id)
+        change = {"moves": [], "concepts": [
+            {"id": concept_id, "before": {"name": old, "index": index}, "after": {"name": name, "index": index}}
+        ]}
+        self._record("rename", {"concept_id": concept_id, "name": name}, change)
+
+    def merge(self, concept_ids: Sequence[str], name: str | None = None) -> str:
+        """Merge concepts into the first one (renamed to ``name`` if given); return its id."""
+        if isinstance(concept_ids, str):
+            raise NamingError("merge takes a list of at least two concept ids, not a single string.")
+        concept_ids = [str(c) for c in concept_ids]
+        if len(set(concept_ids)) != len(concept_ids):
+            raise NamingError(f"merge got a concept id twice: {concept_ids!r}.")
+        if len(concept_ids) < 2:
+            raise NamingError("merge needs at least two concept ids.")
+        for cid in concept_ids:
+            self._require_concept(cid)
+        keep, absorbed = concept_ids[0], concept_ids[1:]
+        new_name = self._names[keep] if name is None else clean_concept_name(name)
+        groups = self.members_by_place()
+        moves = [[groups[cid], cid, keep] for cid in absorbed if groups[cid]]
+        keep_index = self._order.index(keep)
+        concepts = [{"id": keep, "before": {"name": self._names[keep], "index": keep_index},
+                     "after": {"name": new_name, "index": keep_index}}]
+        concepts += [{"id": cid, "before": {"name": self._names[cid], "index": self._order.index(cid)},
+                      "after": None} for cid in absorbed]
+        self._record("merge", {"concept_ids": concept_ids, "name": name}, {"moves": moves, "concepts": concepts})
+        return keep
+
+    def delete_concept(self, concept_id: str) -> None:
+        """Remove a concept; its members go back to the unlabeled pool."""
+        self._require_concept(concept_id)
+        members = self.members_by_place()[concept_id]
+        change = {
+            "moves": [[members, concept_id, UNLABELED]] if members else [],
+            "concepts": [{"id": concept_id, "before": {"name": self._names[concept_id],
+                                                      "index": self._order.index(concept_id)}, "after": None}],
+        }
+        self._record("delete", {"concept_id": concept_id}, change)
+
+    def undo(self) -> None:
+        """Revert the latest operation that is not undone yet."""
+        if not self._undo:
+            raise NamingError("Nothing to undo.")
+        change = self._undo[-1]
+        self._apply(change, reverse=True)
+        self._redo.append(self._undo.pop())
+        self._log.append({"op": "undo", "time": now_iso()})
+
+    def redo(self) -> None:
+        """Apply again the latest undone operation."""
+        if not self._redo:
+            raise NamingError("Nothing to redo.")
+        change = self._redo[-1]
+        self._apply(change, reverse=False)
+        self._undo.append(self._redo.pop())
+        self._log.append({"op": "redo", "time": now_iso()})
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run operations that are all kept, or all rolled back if the block raises."""
+        saved = (dict(self._place), list(self._order), dict(self._names), list(self._undo),
+                 list(self._redo), len(self._log), self._next_number)
+        try:
+            yield
+        except BaseException:
+            (self._place, self._order, self._names, self._undo, self._redo, n_log,
+             self._next_number) = saved
+            del self._log[n_log:]
+            raise
+
+    # ---------------------------------------------------------------- restoring
+
+    @classmethod
+    def restore(cls, activation_ids: Sequence[str], concepts: Sequence[Mapping], trash: Iterable[str],
+                unlabeled: Iterable[str], log: Sequence[Mapping] = ()) -> tuple["NamingState", bool]:
+        """Rebuild a state from a naming document's parts.
+
+        Returns ``(state, history_restored)``. The placements must cover exactly the given
+        activations. The undo/redo history is rebuilt from ``log`` when it is consistent with
+        the placements; otherwise the naming is restored without history.
+        """
+        state = cls(activation_ids)
+        known = set(state._ids)
+        placed: dict[str, str] = {}
+        lists = [(str(c["id"]), c["members"]) for c in concepts] + [(TRASH, trash), (UNLABELED, unlabeled)]
+        for place, members in lists:
+            for aid in members:
+                if aid not in known:
+                    raise NamingError(f"The naming places activation {aid!r}, which is not among the shown "
+                                      "activations; it was made for another activation set.")
+                if aid in placed:
+                    raise NamingError(f"The naming places activation {aid!r} twice ({placed[aid]} and {place}).")
+                placed[aid] = place
+        missing = [a for a in state._ids if a not in placed]
+        if missing:
+            raise NamingError(f"The naming does not place {len(missing)} shown activation(s) "
+                              f"({_preview(missing)}); it was made for another activation set.")
+        for concept in concepts:
+            cid = str(concept["id"])
+            if cid in SPECIAL_PLACES or cid in state._names:
+                raise NamingError(f"Invalid or repeated concept id {cid!r} in the naming.")
+            state._order.append(cid)
+            state._names[cid] = str(concept["name"])
+        state._place = placed
+        history_ok = state._restore_history(log)
+        numbers = [int(m.group(1)) for m in map(_CONCEPT_ID.match, state._all_known_concept_ids()) if m]
+        state._next_number = max(numbers, default=0) + 1
+        return state, history_ok
+
+    def _restore_history(self, log: Sequence[Mapping]) -> bool:
+        """Rebuild the undo/redo stacks from a log; keep no history if it does not fit the placements."""
+        undo: list[dict] = []
+        redo: list[dict] = []
+        try:
+            for entry in log:
+                op = entry["op"]
+                if op == "undo":
+                    redo.append(undo.pop())
+                elif op == "redo":
+                    undo.append(redo.pop())
+                else:
+                    undo.append(_validated_change(entry["change"]))
+                    redo.clear()
+            probe = NamingState.__new__(NamingState)
+            probe.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items()
+                                                 if k in ("_ids", "_place", "_order", "_names")}))
+            for change in reversed(undo):  # walking back to the start must fit every step
+                probe._apply(change, reverse=True)
+            for change in undo:
+                probe._apply(change, reverse=False)
+            for change in reversed(redo):
+                probe._apply(change, reverse=False)
+        except (KeyError, IndexError, TypeError, ValueError):
+            self._log = []
+            return False
+        self._undo, self._redo = undo, redo
+        self._log = [dict(copy.deepcopy(entry)) for entry in log]
+        return True
+
+    # ---------------------------------------------------------------- internals
+
+    def _all_known_concept_ids(self) -> set[str]:
+        ids = set(self._order)
+        for change in self._undo + self._redo:
+            ids.update(c["id"] for c in change["concepts"])
+        return ids
+
+    def _new_concept_id(self) -> str:
+        known = self._all_known_concept_ids()
+        while f"c{self._next_number}" in known:
+            self._next_number += 1
+        concept_id = f"c{self._next_number}"
+        self._next_number += 1
+        return concept_id
+
+    def _require_concept(self, concept_id: Any) -> None:
+        if concept_id not in self._names:
+            existing = ", ".join(f"{c} ({self._names[c]!r})" for c in self._order) or "none yet"
+            raise NamingError(f"No concept with id {concept_id!r}. Existing concepts: {existing}.")
+
+    def _check_ids(self, activation_ids: Iterable[str], allow_empty: bool = False) -> list[str]:
+        if isinstance(activation_ids, str):
+            activation_ids = [activation_ids]
+        ids = list(dict.fromkeys(str(a) for a in activation_ids))
+        if not ids and not allow_empty:
+            raise NamingError("No activations given; select at least one.")
+        unknown = [a for a in ids if a not in self._place]
+        if unknown:
+            raise NamingError(f"Unknown activation id(s) {_preview(unknown)}; only the shown (significant) "
+                              "activations of this category can be placed.")
+        return ids
+
+    def _check_target(self, target: Any) -> str:
+        if target in SPECIAL_PLACES or target in self._names:
+            return target
+        existing = ", ".join(repr(c) for c in self._order)
+        raise NamingError(f"Unknown target {target!r}: use a concept id ({existing or 'none yet'}), "
+                          f"{UNLABELED!r} or {TRASH!r}.")
+
+    def _moves_to(self, ids: Sequence[str], target: str) -> list[list]:
+        """Moves of ``ids`` to ``target``, grouped by where they are now (no-ops left out)."""
+        by_source: dict[str, list[str]] = {}
+        for aid in ids:
+            source = self._place[aid]
+            if source != target:
+                by_source.setdefault(source, []).append(aid)
+        return [[members, source, target] for source, members in by_source.items()]
+
+    def _record(self, op: str, args: dict, change: dict) -> None:
+        self._apply(change, reverse=False)
+        self._undo.append(change)
+        self._redo.clear()
+        self._log.append({"op": op, "time": now_iso(), "args": copy.deepcopy(args),
+                          "change": copy.deepcopy(change)})
+
+    def _apply(self, change: Mapping, reverse: bool) -> None:
+        """Apply a change forwards or backwards, checking every step against the current state.
+
+        The check runs fully before anything is modified, so a change that does not fit leaves
+        the state as it was.
+        """
+        concept_steps = [(c["id"], c["after"], c["before"]) if reverse else (c["id"], c["before"], c["after"])
+                         for c in change["concepts"]]
+        moves = [(m[0], m[2], m[1]) if reverse else (m[0], m[1], m[2]) for m in change["moves"]]
+        adds = sorted(((cid, new) for cid, old, new in concept_steps if old is None), key=lambda s: s[1]["index"])
+        removes = sorted(((cid, old) for cid, old, new in concept_steps if new is None),
+                         key=lambda s: -s[1]["index"])
+        renames = [(cid, new) for cid, old, new in concept_steps if old is not None and new is not None]
+
+        order = list(self._order)
+        for cid, entry in adds:
+            if cid in self._names or cid in SPECIAL_PLACES or not 0 <= entry["index"] <= len(order):
+                raise NamingError(f"Change does not fit: cannot add concept {cid!r}.")
+            order.insert(entry["index"], cid)
+        names_after = set(order)
+        for ids, source, target in moves:
+            for place in (source, target):
+                if place not in SPECIAL_PLACES and place not in names_after:
+                    raise NamingError(f"Change does not fit: no concept {place!r}.")
+            if any(self._place.get(aid) != source for aid in ids):
+                raise NamingError(f"Change does not fit: activations are not in {source!r}.")
+        place = dict(self._place)
+        for ids, source, target in moves:
+            for aid in ids:
+                place[aid] = target
+        occupied = set(place.values())
+        for cid, entry in removes:
+            if cid not in names_after or order.index(cid) != entry["index"] or cid in occupied:
+                raise NamingError(f"Change does not fit: cannot remove concept {cid!r}.")
+            order.remove(cid)
+        for cid, entry in renames:
+            if cid not in order:
+                raise NamingError(f"Change does not fit: cannot rename missing concept {cid!r}.")
+        names = dict(self._names)
+        for cid, entry in adds + renames:
+            names[cid] = entry["name"]
+        for cid, _ in removes:
+            del names[cid]
+        self._order, self._names, self._place = order, names, place
+
+
+def _validated_change(change: Any) -> dict:
+    """A change read from a file, checked for shape so that a damaged log is rejected early."""
+    if not isinstance(change, Mapping):
+        raise ValueError("change is not an object")
+    moves = [[list(map(str, m[0])), str(m[1]), str(m[2])] for m in change["moves"]]
+    concepts = []
+    for c in change["concepts"]:
+        sides = {}
+        for side in ("before", "after"):
+            value = c[side]
+            sides[side] = None if value is None else {"name": str(value["name"]), "index": int(value["index"])}
+        if sides["before"] is None and sides["after"] is None:
+            raise ValueError("empty concept step")
+        concepts.append({"id": str(c["id"]), **sides})
+    return {"moves": moves, "concepts": concepts}
