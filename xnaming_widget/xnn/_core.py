@@ -1,0 +1,174 @@
+"""The batched network every neural XNN method trains: G independent XNNs stored as stacked weights.
+
+One module holds G groups (G = 1 for a single XNN, G = C for a bank of one-vs-all XNNs).
+Each linear layer keeps weights ``(G, in, out)`` and runs all groups in one ``bmm``, so a
+bank costs one forward/backward per mini-batch instead of C. Group g's initial weights
+come from its own generator seeded with ``seed + g``: group g of a bank starts exactly
+where a single XNN with seed ``seed + g`` starts, which makes the two testably equal.
+
+Inputs are standardised inside (``z_mean``, ``z_std`` buffers, fitted on the training Z)
+so that the optimiser sees unit-scale features whatever layer Z comes from; the
+reconstruction target is the standardised Z. ``embedding(g)`` folds the standardisation
+into the first ``nn.Linear`` so that heatmap code sees a plain MLP on raw Z.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def _uniform(gen: torch.Generator, shape: tuple[int, ...], bound: float) -> torch.Tensor:
+    return (torch.rand(shape, generator=gen, dtype=torch.float32) * 2.0 - 1.0) * bound
+
+
+class GroupedLinear(nn.Module):
+    """G independent linear layers ``x_g @ W_g + b_g`` run as one batched matmul.
+
+    Accepts ``(B, in)`` (one input shared by all groups) or ``(G, B, in)``; returns
+    ``(G, B, out)``. Initialisation matches ``nn.Linear`` (uniform ±1/sqrt(in)).
+    """
+
+    def __init__(self, groups: int, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(groups, in_features, out_features))
+        self.bias = nn.Parameter(torch.zeros(groups, out_features))
+
+    def reset_group(self, g: int, gen: torch.Generator) -> None:
+        """Draw group g's parameters from ``gen`` (nn.Linear's default scheme)."""
+        in_features, out_features = self.weight.shape[1:]
+        bound = 1.0 / math.sqrt(in_features)
+        with torch.no_grad():
+            self.weight[g] = _uniform(gen, (out_features, in_features), bound).T
+            self.bias[g] = _uniform(gen, (out_features,), bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:  # shared input: one (B, in) @ (in, G*out) matmul
+            groups, in_features, out_features = self.weight.shape
+            flat = self.weight.permute(1, 0, 2).reshape(in_features, groups * out_features)
+            out = (x @ flat).reshape(x.shape[0], groups, out_features).permute(1, 0, 2)
+            return out + self.bias[:, None, :]
+        return torch.baddbmm(self.bias[:, None, :], x, self.weight)
+
+
+class GroupedMLP(nn.Module):
+    """Grouped linear layers with ReLU between them (and after the last if ``final_relu``)."""
+
+    def __init__(self, groups: int, sizes: tuple[int, ...], final_relu: bool) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(GroupedLinear(groups, a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.final_relu = final_relu
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1 or self.final_relu:
+                x = torch.relu(x)
+        return x
+
+
+class BatchedXNN(nn.Module):
+    """G explanation networks: encoder Z -> E (n, non-negative), head E -> ȳ (K), optional decoder.
+
+    Shapes: input ``(B, D)`` raw Z; ``encode`` -> ``(G, B, n)``; ``head`` -> ``(G, B, K)``;
+    ``decode`` -> ``(G, B, D)`` (standardised Z). ``v`` is ``(G, K, n)``, ``b`` is ``(G, K)``.
+    """
+
+    def __init__(self, groups: int, in_dim: int, hidden: tuple[int, ...], n_features: int,
+                 n_outputs: int, decoder_hidden: tuple[int, ...] | None, *,
+                 final_relu: bool = True, seed: int = 0) -> None:
+        super().__init__()
+        self.groups, self.in_dim, self.n_features, self.n_outputs = groups, in_dim, n_features, n_outputs
+        self.hidden = tuple(int(h) for h in hidden)
+        self.decoder_hidden = None if decoder_hidden is None else tuple(int(h) for h in decoder_hidden)
+        self.final_relu = final_relu
+        self.encoder = GroupedMLP(groups, (in_dim, *self.hidden, n_features), final_relu)
+        self.decoder = (None if self.decoder_hidden is None
+                        else GroupedMLP(groups, (n_features, *self.decoder_hidden, in_dim), False))
+        self.v = nn.Parameter(torch.zeros(groups, n_outputs, n_features))
+        self.b = nn.Parameter(torch.zeros(groups, n_outputs))
+        self.register_buffer("z_mean", torch.zeros(in_dim))
+        self.register_buffer("z_std", torch.ones(in_dim))
+        for g in range(groups):
+            self.reset_group(g, seed + g)
+
+    def reset_group(self, g: int, seed: int) -> None:
+        """Initialise group g from a generator seeded with ``seed`` (encoder, head, decoder order)."""
+        gen = torch.Generator().manual_seed(int(seed))
+        for layer in self.encoder.layers:
+            layer.reset_group(g, gen)
+        bound = 1.0 / math.sqrt(self.n_features)
+        with torch.no_grad():
+            self.v[g] = _uniform(gen, (self.n_outputs, self.n_features), bound)
+            self.b[g] = 0.0
+        if self.decoder is not None:
+            for layer in self.decoder.layers:
+                layer.reset_group(g, gen)
+
+    def standardise(self, z: torch.Tensor) -> torch.Tensor:
+        return (z - self.z_mean) / self.z_std
+
+    def encode_standardised(self, zs: torch.Tensor) -> torch.Tensor:
+        return self.encoder(zs)
+
+    def encode(self, z: torch.Tensor) -> torch.Tensor:
+        """Raw ``(B, D)`` -> x-features ``(G, B, n)``."""
+        return self.encoder(self.standardise(z))
+
+    def head(self, e: torch.Tensor) -> torch.Tensor:
+        """x-features ``(G, B, n)`` -> scores ``(G, B, K)``."""
+        return torch.einsum("gbn,gkn->gbk", e, self.v) + self.b[:, None, :]
+
+    def decode(self, e: torch.Tensor) -> torch.Tensor:
+        if self.decoder is None:
+            raise RuntimeError("this XNN has no decoder (its method does not reconstruct Z)")
+        return self.decoder(e)
+
+    def config(self) -> dict:
+        """Shape arguments that rebuild an identical (untrained) module."""
+        return {"groups": self.groups, "in_dim": self.in_dim, "hidden": list(self.hidden),
+                "n_features": self.n_features, "n_outputs": self.n_outputs,
+                "decoder_hidden": None if self.decoder_hidden is None else list(self.decoder_hidden),
+                "final_relu": self.final_relu}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "BatchedXNN":
+        return cls(config["groups"], config["in_dim"], tuple(config["hidden"]), config["n_features"],
+                   config["n_outputs"],
+                   None if config["decoder_hidden"] is None else tuple(config["decoder_hidden"]),
+                   final_relu=config["final_relu"])
+
+    def select(self, groups: list[int]) -> "BatchedXNN":
+        """A standalone copy holding only the listed groups (in that order)."""
+        config = dict(self.config(), groups=len(groups))
+        out = BatchedXNN.from_config(config).to(self.z_mean.device)
+        index = torch.as_tensor(groups, dtype=torch.long, device=self.z_mean.device)
+        state = {}
+        for name, tensor in self.state_dict().items():
+            state[name] = tensor if name in ("z_mean", "z_std") else tensor.index_select(0, index).clone()
+        out.load_state_dict(state)
+        return out
+
+    def embedding(self, g: int = 0) -> nn.Sequential:
+        """Group g's encoder as ``nn.Sequential`` of ``nn.Linear``/``nn.ReLU`` on raw Z.
+
+        The standardisation ``(z - mean) / std`` is folded into the first Linear:
+        ``W' = W / std`` and ``b' = b - W @ (mean / std)``.
+        """
+        modules: list[nn.Module] = []
+        layers = self.encoder.layers
+        for i, layer in enumerate(layers):
+            weight = layer.weight[g].detach().T.clone()  # (out, in)
+            bias = layer.bias[g].detach().clone()
+            if i == 0:
+                bias = bias - weight @ (self.z_mean / self.z_std)
+                weight = weight / self.z_std[None, :]
+            linear = nn.Linear(weight.shape[1], weight.shape[0])
+            with torch.no_grad():
+                linear.weight.copy_(weight)
+                linear.bias.copy_(bias)
+            modules.append(linear)
+            if i < len(layers) - 1 or self.final_relu:
+                modules.append(nn.ReLU())
+        return nn.Sequential(*modules)

@@ -1,0 +1,134 @@
+"""Training shared by the neural XNN methods (srae, nn, sae, cae): one loop, many groups.
+
+All G groups see the same mini-batches (one permutation per epoch drawn from a generator
+seeded with ``batch_seed``), and the loss is the sum of the per-group losses, so each
+group's gradient only depends on its own parameters. Adam is element-wise, hence group g
+of a bank follows exactly the trajectory of a single XNN with ``seed + g`` (up to
+floating-point summation order).
+"""
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+
+import numpy as np
+import torch
+
+from .._progress import progress
+from ._core import BatchedXNN
+from ._validate import resolve_device
+from .base import ExplanationNetwork
+
+PAPER_HIDDEN = (800, 100)
+
+
+class NeuralXNN(ExplanationNetwork):
+    """An MLP encoder Z -> E (ReLU, non-negative), a linear head, and optionally a decoder.
+
+    Parameters: ``n_features`` x-features (paper: 5 per class, 7 for a 4-class XNN);
+    ``hidden`` encoder widths (paper: 800, 100); ``decoder_hidden`` (default: ``hidden``
+    reversed); ``beta`` reconstruction weight; ``q`` log-penalty sparsity; ``eta``
+    pull-away weight; ``epochs``, ``batch_size``, ``lr`` (Adam, cosine-decayed to lr/20),
+    ``weight_decay``; ``seed`` for initialisation (group g of a bank uses ``seed + g``),
+    ``batch_seed`` for the mini-batch order (default: ``seed``); ``device`` ("auto" = CUDA
+    when available); ``progress`` (None = on unless ``XNAMING_PROGRESS=0``).
+    """
+
+    uses_decoder = True
+
+    def __init__(self, n_features: int = 5, hidden=PAPER_HIDDEN, *, decoder_hidden=None,
+                 beta: float = 0.1, q: float = 10.0, eta: float = 0.1, epochs: int = 40,
+                 batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0, seed: int = 0,
+                 batch_seed: int | None = None, device: str = "auto", progress: bool | None = None) -> None:
+        if int(n_features) < 1:
+            raise ValueError(f"n_features must be >= 1, got {n_features}")
+        if int(epochs) < 1 or int(batch_size) < 1:
+            raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
+        if beta < 0 or eta < 0 or q <= 0 or lr <= 0:
+            raise ValueError(f"need beta >= 0, eta >= 0, q > 0 and lr > 0; got beta={beta}, eta={eta}, q={q}, lr={lr}")
+        super().__init__(n_features=int(n_features), hidden=tuple(int(h) for h in hidden),
+                         decoder_hidden=None if decoder_hidden is None else tuple(int(h) for h in decoder_hidden),
+                         beta=float(beta), q=float(q), eta=float(eta), epochs=int(epochs),
+                         batch_size=int(batch_size), lr=float(lr), weight_decay=float(weight_decay),
+                         seed=int(seed), batch_seed=None if batch_seed is None else int(batch_seed),
+                         device=device, progress=progress)
+        self.history: np.ndarray | None = None
+
+    @abstractmethod
+    def _group_loss(self, core: BatchedXNN, zs: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
+                    e: torch.Tensor) -> torch.Tensor:
+        """Loss per group ``(G,)`` for a batch: standardised ``zs (B, D)``, ``y (G, B, K)``,
+        ``w (G, B)``, x-features ``e (G, B, n)``."""
+
+    def _finish(self, core: BatchedXNN, zs: torch.Tensor, Y: torch.Tensor, W: torch.Tensor) -> None:
+        """Hook after training (CAE fits v, b here)."""
+
+    def _decoder_sizes(self) -> tuple[int, ...] | None:
+        if not self.uses_decoder:
+            return None
+        p = self.params
+        return tuple(p["decoder_hidden"]) if p["decoder_hidden"] is not None else tuple(reversed(p["hidden"]))
+
+    def _fit_groups(self, Z: np.ndarray, Y: np.ndarray, W: np.ndarray) -> BatchedXNN:
+        p = self.params
+        device = resolve_device(p["device"])
+        n_rows, in_dim = Z.shape
+        groups, n_outputs = Y.shape[1], Y.shape[2]
+        core = BatchedXNN(groups, in_dim, tuple(p["hidden"]), p["n_features"], n_outputs,
+                          self._decoder_sizes(), seed=p["seed"])
+        mean = Z.mean(axis=0)
+        std = Z.std(axis=0)
+        std[std < 1e-8] = 1.0  # constant features: leave them centred, do not blow them up
+        with torch.no_grad():
+            core.z_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+            core.z_std.copy_(torch.as_tensor(std, dtype=torch.float32))
+            weighted_mean = (W[:, :, None] * Y.transpose(1, 0, 2)).sum(1) / W.sum(1, keepdims=True)
+            core.b.copy_(torch.as_tensor(weighted_mean, dtype=torch.float32))
+        core = core.to(device)
+        zs = core.standardise(torch.as_tensor(Z, dtype=torch.float32, device=device))
+        targets = torch.as_tensor(Y.transpose(1, 0, 2), dtype=torch.float32, device=device)  # (G, N, K)
+        weights = torch.as_tensor(W, dtype=torch.float32, device=device)
+        optimizer = torch.optim.Adam(core.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
+        batch_gen = torch.Generator().manual_seed(p["seed"] if p["batch_seed"] is None else p["batch_seed"])
+        batch_size = min(p["batch_size"], n_rows)
+        epochs = p["epochs"]
+        history = torch.zeros(epochs, groups)
+        bar = progress(range(epochs), total=epochs, desc=f"training {groups} {self.method} XNN(s)",
+                       disable=None if p["progress"] is None else not p["progress"])
+        for epoch in bar:
+            for group in optimizer.param_groups:  # cosine decay from lr to lr/20
+                group["lr"] = p["lr"] * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * epoch / epochs)))
+            order = torch.randperm(n_rows, generator=batch_gen).to(device)
+            epoch_loss = torch.zeros(groups, device=device)
+            for start in range(0, n_rows, batch_size):
+                index = order[start:start + batch_size]
+                zb = zs[index]
+                e = core.encode_standardised(zb)
+                loss = self._group_loss(core, zb, targets[:, index], weights[:, index], e)
+                optimizer.zero_grad(set_to_none=True)
+                loss.sum().backward()
+                optimizer.step()
+                epoch_loss += loss.detach() * len(index)
+            history[epoch] = (epoch_loss / n_rows).cpu()
+        self.history = history.numpy()
+        core.eval()
+        with torch.no_grad():
+            self._finish(core, zs, targets, weights)
+        return core
+
+
+def faithful_srae_loss(core: BatchedXNN, zs, y, w, e, *, beta: float, q: float, eta: float,
+                       reconstruction: str) -> torch.Tensor:
+    """faithfulness + β·reconstruction + η·pull-away, per group (the SRAE family's eq. 5)."""
+    from . import losses
+
+    total = losses.faithfulness(core.head(e), y, w)
+    if beta > 0:
+        z_hat = core.decode(e)
+        if reconstruction == "log":
+            total = total + beta * losses.sparse_reconstruction(z_hat, zs, q)
+        else:
+            total = total + beta * losses.mean_squared_reconstruction(z_hat, zs)
+    if eta > 0:
+        total = total + eta * losses.pull_away(e)
+    return total
