@@ -1,0 +1,56 @@
+// Keyboard shortcuts: a pure map from a keydown event to an action, and the help list.
+
+export const SHORTCUTS = [
+  ["1 – 9", "Move the selection to concept N", true],
+  ["N", "Make a new concept from the selection", true],
+  ["F2", "Rename the selected (or focused) concept", false],
+  ["X", "Move the selection to the trash", true],
+  ["U", "Move the selection back to unlabeled", true],
+  ["Space", "Preview the focused image", false],
+  ["C", "Compare the selected images (up to 8)", true],
+  ["Ctrl/Cmd + A", "Select all in the focused row", false],
+  ["Ctrl/Cmd + Z", "Undo", false],
+  ["Ctrl/Cmd + Shift + Z, Ctrl + Y", "Redo", false],
+  ["Escape", "Clear the selection, close panels", false],
+  ["?", "Show these shortcuts", true],
+];
+
+function isTyping(target) {
+  if (!target || !target.tagName) return false;
+  const tag = target.tagName.toLowerCase();
+  return tag === "input" || tag === "textarea" || tag === "select" || Boolean(target.isContentEditable);
+}
+
+/**
+ * The action for a keydown event, or null. `singleKey` false switches off the single-key
+ * shortcuts (1–9, N, X, U, C, ?), as users typing elsewhere may want. Keys typed into form
+ * fields are never shortcuts.
+ */
+export function keyAction(event, { singleKey = true } = {}) {
+  if (isTyping(event.target)) return null;
+  const mod = event.ctrlKey || event.metaKey;
+  const key = event.key;
+  if (mod && !event.altKey) {
+    const k = key.toLowerCase();
+    if (k === "z") return { type: event.shiftKey ? "redo" : "undo" };
+    if (k === "y" && !event.shiftKey) return { type: "redo" };
+    if (k === "a") return { type: "selectAll" };
+    return null;
+  }
+  if (event.altKey) return null;
+  if (key === "F2") return { type: "rename" };
+  if (key === "Escape") return { type: "escape" };
+  if (key === " " || key === "Spacebar") {
+    const tag = event.target && event.target.tagName ? event.target.tagName.toLowerCase() : "";
+    return tag === "button" ? null : { type: "preview" };
+  }
+  if (!singleKey) return null;
+  if (/^[1-9]$/.test(key)) return { type: "moveTo", index: Number(key) - 1 };
+  const k = key.length === 1 ? key.toLowerCase() : key;
+  if (k === "n") return { type: "create" };
+  if (k === "x") return { type: "trash" };
+  if (k === "u") return { type: "unlabel" };
+  if (k === "c") return { type: "compare" };
+  if (key === "?") return { type: "help" };
+  return null;
+}
