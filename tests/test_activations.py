@@ -1,0 +1,271 @@
+"""Activation sets: the SPEC §5 table against a direct computation, heatmaps per activation,
+the save/load round trip, the fingerprint, resuming an interrupted build, and bad input."""
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from xnaming_widget.activations import ActivationSet, build_activations
+from xnaming_widget.data import ImageArrayDataset
+from xnaming_widget.thumbnails import decode_png, overlay
+
+CLASSES = ["Sneaker", "NA", "Bag"]  # "NA" checks that a class name never reads back as missing
+N_FEATURES = 4
+
+
+class TinyNet(nn.Module):
+    """conv -> ReLU -> flatten -> fc (the explained layer) -> ReLU -> head (3 logits)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, 3, padding=1)
+        self.fc = nn.Linear(3 * 8 * 8, 6)
+        self.head = nn.Linear(6, len(CLASSES))
+
+    def forward(self, x):
+        features = torch.relu(self.fc(torch.relu(self.conv(x)).flatten(1)))
+        return self.head(features)
+
+
+class StandInXNN:
+    """Class c's XNN: E = ReLU(Z A_c), ȳ = v_c·E + b_c (the ExplanationNetwork parts we use)."""
+
+    def __init__(self, A, v):
+        self.A, self.v = A, v
+
+    def embedding_module(self):
+        linear = nn.Linear(self.A.shape[0], self.A.shape[1], bias=False)
+        linear.weight.data = torch.as_tensor(self.A.T, dtype=torch.float32).clone()
+        return nn.Sequential(linear, nn.ReLU())
+
+
+class StandInBank:
+    """The XNNBank contract: classes, transform (N, C, n), weights (C, n), bias (C,), bank[c]."""
+
+    def __init__(self, d_in: int, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        self.classes = list(CLASSES)
+        self.A = rng.normal(size=(len(CLASSES), d_in, N_FEATURES))
+        self.weights = rng.normal(size=(len(CLASSES), N_FEATURES))
+        self.bias = rng.normal(size=len(CLASSES)) * 0.1
+
+    def transform(self, Z):
+        return np.maximum(np.einsum("nd,cdk->nck", np.asarray(Z, np.float64), self.A), 0.0)
+
+    def __getitem__(self, c):
+        index = self.classes.index(c) if isinstance(c, str) else c
+        return StandInXNN(self.A[index], self.weights[index])
+
+
+def _stand_in_heatmaps() -> types.ModuleType:
+    """``heatmaps`` stand-in: |gradient × input| of each target row, summed over channels."""
+    module = types.ModuleType("xnaming_widget.heatmaps")
+
+    class XFeatureModel(nn.Module):
+        def __init__(self, dnn, layer, xnn):
+            super().__init__()
+            self.dnn, self.layer, self.embedding = dnn, dict(dnn.named_modules())[layer], xnn.embedding_module()
+
+        def forward(self, images):
+            captured = []
+            handle = self.layer.register_forward_hook(lambda m, i, o: captured.append(o))
+            try:
+                self.dnn(images)
+            finally:
+                handle.remove()
+            return self.embedding(captured[-1].flatten(1))
+
+    def attribute(model, images, *, method="cmwp", targets=None, layer=None, batch_size=None):
+        images = torch.as_tensor(images, dtype=torch.float32)
+        targets = torch.as_tensor(np.asarray(targets)).long()
+        rows = images.repeat_interleave(targets.shape[1], 0).requires_grad_(True)
+        outputs = model(rows)
+        seed = torch.zeros_like(outputs)
+        seed[torch.arange(len(rows)), targets.reshape(-1)] = 1.0
+        (grad,) = torch.autograd.grad(outputs, rows, seed)
+        maps = (grad * rows).abs().sum(1)
+        return maps.reshape(len(images), targets.shape[1], *maps.shape[1:]).detach().numpy()
+
+    module.XFeatureModel, module.attribute = XFeatureModel, attribute
+    return module
+
+
+@pytest.fixture()
+def setup(monkeypatch):
+    monkeypatch.setitem(sys.modules, "xnaming_widget.heatmaps", _stand_in_heatmaps())
+    monkeypatch.setenv("XNAMING_PROGRESS", "0")
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    data = ImageArrayDataset(rng.integers(0, 256, size=(30, 8, 8), dtype=np.uint8),
+                             rng.integers(0, 3, size=30), classes=CLASSES)
+    dnn = TinyNet()
+    with torch.no_grad():  # centre and spread the layer so that all three classes get predicted
+        hidden = torch.relu(dnn.conv(torch.from_numpy(data.images).float().div(255)[:, None])).flatten(1)
+        dnn.fc.weight *= 10
+        dnn.fc.bias -= dnn.fc(hidden).mean(0)
+        dnn.head.weight *= 5
+        dnn.head.bias.zero_()
+    return dnn, StandInBank(6), data
+
+
+def positive(contributions, bias):
+    """Significance stand-in: every positive contribution."""
+    return contributions > 0
+
+
+def _build(setup, **kw):
+    dnn, bank, data = setup
+    kw.setdefault("significance", positive)
+    kw.setdefault("chunk_size", 5)
+    return build_activations(dnn, "fc", bank, data, thumb_size=16, **kw)
+
+
+def test_table_matches_direct_computation(setup):
+    dnn, bank, data = setup
+    result = _build(setup)
+    table = result.table
+    assert list(table.columns) == ["activation_id", "image_id", "category", "xfeature", "value", "weight",
+                                   "contribution", "significant", "predicted", "label"]
+    x = torch.from_numpy(data.images).float().div(255)[:, None]
+    with torch.no_grad():
+        Z = dnn.fc(torch.relu(dnn.conv(x)).flatten(1)).numpy()  # the hooked layer's output
+        predicted = dnn(x).argmax(1).numpy()
+    expected_rows = []
+    for c, name in enumerate(CLASSES):  # plain loops: an independent second implementation
+        for i in np.flatnonzero(predicted == c):
+            E = np.maximum(Z[i] @ bank.A[c], 0)
+            for k in range(N_FEATURES):
+                contribution = E[k] * bank.weights[c, k]
+                expected_rows.append((f"{name}/img{i:05d}/x{k}", f"img{i:05d}", name, k, E[k],
+                                      bank.weights[c, k], contribution, contribution > 0, name,
+                                      CLASSES[data.labels[i]]))
+    expected = pd.DataFrame(expected_rows, columns=table.columns)
+    pd.testing.assert_frame_equal(table[["activation_id", "image_id", "category", "xfeature", "predicted",
+                                         "label", "significant"]],
+                                  expected[["activation_id", "image_id", "category", "xfeature", "predicted",
+                                            "label", "significant"]], check_dtype=False)
+    np.testing.assert_allclose(table[["value", "weight", "contribution"]].to_numpy(dtype=float),
+                               expected[["value", "weight", "contribution"]].to_numpy(dtype=float),
+                               rtol=1e-5, atol=1e-6)
+    assert result.categories == CLASSES and len(result.image_ids) == 30
+
+
+def test_each_significant_activation_gets_its_own_heatmap_and_thumbnail(setup):
+    dnn, bank, data = setup
+    heatmaps = sys.modules["xnaming_widget.heatmaps"]
+    result = _build(setup)
+    significant = result.table[result.table["significant"]]
+    assert len(result.heatmaps) == len(significant) > 0
+    for row in significant.sample(6, random_state=0).itertuples():
+        index = int(row.image_id[3:])
+        image = torch.from_numpy(data.images[index : index + 1]).float().div(255)[:, None]
+        model = heatmaps.XFeatureModel(dnn, "fc", bank[row.category])
+        direct = heatmaps.attribute(model, image, targets=[[row.xfeature]])[0, 0]
+        np.testing.assert_allclose(result.heatmap(row.activation_id), direct, rtol=1e-2, atol=1e-4)
+        png = decode_png(result.thumbnail(row.activation_id))
+        np.testing.assert_array_equal(png, overlay(data.images[index : index + 1],
+                                                   result.heatmap(row.activation_id)[None], size=16)[0])
+    insignificant = result.table[~result.table["significant"]]["activation_id"].iloc[0]
+    assert result.heatmap(insignificant) is None and result.thumbnail(insignificant) is None
+    plain = decode_png(result.image_thumbnail("img00003"))
+    assert plain.shape == (16, 16, 3)
+
+
+def test_save_load_round_trip_is_identical(setup, tmp_path):
+    result = _build(setup)
+    result.table.loc[0, "label"] = np.nan  # a missing label must stay missing
+    result = ActivationSet(result.table, result.image_ids, result.images, result.heatmap_rows,
+                           result.heatmaps, result.thumbnails, result.image_thumbnails,
+                           categories=result.categories, meta=result.meta)
+    loaded = ActivationSet.load(result.save(tmp_path / "set"))
+    pd.testing.assert_frame_equal(loaded.table, result.table)
+    assert pd.isna(loaded.table.loc[0, "label"]) and (loaded.table["category"] == "NA").any()
+    for name in ("images", "heatmaps", "heatmap_rows"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(result, name))
+        assert getattr(loaded, name).dtype == getattr(result, name).dtype
+    assert loaded.thumbnails == result.thumbnails and loaded.image_thumbnails == result.image_thumbnails
+    assert loaded.fingerprint == result.fingerprint and loaded == result
+    assert not any(p.suffix in (".pkl", ".pickle") for p in (tmp_path / "set").iterdir())
+
+
+def test_fingerprint_follows_content(setup, tmp_path):
+    result = _build(setup)
+    heatmaps = result.heatmaps.copy()
+    heatmaps[0, 0, 0] += np.float16(1.0)
+    changed_map = ActivationSet(result.table, result.image_ids, result.images, result.heatmap_rows,
+                                heatmaps, result.thumbnails, result.image_thumbnails)
+    table = result.table.copy()
+    table.loc[3, "contribution"] += 1e-9
+    changed_table = ActivationSet(table, result.image_ids, result.images, result.heatmap_rows,
+                                  result.heatmaps, result.thumbnails, result.image_thumbnails)
+    same = ActivationSet(result.table.copy(), list(result.image_ids), result.images.copy(),
+                         result.heatmap_rows, result.heatmaps.copy(), result.thumbnails, result.image_thumbnails)
+    assert len({result.fingerprint, changed_map.fingerprint, changed_table.fingerprint}) == 3
+    assert same.fingerprint == result.fingerprint
+    # An edited file on disk is caught when loading.
+    folder = result.save(tmp_path / "set")
+    np.save(folder / "heatmaps.npy", heatmaps)
+    with pytest.raises(ValueError, match="fingerprint"):
+        ActivationSet.load(folder)
+
+
+def test_for_category_keeps_only_that_category(setup):
+    result = _build(setup)
+    part = result.for_category("Bag")
+    assert set(part.table["category"]) == {"Bag"} and part.categories == ["Bag"]
+    assert set(part.image_ids) == set(part.table["image_id"])
+    expected = result.table[result.table["category"] == "Bag"]
+    assert part.table["activation_id"].tolist() == expected["activation_id"].tolist()
+    for aid in part.table.loc[part.table["significant"], "activation_id"]:
+        np.testing.assert_array_equal(part.heatmap(aid), result.heatmap(aid))
+        assert part.thumbnail(aid) == result.thumbnail(aid)
+    with pytest.raises(KeyError, match="no category 'Shoe'"):
+        result.for_category("Shoe")
+
+
+def test_interrupted_build_resumes_without_recomputing(setup, tmp_path):
+    reference = _build(setup)
+    out = tmp_path / "run"
+
+    def stop_after_two(number, total):
+        if number == 1:
+            raise KeyboardInterrupt("simulated interruption")
+
+    with pytest.raises(KeyboardInterrupt):
+        _build(setup, out_dir=out, on_chunk=stop_after_two)
+    assert not (out / "manifest.json").exists()
+    computed = []
+    resumed = _build(setup, out_dir=out, on_chunk=lambda number, total: computed.append(number))
+    n_chunks = len(computed) + 2
+    assert computed == list(range(2, n_chunks))  # chunks 0 and 1 were read back, not recomputed
+    assert resumed.fingerprint == reference.fingerprint
+    assert resumed.thumbnails == reference.thumbnails
+    again = []
+    loaded = _build(setup, out_dir=out, on_chunk=lambda number, total: again.append(number))
+    assert again == [] and loaded == resumed
+    with pytest.raises(ValueError, match="other arguments"):
+        _build(setup, out_dir=out, method="gradcam")
+
+
+def test_bad_input_is_explained(setup, tmp_path):
+    with pytest.raises(ValueError, match="not classes of the XNN bank"):
+        _build(setup, categories=["Shoe"])
+    with pytest.raises(ValueError, match="has no layer named"):
+        dnn, bank, data = setup
+        build_activations(dnn, "fc7", bank, data, significance=positive)
+    with pytest.raises(ValueError, match="significance must be"):
+        _build(setup, significance="largest")
+    with pytest.raises(FileNotFoundError, match="holds no activation set"):
+        ActivationSet.load(tmp_path)
+    result = _build(setup)
+    with pytest.raises(KeyError, match="no activation"):
+        result.thumbnail("Bag/img99999/x0")
+    with pytest.raises(ValueError, match="one entry per table row"):
+        ActivationSet(result.table, result.image_ids, result.images, result.heatmap_rows[:-1],
+                      result.heatmaps, result.thumbnails, result.image_thumbnails)

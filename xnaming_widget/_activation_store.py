@@ -1,0 +1,139 @@
+"""Files behind an ActivationSet: the canonical table, packed PNG blobs, atomic numpy/CSV
+writes and the content fingerprint. numpy, JSON and CSV only; nothing is ever pickled."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .naming_format import write_json_atomic
+
+SCHEMA = "xnaming-widget/activations"
+SCHEMA_VERSION = 1
+COLUMNS = ["activation_id", "image_id", "category", "xfeature", "value", "weight",
+           "contribution", "significant", "predicted", "label"]
+_STRING_COLUMNS = ["activation_id", "image_id", "category", "predicted", "label"]
+_FLOAT_COLUMNS = ["value", "weight", "contribution"]
+
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "COLUMNS", "canonical_table", "table_to_csv",
+           "table_from_csv", "pack_blobs", "unpack_blobs", "save_npy_atomic", "load_npy",
+           "write_text_atomic", "write_json_atomic", "read_json", "content_fingerprint"]
+
+
+def canonical_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with SPEC §5's columns in order, fixed dtypes and index 0..R-1.
+
+    Strings are pandas ``str`` columns with NaN for a missing ``label``; ``xfeature`` int64;
+    ``value``/``weight``/``contribution`` float64; ``significant`` bool. Applying this both when
+    building and when loading is what makes a save/load round trip exact.
+    """
+    missing = [c for c in COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"activation table lacks the columns {missing}; SPEC §5 needs {COLUMNS}")
+    table = table.loc[:, COLUMNS].reset_index(drop=True).copy()
+    for column in _STRING_COLUMNS:
+        values = table[column]
+        if column != "label" and values.isna().any():
+            raise ValueError(f"activation table column {column!r} has missing values; only "
+                             "'label' may be missing")
+        table[column] = values.map(lambda v: v if pd.isna(v) else str(v)).astype("str")
+    table["xfeature"] = table["xfeature"].astype(np.int64)
+    for column in _FLOAT_COLUMNS:
+        table[column] = table[column].astype(np.float64)
+    table["significant"] = table["significant"].astype(bool)
+    if table["activation_id"].duplicated().any():
+        duplicates = table.loc[table["activation_id"].duplicated(), "activation_id"].head(3).tolist()
+        raise ValueError(f"activation ids must be unique; repeated: {duplicates}")
+    return table
+
+
+def table_to_csv(table: pd.DataFrame) -> str:
+    """CSV text of a canonical table; floats are written with round-trip precision."""
+    return table.to_csv(index=False, lineterminator="\n")
+
+
+def table_from_csv(text: str) -> pd.DataFrame:
+    """Read :func:`table_to_csv` text back; only empty cells count as missing (never "NA")."""
+    dtypes = {c: "str" for c in _STRING_COLUMNS}
+    dtypes.update({"xfeature": "int64", **{c: "float64" for c in _FLOAT_COLUMNS}})
+    table = pd.read_csv(io.StringIO(text), dtype=dtypes, keep_default_na=False, na_values={"label": [""]})
+    table["significant"] = table["significant"].map({"True": True, "False": False, True: True,
+                                                     False: False}).astype(bool)
+    return canonical_table(table)
+
+
+def pack_blobs(blobs: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Byte strings as one uint8 array and int64 offsets (len + 1), for ``.npy`` storage."""
+    lengths = np.fromiter((len(b) for b in blobs), dtype=np.int64, count=len(blobs))
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    data = np.frombuffer(b"".join(blobs), dtype=np.uint8).copy()
+    return data, offsets
+
+
+def unpack_blobs(data: np.ndarray, offsets: np.ndarray) -> list[bytes]:
+    """The inverse of :func:`pack_blobs`."""
+    raw = np.asarray(data, dtype=np.uint8).tobytes()
+    return [raw[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+
+
+def _replace_atomically(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_npy_atomic(path: str | os.PathLike, array: np.ndarray) -> None:
+    """``np.save`` that leaves either the old or the new file, never half of one."""
+    array = np.ascontiguousarray(array)
+    if array.dtype == object:
+        raise TypeError(f"refusing to save an object array to {path}: it would need pickle")
+    _replace_atomically(Path(path), lambda handle: np.save(handle, array, allow_pickle=False))
+
+
+def load_npy(path: str | os.PathLike) -> np.ndarray:
+    """``np.load`` with pickle refused."""
+    return np.load(path, allow_pickle=False)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write UTF-8 text atomically."""
+    _replace_atomically(Path(path), lambda handle: handle.write(text.encode("utf-8")))
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def content_fingerprint(table: pd.DataFrame, image_ids: Sequence[str], images: np.ndarray,
+                        heatmap_rows: np.ndarray, heatmaps: np.ndarray) -> str:
+    """SHA-256 (first 16 hex digits) of the ids and contents of an activation set.
+
+    Covers the table, the image ids and pixels, and the heatmaps (with which row each belongs
+    to). Thumbnails are derived from these and left out, so a new Pillow cannot change it.
+    """
+    digest = hashlib.sha256()
+    digest.update(f"{SCHEMA}/{SCHEMA_VERSION}\n".encode())
+    digest.update(table_to_csv(table).encode("utf-8"))
+    digest.update(json.dumps(list(image_ids)).encode("utf-8"))
+    for array in (images, heatmap_rows, heatmaps):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()[:16]

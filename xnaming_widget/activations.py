@@ -1,0 +1,444 @@
+"""The activation set the naming widget shows (SPEC §5): one row per image × explained
+category × x-feature, with a heatmap and PNG thumbnail for every significant one.
+
+:func:`build_activations` makes it from a classifier, a layer and an XNN bank; with
+``out_dir`` it writes its work in chunks as it goes, so an interrupted run resumes where it
+stopped. :class:`ActivationSet` saves and loads with numpy, JSON and CSV only (never pickle,
+people share these folders) and carries a content fingerprint that namings record.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import _activation_store as store
+from ._progress import progress
+from .thumbnails import DEFAULT_ALPHA, DEFAULT_CMAP, image_pngs, overlay_pngs, to_display_rgb
+
+__all__ = ["ActivationSet", "build_activations", "activation_id", "image_id", "COLUMNS"]
+
+COLUMNS = store.COLUMNS
+_MANIFEST = "manifest.json"
+
+
+def image_id(index: int) -> str:
+    """The stable id of the data set's image ``index``: ``"img00042"``."""
+    return f"img{int(index):05d}"
+
+
+def activation_id(category: str, index: int, xfeature: int) -> str:
+    """The stable id of one activation: ``"Sneaker/img00042/x3"``."""
+    return f"{category}/{image_id(index)}/x{int(xfeature)}"
+
+
+class ActivationSet:
+    """Activations with their images, heatmaps (float16) and PNG thumbnails.
+
+    ``table``: SPEC §5 columns, index 0..R-1. ``image_ids`` / ``images`` (uint8 (M, H, W, 3),
+    display pixels): every image the table refers to. ``heatmap_rows`` (R,): for each table row
+    its index into ``heatmaps`` (S, H, W), or -1 (only significant rows have heatmaps).
+    ``thumbnails`` (S PNGs, heatmap over image) and ``image_thumbnails`` (M PNGs, plain image)
+    are aligned with ``heatmaps`` and ``image_ids``. ``meta`` is JSON-able provenance.
+    """
+
+    def __init__(self, table: pd.DataFrame, image_ids: Sequence[str], images: Any,
+                 heatmap_rows: Any, heatmaps: Any, thumbnails: Sequence[bytes],
+                 image_thumbnails: Sequence[bytes], *, categories: Sequence[str] | None = None,
+                 meta: dict | None = None):
+        self.table = store.canonical_table(table)
+        self.image_ids = [str(i) for i in image_ids]
+        self.images = np.ascontiguousarray(images, dtype=np.uint8)
+        self.heatmap_rows = np.asarray(heatmap_rows, dtype=np.int64)
+        self.heatmaps = np.ascontiguousarray(heatmaps, dtype=np.float16)
+        self.thumbnails = [bytes(b) for b in thumbnails]
+        self.image_thumbnails = [bytes(b) for b in image_thumbnails]
+        known = list(dict.fromkeys(self.table["category"]))
+        self.categories = list(categories) if categories is not None else known
+        self.meta = dict(meta or {})
+        self._check()
+        self._row_of = {a: i for i, a in enumerate(self.table["activation_id"])}
+        self._image_of = {a: i for i, a in enumerate(self.image_ids)}
+        self.fingerprint = store.content_fingerprint(self.table, self.image_ids, self.images,
+                                                     self.heatmap_rows, self.heatmaps)
+
+    def _check(self) -> None:
+        rows, n_maps = len(self.table), len(self.heatmaps)
+        if self.images.ndim != 4 or self.images.shape[-1] != 3 or len(self.images) != len(self.image_ids):
+            raise ValueError(f"images must be uint8 (M, H, W, 3) with one per image id "
+                             f"({len(self.image_ids)}); got shape {self.images.shape}")
+        if len(set(self.image_ids)) != len(self.image_ids):
+            raise ValueError("image ids must be unique")
+        unknown = set(self.table["image_id"]) - set(self.image_ids)
+        if unknown:
+            raise ValueError(f"the table refers to images that are not in the set: {sorted(unknown)[:3]}")
+        if self.heatmap_rows.shape != (rows,):
+            raise ValueError(f"heatmap_rows must have one entry per table row ({rows}), "
+                             f"got shape {self.heatmap_rows.shape}")
+        used = self.heatmap_rows[self.heatmap_rows >= 0]
+        if used.size and (used.max() >= n_maps or len(np.unique(used)) != used.size):
+            raise ValueError("heatmap_rows must point at distinct heatmaps within range")
+        if self.heatmaps.ndim != 3 or (n_maps and self.heatmaps.shape[1:] != self.images.shape[1:3]):
+            raise ValueError(f"heatmaps must be (S, H, W) at the images' resolution "
+                             f"{self.images.shape[1:3]}; got {self.heatmaps.shape}")
+        if len(self.thumbnails) != n_maps or len(self.image_thumbnails) != len(self.image_ids):
+            raise ValueError("there must be one thumbnail per heatmap and one per image")
+        extra = set(self.table["category"]) - set(self.categories)
+        if extra:
+            raise ValueError(f"table categories {sorted(extra)} are missing from categories")
+
+    # ------------------------------------------------------------------ access
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __repr__(self) -> str:
+        return (f"ActivationSet({len(self.table)} activations, {int(self.table['significant'].sum())} "
+                f"significant, {len(self.image_ids)} images, categories={self.categories}, "
+                f"fingerprint={self.fingerprint!r})")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ActivationSet) and self.fingerprint == other.fingerprint \
+            and self.categories == other.categories and self.thumbnails == other.thumbnails \
+            and self.image_thumbnails == other.image_thumbnails and self.meta == other.meta
+
+    def _row(self, activation: str) -> int:
+        try:
+            return self._row_of[activation]
+        except KeyError:
+            raise KeyError(f"no activation {activation!r} in this set; ids look like "
+                           f"{self.table['activation_id'].iloc[0]!r}" if len(self.table) else
+                           f"no activation {activation!r}: this set is empty") from None
+
+    def _image(self, image: str) -> int:
+        try:
+            return self._image_of[image]
+        except KeyError:
+            raise KeyError(f"no image {image!r} in this set; ids look like 'img00042'") from None
+
+    def heatmap(self, activation: str) -> np.ndarray | None:
+        """The float32 (H, W) heatmap of an activation, or None if it is not significant."""
+        index = self.heatmap_rows[self._row(activation)]
+        return None if index < 0 else self.heatmaps[index].astype(np.float32)
+
+    def thumbnail(self, activation: str) -> bytes | None:
+        """PNG bytes of the heatmap over its image, or None if the activation is not significant."""
+        index = self.heatmap_rows[self._row(activation)]
+        return None if index < 0 else self.thumbnails[index]
+
+    def image_thumbnail(self, image: str) -> bytes | None:
+        """PNG bytes of the plain image (for side-by-side preview)."""
+        return self.image_thumbnails[self._image(image)]
+
+    def image(self, image: str) -> np.ndarray:
+        """The uint8 (H, W, 3) display pixels of an image."""
+        return self.images[self._image(image)]
+
+    def for_category(self, category: str) -> "ActivationSet":
+        """The activations of one explained category (its own images, heatmaps, fingerprint)."""
+        if category not in self.categories:
+            raise KeyError(f"no category {category!r} in this set; it has {self.categories}")
+        return self._subset(np.flatnonzero(self.table["category"].to_numpy() == category), [category])
+
+    def _subset(self, rows: np.ndarray, categories: list[str]) -> "ActivationSet":
+        table = self.table.iloc[rows]
+        images = list(dict.fromkeys(table["image_id"]))
+        image_index = np.array([self._image_of[i] for i in images], dtype=np.int64)
+        old_maps = self.heatmap_rows[rows]
+        keep = old_maps >= 0
+        new_rows = np.full(len(rows), -1, dtype=np.int64)
+        new_rows[keep] = np.arange(int(keep.sum()))
+        return ActivationSet(table, images, self.images[image_index], new_rows,
+                             self.heatmaps[old_maps[keep]], [self.thumbnails[i] for i in old_maps[keep]],
+                             [self.image_thumbnails[i] for i in image_index], categories=categories,
+                             meta=self.meta)
+
+    # ------------------------------------------------------------------ files
+    def save(self, directory: str | Path) -> Path:
+        """Write the set to ``directory`` (numpy, JSON and CSV; the manifest is written last)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        store.write_text_atomic(directory / "table.csv", store.table_to_csv(self.table))
+        arrays = {"images": self.images, "heatmaps": self.heatmaps, "heatmap_rows": self.heatmap_rows}
+        for name, blobs in (("thumbnails", self.thumbnails), ("image_thumbnails", self.image_thumbnails)):
+            arrays[name], arrays[f"{name}_offsets"] = store.pack_blobs(blobs)
+        for name, array in arrays.items():
+            store.save_npy_atomic(directory / f"{name}.npy", array)
+        store.write_json_atomic(directory / _MANIFEST, {
+            "schema": store.SCHEMA, "schema_version": store.SCHEMA_VERSION,
+            "fingerprint": self.fingerprint, "categories": self.categories,
+            "image_ids": self.image_ids, "n_activations": len(self.table),
+            "n_significant": int(self.table["significant"].sum()), "meta": self.meta,
+        })
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "ActivationSet":
+        """Read a set written by :meth:`save`; its fingerprint is checked against the manifest."""
+        directory = Path(directory)
+        manifest_path = directory / _MANIFEST
+        if not manifest_path.is_file():
+            raise FileNotFoundError(f"{directory} holds no activation set ({_MANIFEST} is missing); "
+                                    "make one with build_activations(..., out_dir=...) or .save()")
+        manifest = store.read_json(manifest_path)
+        if manifest.get("schema") != store.SCHEMA or manifest.get("schema_version") != store.SCHEMA_VERSION:
+            raise ValueError(f"{manifest_path} is not an activation set of schema "
+                             f"{store.SCHEMA} v{store.SCHEMA_VERSION}")
+        table = store.table_from_csv((directory / "table.csv").read_text(encoding="utf-8"))
+        arrays = {name: store.load_npy(directory / f"{name}.npy") for name in (
+            "images", "heatmaps", "heatmap_rows", "thumbnails", "thumbnails_offsets",
+            "image_thumbnails", "image_thumbnails_offsets")}
+        loaded = cls(table, manifest["image_ids"], arrays["images"], arrays["heatmap_rows"],
+                     arrays["heatmaps"], store.unpack_blobs(arrays["thumbnails"], arrays["thumbnails_offsets"]),
+                     store.unpack_blobs(arrays["image_thumbnails"], arrays["image_thumbnails_offsets"]),
+                     categories=manifest["categories"], meta=manifest.get("meta", {}))
+        if loaded.fingerprint != manifest["fingerprint"]:
+            raise ValueError(f"the files in {directory} do not match their manifest's fingerprint "
+                             f"({loaded.fingerprint} != {manifest['fingerprint']}): they were edited "
+                             "or damaged; build the set again")
+        return loaded
+
+
+# ---------------------------------------------------------------------- building
+
+def _class_names(bank: Any, data: Any) -> list[str]:
+    classes = [str(c) for c in getattr(bank, "classes", [])]
+    if not classes:
+        raise ValueError("bank.classes is empty; fit the XNN bank with the classifier's class names")
+    return classes
+
+
+def _significance_mask(significance: str | Callable, contributions: np.ndarray,
+                       bias: np.ndarray) -> np.ndarray:
+    """Boolean (N, n) significant x-features, by name ('msx', 'top_fraction') or callable."""
+    names = {"msx": "msx", "top_fraction": "top_fraction", "top-fraction": "top_fraction"}
+    if not callable(significance) and significance not in names:
+        raise ValueError(f"significance must be 'msx', 'top_fraction' or a callable "
+                         f"(contributions, bias) -> bool mask; got {significance!r}")
+    if callable(significance):
+        result = significance(contributions, bias)
+    else:
+        from . import significance as rules
+
+        result = getattr(rules, names[significance])(contributions, bias)
+    mask = getattr(result, "significant", getattr(result, "mask", result))
+    if isinstance(mask, tuple):
+        mask = mask[0]
+    mask = np.asarray(mask.detach().cpu() if hasattr(mask, "detach") else mask)
+    if mask.shape != contributions.shape:
+        raise ValueError(f"significance returned shape {mask.shape}, expected {contributions.shape}")
+    return mask.astype(bool)
+
+
+def _load_images(data: Any, indices: np.ndarray):
+    """The model input tensors (B, C, H, W) of data set items ``indices``."""
+    import torch
+
+    from .data import ImageArrayDataset
+
+    if isinstance(data, ImageArrayDataset):
+        return ImageArrayDataset._to_tensor(data.images[indices])
+    return torch.stack([torch.as_tensor(data[int(i)][0]) for i in indices]).float()
+
+
+def _model_digest(model: Any) -> str:
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _plan_table(features: Any, bank: Any, classes: list[str], categories: list[str],
+                significance: str | Callable, data_classes: list[str]) -> pd.DataFrame:
+    """SPEC §5's table: images predicted as each category, explained by its XNN."""
+    predictions = features.logits.argmax(1)
+    n_classes = features.logits.shape[1]
+    if n_classes != len(classes):
+        raise ValueError(f"the classifier has {n_classes} outputs but the XNN bank explains "
+                         f"{len(classes)} classes ({classes[:4]}...); fit the bank on this classifier")
+    values_all = np.asarray(bank.transform(features.Z))  # (N, C, n)
+    weights_all = np.asarray(bank.weights, dtype=np.float64)  # (C, n)
+    bias_all = np.asarray(bank.bias, dtype=np.float64).reshape(-1)  # (C,)
+    n_features = weights_all.shape[1]
+    category_index = np.array([classes.index(c) for c in categories], dtype=np.int64)
+    order = np.concatenate([np.flatnonzero(predictions == ci) for ci in category_index]) \
+        if len(category_index) else np.zeros(0, np.int64)
+    explained = predictions[order]  # class index each image is explained by (its prediction)
+    values = values_all[order, explained].astype(np.float64)  # (M, n)
+    weights = weights_all[explained]
+    contributions = values * weights
+    mask = _significance_mask(significance, contributions, bias_all[explained]) \
+        if len(order) else np.zeros((0, n_features), bool)
+    labels = features.labels
+    label_names = [data_classes[int(labels[i])] if labels is not None and data_classes else None
+                   for i in order]
+    image_rows = np.repeat(np.arange(len(order)), n_features)
+    ks = np.tile(np.arange(n_features), len(order))
+    names = [classes[i] for i in explained]
+    table = pd.DataFrame({
+        "activation_id": [activation_id(names[m], order[m], k) for m, k in zip(image_rows, ks)],
+        "image_id": [image_id(order[m]) for m in image_rows],
+        "category": [names[m] for m in image_rows],
+        "xfeature": ks,
+        "value": values.reshape(-1),
+        "weight": weights.reshape(-1),
+        "contribution": contributions.reshape(-1),
+        "significant": mask.reshape(-1),
+        "predicted": [names[m] for m in image_rows],
+        "label": [label_names[m] for m in image_rows],
+    })
+    return store.canonical_table(table)
+
+
+def _chunks(table: pd.DataFrame, chunk_size: int) -> list[np.ndarray]:
+    """Table rows of the significant activations, cut in chunks that stay within a category."""
+    significant = table["significant"].to_numpy()
+    chunks: list[np.ndarray] = []
+    for category in dict.fromkeys(table["category"]):
+        rows = np.flatnonzero(significant & (table["category"].to_numpy() == category))
+        chunks.extend(rows[i:i + chunk_size] for i in range(0, len(rows), chunk_size))
+    return chunks
+
+
+def _image_index(image: str) -> int:
+    return int(image[3:])
+
+
+def _compute_chunk(dnn, layer, bank, data, table, rows, *, method, batch_size, thumb_size, cmap, alpha,
+                   attribute_kwargs):
+    """Heatmaps (float16) and overlay thumbnails of the activations in table ``rows``."""
+    from .heatmaps import XFeatureModel, attribute
+
+    category = table["category"].iat[rows[0]]
+    indices = np.array([_image_index(i) for i in table["image_id"].to_numpy()[rows]], dtype=np.int64)
+    targets = table["xfeature"].to_numpy()[rows]
+    images = _load_images(data, indices)
+    model = XFeatureModel(dnn, layer, bank[category])
+    # One image copy per significant activation, each with its own single target: exactly
+    # the rows needed, in one batched pass (no loop over x-features).
+    maps = attribute(model, images, method=method, targets=targets[:, None],
+                     batch_size=batch_size, **attribute_kwargs)
+    maps = np.asarray(maps, dtype=np.float32)[:, 0].astype(np.float16)  # stored precision
+    thumbs = overlay_pngs(images, maps.astype(np.float32), cmap=cmap, alpha=alpha, size=thumb_size)
+    return maps, thumbs
+
+
+def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Sequence[str] | None = None,
+                      method: str = "cmwp", significance: str | Callable = "msx", thumb_size: int = 96, *,
+                      batch_size: int = 64, chunk_size: int = 128, out_dir: str | Path | None = None,
+                      cmap: str = DEFAULT_CMAP, alpha: float = DEFAULT_ALPHA,
+                      attribute_kwargs: dict | None = None, show_progress: bool | None = None,
+                      on_chunk: Callable[[int, int], None] | None = None) -> ActivationSet:
+    """Build the activation set of ``categories`` (default: all of ``bank.classes``).
+
+    Extracts ``layer``'s features and the logits of ``data`` (a Dataset of ``(image, label)``
+    with ``.classes``), takes the images ``dnn`` predicts as each category, computes their
+    contributions with that category's XNN, marks the significant x-features
+    (``significance``: 'msx', 'top_fraction' or a callable ``(contributions, bias) -> mask``),
+    and draws a heatmap (``heatmaps.attribute`` with ``method`` on ``XFeatureModel``) and a
+    thumbnail (longer side ``thumb_size``) for each significant one, ``chunk_size`` at a time.
+
+    With ``out_dir`` the plan and each finished chunk are written there as they are made; a
+    rerun with the same arguments resumes from the finished chunks, and the completed set is
+    saved in ``out_dir`` (a later call just loads it). ``on_chunk(i, n)`` is called after
+    chunk i of n is done.
+    """
+    from .models import FeatureExtractor
+
+    if chunk_size < 1 or batch_size < 1:
+        raise ValueError(f"chunk_size and batch_size must be >= 1, got {chunk_size} and {batch_size}")
+    classes = _class_names(bank, data)
+    categories = list(classes if categories is None else [str(c) for c in categories])
+    unknown = [c for c in categories if c not in classes]
+    if unknown:
+        raise ValueError(f"categories {unknown} are not classes of the XNN bank; choose from {classes}")
+    data_classes = [str(c) for c in getattr(data, "classes", [])] or classes
+    attribute_kwargs = dict(attribute_kwargs or {})
+    config = {"layer": layer, "method": method, "categories": categories, "thumb_size": thumb_size,
+              "significance": significance if isinstance(significance, str) else getattr(
+                  significance, "__name__", "custom"),
+              "n_images": len(data), "cmap": cmap, "alpha": alpha, "chunk_size": chunk_size,
+              "model": _model_digest(dnn), "attribute_kwargs": {k: repr(v) for k, v in attribute_kwargs.items()}}
+    out = Path(out_dir) if out_dir is not None else None
+    work = out / "work" if out is not None else None
+    if out is not None and (out / _MANIFEST).is_file():
+        finished = ActivationSet.load(out)
+        if finished.meta.get("config") == config:
+            return finished
+        raise ValueError(f"{out} already holds an activation set built with other arguments; "
+                         "choose another out_dir or delete that folder")
+
+    was_training = dnn.training
+    dnn.eval()
+    try:
+        table = None
+        if work is not None and (work / "plan.json").is_file():
+            plan = store.read_json(work / "plan.json")
+            if plan.get("config") != config:
+                raise ValueError(f"{work} holds unfinished work built with other arguments; "
+                                 "choose another out_dir or delete that folder to start over")
+            table = store.table_from_csv((work / "table.csv").read_text(encoding="utf-8"))
+        if table is None:
+            features = FeatureExtractor(dnn, layer).extract(data, batch_size=batch_size,
+                                                            progress=show_progress is not False)
+            table = _plan_table(features, bank, classes, categories, significance, data_classes)
+            if work is not None:
+                store.write_text_atomic(work / "table.csv", store.table_to_csv(table))
+                store.write_json_atomic(work / "plan.json", {"config": config})
+        chunks = _chunks(table, chunk_size)
+        maps_parts: list[np.ndarray] = []
+        thumb_parts: list[list[bytes]] = []
+        for number in progress(range(len(chunks)), total=len(chunks), desc="heatmaps",
+                               disable=None if show_progress is None else not show_progress):
+            rows = chunks[number]
+            done = work / f"chunk{number:05d}.npz" if work is not None else None
+            if done is not None and done.is_file():
+                with np.load(done, allow_pickle=False) as saved:
+                    maps = saved["heatmaps"]
+                    thumbs = store.unpack_blobs(saved["thumbnails"], saved["offsets"])
+                    if not np.array_equal(saved["rows"], rows):
+                        raise ValueError(f"{done} does not belong to this plan; delete {work}")
+            else:
+                maps, thumbs = _compute_chunk(dnn, layer, bank, data, table, rows, method=method,
+                                              batch_size=batch_size, thumb_size=thumb_size, cmap=cmap,
+                                              alpha=alpha, attribute_kwargs=attribute_kwargs)
+                if done is not None:
+                    blob, offsets = store.pack_blobs(thumbs)
+                    _save_npz_atomic(done, heatmaps=maps, thumbnails=blob, offsets=offsets, rows=rows)
+                if on_chunk is not None:
+                    on_chunk(number, len(chunks))
+            maps_parts.append(maps)
+            thumb_parts.append(thumbs)
+    finally:
+        dnn.train(was_training)
+
+    image_ids = list(dict.fromkeys(table["image_id"]))
+    indices = np.array([_image_index(i) for i in image_ids], dtype=np.int64)
+    inputs = _load_images(data, indices) if len(indices) else None
+    images = to_display_rgb(inputs) if inputs is not None else np.zeros((0, 1, 1, 3), np.uint8)
+    ordered_rows = np.concatenate(chunks) if chunks else np.zeros(0, np.int64)
+    heatmap_rows = np.full(len(table), -1, dtype=np.int64)
+    heatmap_rows[ordered_rows] = np.arange(len(ordered_rows))
+    height, width = images.shape[1:3]
+    heatmaps = np.concatenate(maps_parts) if maps_parts else np.zeros((0, height, width), np.float16)
+    result = ActivationSet(table, image_ids, images, heatmap_rows, heatmaps,
+                           [t for part in thumb_parts for t in part],
+                           image_pngs(images, size=thumb_size) if len(images) else [],
+                           categories=categories, meta={"config": config})
+    if out is not None:
+        result.save(out)
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def _save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
+    """One chunk's arrays in an ``.npz`` that appears only once complete."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+    tmp.replace(path)
