@@ -1,0 +1,314 @@
+"""NamingWidget: input checks, the synced payload, and state sync driven by fake front-end messages.
+
+A recording comm stands in for the kernel's comm, so the tests see exactly the messages a
+browser would receive (state JSON plus binary buffers).
+"""
+from __future__ import annotations
+
+import io
+import json
+
+import comm
+import numpy as np
+import pandas as pd
+import pytest
+from ipywidgets.widgets.widget import _remove_buffers
+from PIL import Image
+
+from xnaming_widget.widget import NamingWidget
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def make_table(n_images=4, n_features=3, categories=("Sneaker", "Boot"), significant_features=2):
+    """SPEC §5 table: every image of every category has n_features rows; the first few significant."""
+    rows = []
+    for category in categories:
+        for i in range(n_images):
+            for k in range(n_features):
+                rows.append(dict(
+                    activation_id=f"{category}/img{i:04d}/x{k}", image_id=f"img{i:04d}", category=category,
+                    xfeature=k, value=float(k + 1), weight=1.0 - k, contribution=float((k + 1) * (1.0 - k)),
+                    significant=k < significant_features, predicted=category,
+                    label=category if i % 2 == 0 else (pd.NA if i % 4 == 3 else "Other"),
+                ))
+    return pd.DataFrame(rows)
+
+
+def png(seed: int) -> bytes:
+    pixels = np.random.default_rng(seed).integers(0, 255, (8, 8, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class FakeActivationSet:
+    """The ActivationSet contract of docs/architecture.md, with one missing heatmap thumbnail."""
+
+    def __init__(self, table, missing=()):
+        self.table = table
+        self.fingerprint = "fake-set-1"
+        self.missing = set(missing)
+        self.thumbs = {aid: png(i) for i, aid in enumerate(table["activation_id"])}
+        self.image_thumbs = {img: png(1000 + i) for i, img in enumerate(pd.unique(table["image_id"]))}
+
+    def thumbnail(self, activation_id):
+        return None if activation_id in self.missing else self.thumbs[activation_id]
+
+    def image_thumbnail(self, image_id):
+        return self.image_thumbs[image_id]
+
+
+class RecordingComm(comm.base_comm.BaseComm):
+    """A comm that keeps every message the widget publishes."""
+
+    def __init__(self, *args, **kwargs):
+        self.published = []
+        super().__init__(*args, **kwargs)
+
+    def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        self.published.append((msg_type, data, list(buffers or [])))
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    monkeypatch.setattr(comm, "create_comm", lambda *a, **kw: RecordingComm(*a, **kw))
+
+
+def frontend_op(widget, **content):
+    """Deliver a custom message as the kernel would, through the widget's comm handler."""
+    widget._handle_msg({"content": {"data": {"method": "custom", "content": {"type": "op", **content}}},
+                        "buffers": []})
+
+
+def updates(widget):
+    return [(data, buffers) for kind, data, buffers in widget.comm.published
+            if kind == "comm_msg" and data["method"] == "update"]
+
+
+# ------------------------------------------------------------------- inputs
+
+
+def test_shows_only_the_categorys_significant_activations_in_table_order():
+    table = make_table()
+    w = NamingWidget(table, category="Sneaker", annotator="ana")
+    expected = table[(table.category == "Sneaker") & table.significant]["activation_id"].tolist()
+    assert [a["id"] for a in w.activations] == expected
+    assert w.state["unlabeled"] == expected and w.state["concepts"] == [] and w.state["version"] == 0
+    first = w.activations[0]
+    assert first == {"id": "Sneaker/img0000/x0", "image_id": "img0000", "xfeature": 0, "value": 1.0,
+                     "contribution": 1.0, "predicted": "Sneaker", "label": "Sneaker", "correct": True, "thumb": -1}
+    by_image = {a["image_id"]: a for a in w.activations}
+    assert by_image["img0001"]["correct"] is False and by_image["img0003"]["correct"] is None
+    assert w.thumbnails == b"" and w.thumb_offsets == [0]  # a bare table: placeholders
+
+
+def test_unknown_or_missing_category_lists_the_categories():
+    table = make_table()
+    with pytest.raises(ValueError, match=r"Unknown category 'Shirt'.*\['Boot', 'Sneaker'\]"):
+        NamingWidget(table, category="Shirt", annotator="ana")
+    with pytest.raises(ValueError, match=r"Pass category=.*\['Boot', 'Sneaker'\]"):
+        NamingWidget(table, annotator="ana")
+    only_boots = table[table.category == "Boot"]
+    assert NamingWidget(only_boots, annotator="ana").category == "Boot"
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(annotator=None), ValueError, "annotator="),
+    (dict(annotator="  "), ValueError, "annotator="),
+    (dict(annotator="ana", thumb_size=4), ValueError, "thumb_size"),
+])
+def test_bad_arguments_say_what_to_pass(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        NamingWidget(make_table(), category="Sneaker", **kwargs)
+
+
+def test_bad_activation_inputs_are_explained():
+    with pytest.raises(TypeError, match="ActivationSet .* or a pandas DataFrame"):
+        NamingWidget([1, 2], category="Sneaker", annotator="ana")
+    with pytest.raises(ValueError, match=r"lacks the column\(s\) \['significant'\]"):
+        NamingWidget(make_table().drop(columns="significant"), category="Sneaker", annotator="ana")
+    table = make_table()
+    table.loc[1, "activation_id"] = table.loc[0, "activation_id"]
+    with pytest.raises(ValueError, match="unique"):
+        NamingWidget(table, category="Sneaker", annotator="ana")
+    table = make_table()
+    table.loc[table.category == "Boot", "significant"] = False
+    with pytest.raises(ValueError, match="no significant activations"):
+        NamingWidget(table, category="Boot", annotator="ana")
+
+
+def test_thumbnails_are_packed_into_one_blob_with_offsets():
+    table = make_table()
+    acts = FakeActivationSet(table, missing={"Sneaker/img0001/x1"})
+    w = NamingWidget(acts, category="Sneaker", annotator="ana")
+    blob, offsets = w.thumbnails, w.thumb_offsets
+    for a in w.activations:
+        if a["id"] == "Sneaker/img0001/x1":
+            assert a["thumb"] == -1
+        else:
+            assert blob[offsets[a["thumb"]]:offsets[a["thumb"] + 1]] == acts.thumbs[a["id"]]
+    # compare view: every x-feature of each shown image, significant or not
+    image = next(i for i in w.images if i["image_id"] == "img0002")
+    assert [x["xfeature"] for x in image["xfeatures"]] == [0, 1, 2]
+    assert [x["significant"] for x in image["xfeatures"]] == [True, True, False]
+    x2 = image["xfeatures"][2]
+    assert blob[offsets[x2["thumb"]]:offsets[x2["thumb"] + 1]] == acts.thumbs["Sneaker/img0002/x2"]
+    assert x2["contribution"] == pytest.approx(3 * (1.0 - 2))
+    ioffs = w.image_thumb_offsets
+    assert w.image_thumbnails[ioffs[image["thumb"]]:ioffs[image["thumb"] + 1]] == acts.image_thumbs["img0002"]
+
+
+def test_table_fingerprint_follows_content_not_row_order():
+    table = make_table()
+    a = NamingWidget(table, category="Sneaker", annotator="ana").fingerprint
+    b = NamingWidget(table.sample(frac=1.0, random_state=0), category="Sneaker", annotator="ana").fingerprint
+    changed = table.copy()
+    changed.loc[5, "contribution"] += 0.5
+    c = NamingWidget(changed, category="Sneaker", annotator="ana").fingerprint
+    assert a == b and a != c
+    assert NamingWidget(FakeActivationSet(table), category="Sneaker", annotator="ana").fingerprint == "fake-set-1"
+
+
+# --------------------------------------------------------- binary transport
+
+
+def test_thumbnails_leave_as_binary_buffers_never_base64(recorded):
+    acts = FakeActivationSet(make_table())
+    w = NamingWidget(acts, category="Sneaker", annotator="ana")
+    kind, data, buffers = w.comm.published[0]
+    assert kind == "comm_open"
+    paths = data["buffer_paths"]
+    assert ["thumbnails"] in paths and ["image_thumbnails"] in paths
+    sent = {tuple(p): bytes(b) for p, b in zip(paths, buffers)}
+    assert sent[("thumbnails",)] == w.thumbnails and sent[("thumbnails",)].startswith(PNG_MAGIC)
+    as_json = json.dumps(data["state"])
+    assert "iVBORw0KGgo" not in as_json  # base64 of the PNG signature
+    state, paths2, buffers2 = _remove_buffers(w.get_state())
+    assert "thumbnails" not in state and all(isinstance(b, (bytes, memoryview)) for b in buffers2)
+
+
+def test_an_operation_sends_only_the_new_state_once_without_thumbnails(recorded):
+    table = make_table(n_images=300, categories=("Sneaker",))  # 600 shown activations
+    w = NamingWidget(FakeActivationSet(table), category="Sneaker", annotator="ana")
+    ids = [a["id"] for a in w.activations][:500]
+    concept = w.create_concept("heel")
+    w.comm.published.clear()
+    frontend_op(w, op="move", ids=ids, target=concept)
+    sent = updates(w)
+    assert len(sent) == 1
+    data, buffers = sent[0]
+    assert set(data["state"]) == {"state"} and buffers == []
+    assert data["state"]["state"]["concepts"][0]["members"] == ids
+
+
+# ------------------------------------------------------ front-end messages
+
+
+def test_frontend_operations_drive_the_naming(recorded):
+    w = NamingWidget(make_table(), category="Sneaker", annotator="ana")
+    ids = [a["id"] for a in w.activations]
+    frontend_op(w, op="create", name="toe cap", members=ids[:3])
+    (concept,) = w.state["concepts"]
+    assert concept["name"] == "toe cap" and concept["members"] == ids[:3]
+    frontend_op(w, op="create", name="lace", members=[])
+    lace = w.state["concepts"][1]["id"]
+    frontend_op(w, op="move", ids=ids[3:5], target=lace)
+    frontend_op(w, op="move", ids=ids[5:6], target="trash")
+    frontend_op(w, op="rename", concept_id=lace, name="laces")
+    frontend_op(w, op="merge", concept_ids=[concept["id"], lace])
+    assert [(c["name"], len(c["members"])) for c in w.state["concepts"]] == [("toe cap", 5)]
+    frontend_op(w, op="undo")
+    assert len(w.state["concepts"]) == 2 and w.state["can_redo"]
+    frontend_op(w, op="redo")
+    frontend_op(w, op="delete", concept_id=concept["id"])
+    assert w.state["concepts"] == [] and w.state["trash"] == ids[5:6]
+    assert w.error == "" and w.state["version"] == 9  # 7 operations, an undo and a redo
+    table = w.naming
+    assert list(table.columns) == ["annotator", "category", "activation_id", "concept_id", "concept", "status"]
+    assert table.set_index("activation_id").loc[ids[5], "status"] == "trash"
+
+
+@pytest.mark.parametrize("content, message", [
+    (dict(op="move", ids=["nope"], target="trash"), "Unknown activation"),
+    (dict(op="move", ids=["Sneaker/img0000/x0"]), "lacks the field"),
+    (dict(op="rename", concept_id="c404", name="x"), "No concept"),
+    (dict(op="create", name="   "), "cannot be empty"),
+    (dict(op="explode"), "Unknown operation"),
+    (dict(op="undo"), "Nothing to undo"),
+    (dict(op="merge", concept_ids="c1"), "not a single string"),
+])
+def test_invalid_frontend_operations_set_error_and_keep_state(recorded, content, message):
+    w = NamingWidget(make_table(), category="Sneaker", annotator="ana")
+    before = dict(w.state)
+    w.comm.published.clear()
+    frontend_op(w, **content)  # must not raise
+    assert message in w.error
+    assert w.state == before
+    # the unchanged state is sent again, so an optimistic view in the browser is reverted
+    assert any("state" in data["state"] for data, _ in updates(w))
+    frontend_op(w, op="create", name="ok")
+    assert w.error == ""
+
+
+def test_browser_cannot_overwrite_python_owned_traits(recorded):
+    w = NamingWidget(make_table(), category="Sneaker", annotator="ana")
+    before = dict(w.state)
+    w._handle_msg({"content": {"data": {"method": "update", "state": {
+        "state": {"version": 99, "concepts": [], "unlabeled": [], "trash": []},
+        "single_key_shortcuts": False}, "buffer_paths": []}}, "buffers": []})
+    assert w.state == before and w.single_key_shortcuts is False
+
+
+def test_messages_of_other_types_are_ignored(recorded):
+    w = NamingWidget(make_table(), category="Sneaker", annotator="ana")
+    w._handle_msg({"content": {"data": {"method": "custom", "content": {"type": "hello"}}}, "buffers": []})
+    assert w.error == "" and w.state["version"] == 0
+
+
+# ------------------------------------------------------------ python API
+
+
+def test_python_operations_and_concepts_table():
+    w = NamingWidget(make_table(), category="Sneaker", annotator="ana")
+    ids = [a["id"] for a in w.activations]
+    a = w.create_concept("toe", ids[:2])
+    b = w.create_concept("heel", ids[2:6])
+    w.move(ids[6:7], "trash")
+    assert w.concepts.to_dict("records") == [{"id": a, "name": "toe", "size": 2}, {"id": b, "name": "heel", "size": 4}]
+    assert w.merge([b, a], name="shoe") == b
+    w.rename(b, "whole shoe")
+    w.undo()
+    assert w.concepts["name"].tolist() == ["shoe"]
+    w.redo()
+    w.delete_concept(b)
+    status = w.naming["status"].value_counts().to_dict()
+    assert status == {"unlabeled": len(ids) - 1, "trash": 1}
+
+
+def test_python_errors_raise_and_leave_the_widget_unchanged():
+    from xnaming_widget.widget import NamingError
+
+    w = NamingWidget(make_table(), category="Sneaker", annotator="ana")
+    before = dict(w.state)
+    with pytest.raises(NamingError, match="Unknown target"):
+        w.move(["Sneaker/img0000/x0"], "c12")
+    assert w.state == before
+
+
+def test_mimebundle_has_the_live_view_and_an_escaped_html_fallback():
+    w = NamingWidget(make_table(), category="Sneaker", annotator="ana")
+    ids = [a["id"] for a in w.activations]
+    w.create_concept("<img src=x onerror=alert(1)>", ids[:4])
+    data, _ = w._repr_mimebundle_()
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == w.model_id
+    html = data["text/html"]
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "4 named" in html
+
+
+def test_closed_widget_refuses_operations():
+    w = NamingWidget(make_table(), category="Sneaker", annotator="ana")
+    w.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        w.create_concept("x")
