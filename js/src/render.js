@@ -239,6 +239,8 @@ export class Canvas {
   }
 
   render() {
+    // moving a focused thumbnail between rows blurs it; keep keyboard focus in the canvas
+    const hadFocus = this.root.contains(this.doc.activeElement);
     const rows = deriveRows(this.view);
     const keep = new Set(rows.map((r) => r.key));
     for (const [key, parts] of this.rowEls) {
@@ -275,6 +277,7 @@ export class Canvas {
     this.redoBtn.disabled = !this.view.can_redo;
     this.mergeBtn.disabled = [...this.mergeChecked].filter((k) => keep.has(k)).length < 2;
     this.fillMoveMenu();
+    if (hadFocus && !this.root.contains(this.doc.activeElement)) this.root.focus({ preventScroll: true });
   }
 
   makeRow(row) {

@@ -1,0 +1,345 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mount } from "../src/render.js";
+import { DRAG_MIME } from "../src/drop.js";
+import { FakeModel, FakeObserver, countingUrlApi, makeValues, makeWindow } from "./helpers.js";
+
+const XSS = "<img src=x onerror=alert(1)>";
+
+function setup(n = 30, opts = {}) {
+  const { window, document, el } = makeWindow();
+  const model = new FakeModel({ ...makeValues(n, opts), ...(opts.values || {}) });
+  const urlApi = countingUrlApi();
+  const { canvas, cleanup } = mount({ model, el, Observer: FakeObserver, urlApi });
+  const observer = FakeObserver.instances.at(-1);
+  const q = (sel) => el.querySelector(sel);
+  const qa = (sel) => [...el.querySelectorAll(sel)];
+  const thumb = (id) => q(`.xn-thumb[data-id="${id}"]`);
+  const rowIds = (key) => [...q(`.xn-row[data-row="${key}"] .xn-grid`).children].map((c) => c.dataset.id);
+  const key = (k, extra = {}) => {
+    const active = document.activeElement;
+    const target = extra.target || (active && el.contains(active) ? active : canvas.root);
+    target.dispatchEvent(new window.KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true, ...extra }));
+  };
+  const click = (node, extra = {}) => node.dispatchEvent(new window.MouseEvent("click", { bubbles: true, ...extra }));
+  const close = async () => { cleanup(); await window.happyDOM.close(); };
+  return { window, document, el, model, urlApi, canvas, observer, q, qa, thumb, rowIds, key, click, close, cleanup };
+}
+
+/** Dispatch a drag event carrying `dt` (happy-dom's DragEvent drops the dataTransfer init). */
+function dragEvent(window, type, dt) {
+  const e = new window.Event(type, { bubbles: true, cancelable: true });
+  Object.defineProperty(e, "dataTransfer", { value: dt });
+  return e;
+}
+
+/** What Python would publish after `ops`: a state with concepts built from the messages. */
+function pythonState(model, mutate) {
+  const s = structuredClone(model.get("state"));
+  mutate(s);
+  s.version += 1;
+  return s;
+}
+
+test("renders the pool, header, progress line and one element per activation", async () => {
+  const t = setup(30);
+  assert.equal(t.qa(".xn-thumb").length, 30);
+  assert.equal(t.rowIds("unlabeled").length, 30);
+  assert.ok(t.q(".xn-row[data-row=trash]"));
+  assert.equal(t.q(".xn-progress").textContent, "0 named · 30 unlabeled · 0 trash of 30");
+  assert.match(t.q(".xn-title").textContent, /Sneaker.*ana/);
+  assert.equal(t.q(".xn-root").getAttribute("data-lm-suppress-shortcuts"), "true");
+  assert.equal(t.q(".xn-root").style.getPropertyValue("--xn-thumb"), "96px");
+  await t.close();
+});
+
+test("thumbnails get URLs only when on screen; missing ones draw a placeholder", async () => {
+  const t = setup(30, { missing: [4] });
+  assert.equal(t.urlApi.created, 0);
+  assert.ok(t.thumb("img1/x1").querySelector(".xn-placeholder"));
+  assert.equal(t.thumb("img1/x1").querySelector("img"), null);
+  const imgs = t.qa(".xn-thumb img").slice(0, 6);
+  t.observer.setVisible(imgs);
+  assert.equal(t.urlApi.live.size, 6);
+  t.cleanup();
+  assert.equal(t.urlApi.live.size, 0, "teardown revokes every URL");
+  assert.equal(t.model.listenerCount(), 0, "teardown removes model listeners");
+  await t.window.happyDOM.close();
+});
+
+test("concept names are shown as text, never parsed as HTML", async () => {
+  const t = setup(9, {
+    values: {},
+  });
+  t.model.emit("state", pythonState(t.model, (s) => {
+    s.concepts.push({ id: "c1", name: XSS, members: s.unlabeled.splice(0, 2) });
+  }));
+  const name = t.q('.xn-row[data-row="c1"] .xn-name');
+  assert.equal(name.textContent, XSS);
+  assert.equal(name.querySelector("img"), null);
+  assert.equal(t.el.querySelectorAll("img[src=x]").length, 0);
+  assert.ok([...t.q(".xn-move").options].some((o) => o.textContent.endsWith(XSS)));
+  assert.equal(t.q('.xn-row[data-row="c1"] .xn-warn').hidden, false, "a concept with 2 members warns");
+  await t.close();
+});
+
+test("a drop sends one move and shows it at once; Python's state then wins", async () => {
+  const t = setup(12);
+  t.model.emit("state", pythonState(t.model, (s) => s.concepts.push({ id: "c1", name: "toe", members: [] })));
+  const ids = ["img0/x0", "img0/x1", "img1/x0"];
+  t.click(t.thumb(ids[0]));
+  t.click(t.thumb(ids[1]), { ctrlKey: true });
+  t.click(t.thumb(ids[2]), { ctrlKey: true });
+  const dt = new t.window.DataTransfer();
+  t.thumb(ids[1]).dispatchEvent(dragEvent(t.window, "dragstart", dt));
+  assert.deepEqual(JSON.parse(dt.getData(DRAG_MIME)).sort(), ids.slice().sort());
+  const target = t.q('.xn-row[data-row="c1"]');
+  const over = dragEvent(t.window, "dragover", dt);
+  target.dispatchEvent(over);
+  assert.ok(over.defaultPrevented, "the row accepts our drag");
+  target.dispatchEvent(dragEvent(t.window, "drop", dt));
+  assert.deepEqual(t.model.sent, [{ type: "op", op: "move", ids, target: "c1" }]);
+  assert.deepEqual(t.rowIds("c1"), ids, "optimistic move is on screen before Python answers");
+  assert.equal(t.rowIds("unlabeled").length, 9);
+  assert.match(t.q(".xn-live").textContent, /Moved 3 images to concept “toe”/);
+  // Python refuses (e.g. error) and re-sends the old state: the view follows Python
+  t.model.emit("state", structuredClone(t.model.get("state")));
+  assert.deepEqual(t.rowIds("c1"), []);
+  assert.equal(t.rowIds("unlabeled").length, 12);
+  await t.close();
+});
+
+test("a drag from an unselected thumbnail carries only it; a foreign drag is refused", async () => {
+  const t = setup(6);
+  t.click(t.thumb("img0/x0"));
+  const dt = new t.window.DataTransfer();
+  t.thumb("img1/x2").dispatchEvent(dragEvent(t.window, "dragstart", dt));
+  assert.deepEqual(JSON.parse(dt.getData(DRAG_MIME)), ["img1/x2"]);
+  const foreign = new t.window.DataTransfer();
+  foreign.setData("text/plain", "x");
+  const over = dragEvent(t.window, "dragover", foreign);
+  t.q(".xn-row[data-row=trash]").dispatchEvent(over);
+  assert.equal(over.defaultPrevented, false);
+  t.q(".xn-row[data-row=trash]").dispatchEvent(dragEvent(t.window, "drop", foreign));
+  assert.deepEqual(t.model.sent, []);
+  await t.close();
+});
+
+test("dropping on the new-concept zone creates a concept and opens its rename box", async () => {
+  const t = setup(9);
+  const dt = new t.window.DataTransfer();
+  t.click(t.thumb("img0/x0"));
+  t.click(t.thumb("img0/x2"), { shiftKey: true });
+  t.thumb("img0/x0").dispatchEvent(dragEvent(t.window, "dragstart", dt));
+  t.q(".xn-newzone").dispatchEvent(dragEvent(t.window, "drop", dt));
+  assert.deepEqual(t.model.sent, [{ type: "op", op: "create", name: "Concept 1", members: ["img0/x0", "img0/x1", "img0/x2"] }]);
+  // Python answers with the real id; the canvas opens the rename box on it
+  t.model.emit("state", pythonState(t.model, (s) => {
+    s.concepts.push({ id: "k7", name: "Concept 1", members: s.unlabeled.splice(0, 3) });
+  }));
+  const input = t.q('.xn-row[data-row="k7"] .xn-name-input');
+  assert.ok(input, "rename box open");
+  input.value = XSS;
+  input.dispatchEvent(new t.window.KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+  assert.deepEqual(t.model.sent.at(-1), { type: "op", op: "rename", concept_id: "k7", name: XSS });
+  assert.equal(t.q('.xn-row[data-row="k7"] .xn-name').textContent, XSS);
+  assert.equal(t.el.querySelectorAll("img[src=x]").length, 0);
+  await t.close();
+});
+
+test("keyboard: digits move the selection, X trashes, N creates, Ctrl+Z/Ctrl+Shift+Z undo/redo", async () => {
+  const t = setup(9);
+  t.model.emit("state", pythonState(t.model, (s) => {
+    s.concepts.push({ id: "a", name: "A", members: [] }, { id: "b", name: "B", members: [] });
+  }));
+  t.click(t.thumb("img1/x0"));
+  t.click(t.thumb("img1/x1"), { metaKey: true });
+  t.key("2");
+  assert.deepEqual(t.model.sent.at(-1), { type: "op", op: "move", ids: ["img1/x0", "img1/x1"], target: "b" });
+  assert.deepEqual(t.rowIds("b"), ["img1/x0", "img1/x1"]);
+  t.click(t.thumb("img2/x2"));
+  t.key("x");
+  assert.deepEqual(t.model.sent.at(-1), { type: "op", op: "move", ids: ["img2/x2"], target: "trash" });
+  assert.deepEqual(t.rowIds("trash"), ["img2/x2"]);
+  t.key("z", { ctrlKey: true });
+  assert.deepEqual(t.model.sent.at(-1), { type: "op", op: "undo" });
+  t.key("Z", { ctrlKey: true, shiftKey: true });
+  assert.deepEqual(t.model.sent.at(-1), { type: "op", op: "redo" });
+  t.click(t.thumb("img0/x0"));
+  t.key("n");
+  assert.deepEqual(t.model.sent.at(-1), { type: "op", op: "create", name: "Concept 3", members: ["img0/x0"] });
+  const before = t.model.sent.length;
+  t.key("7");
+  assert.equal(t.model.sent.length, before, "no concept 7: nothing sent");
+  assert.match(t.q(".xn-live").textContent, /no concept 7/);
+  await t.close();
+});
+
+test("single-key shortcuts can be switched off from the toolbar", async () => {
+  const t = setup(6);
+  const box = t.q('.xn-keys input');
+  assert.equal(box.checked, true);
+  box.checked = false;
+  box.dispatchEvent(new t.window.Event("change", { bubbles: true }));
+  assert.equal(t.model.get("single_key_shortcuts"), false);
+  assert.equal(t.model.saved, 1);
+  t.click(t.thumb("img0/x0"));
+  t.key("x");
+  assert.deepEqual(t.model.sent, []);
+  t.key("z", { ctrlKey: true });
+  assert.deepEqual(t.model.sent, [{ type: "op", op: "undo" }]);
+  await t.close();
+});
+
+test("row tools: select all, merge checked rows, delete, F2 rename, Escape cancels", async () => {
+  const t = setup(9);
+  t.model.emit("state", pythonState(t.model, (s) => {
+    s.concepts.push({ id: "a", name: "A", members: s.unlabeled.splice(0, 3) }, { id: "b", name: "B", members: s.unlabeled.splice(0, 1) });
+  }));
+  assert.equal(t.q('.xn-row[data-row="a"] .xn-warn').hidden, true);
+  assert.equal(t.q('.xn-row[data-row="b"] .xn-warn').hidden, false);
+  t.click(t.q('.xn-row[data-row="a"] [data-action=selectAll]'));
+  assert.equal(t.qa(".xn-thumb.xn-selected").length, 3);
+  t.key("F2");
+  const input = t.q('.xn-row[data-row="a"] .xn-name-input');
+  assert.ok(input);
+  input.value = "ignored";
+  input.dispatchEvent(new t.window.KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+  assert.equal(t.model.sent.length, 0);
+  assert.equal(t.q('.xn-row[data-row="a"] .xn-name').textContent, "A");
+  for (const k of ["b", "a"]) {
+    const box = t.q(`.xn-row[data-row="${k}"] .xn-mergebox`);
+    box.checked = true;
+    box.dispatchEvent(new t.window.Event("change"));
+  }
+  assert.equal(t.q(".xn-merge").disabled, false);
+  t.click(t.q(".xn-merge"));
+  assert.deepEqual(t.model.sent.at(-1), { type: "op", op: "merge", concept_ids: ["a", "b"] });
+  assert.deepEqual(t.rowIds("a").length, 4);
+  t.click(t.q('.xn-row[data-row="a"] [data-action=delete]'));
+  assert.deepEqual(t.model.sent.at(-1), { type: "op", op: "delete", concept_id: "a" });
+  assert.equal(t.rowIds("unlabeled").length, 9);
+  await t.close();
+});
+
+test("the Move to… menu moves the selection without dragging", async () => {
+  const t = setup(6);
+  const menu = t.q(".xn-move");
+  assert.equal(menu.disabled, true);
+  t.click(t.thumb("img1/x1"));
+  assert.equal(menu.disabled, false);
+  menu.value = "trash";
+  menu.dispatchEvent(new t.window.Event("change"));
+  assert.deepEqual(t.model.sent, [{ type: "op", op: "move", ids: ["img1/x1"], target: "trash" }]);
+  assert.match(t.q(".xn-live").textContent, /Moved 1 image to Trash/);
+  await t.close();
+});
+
+test("pool sort and filters; the selection drops hidden thumbnails", async () => {
+  const t = setup(30);
+  const acts = t.model.get("activations");
+  t.click(t.thumb("img0/x0"));
+  const xf = t.q(".xn-xfilter");
+  assert.deepEqual([...xf.options].map((o) => o.value), ["", "0", "1", "2"]);
+  xf.value = "1";
+  xf.dispatchEvent(new t.window.Event("change"));
+  assert.deepEqual(t.rowIds("unlabeled"), acts.filter((a) => a.xfeature === 1).map((a) => a.id));
+  assert.equal(t.qa(".xn-thumb.xn-selected").length, 0);
+  assert.match(t.q('.xn-row[data-row="unlabeled"] .xn-count').textContent, /10 shown of 30/);
+  const outcome = t.q(".xn-outcome");
+  outcome.value = "fp";
+  outcome.dispatchEvent(new t.window.Event("change"));
+  assert.deepEqual(t.rowIds("unlabeled"), acts.filter((a) => a.xfeature === 1 && a.correct === false).map((a) => a.id));
+  xf.value = "";
+  xf.dispatchEvent(new t.window.Event("change"));
+  outcome.value = "all";
+  outcome.dispatchEvent(new t.window.Event("change"));
+  const sort = t.q(".xn-sort");
+  sort.value = "contribution_desc";
+  sort.dispatchEvent(new t.window.Event("change"));
+  const shown = t.rowIds("unlabeled").map((id) => acts.find((a) => a.id === id).contribution);
+  assert.deepEqual(shown, acts.map((a) => a.contribution).sort((x, y) => y - x));
+  await t.close();
+});
+
+test("compare shows every x-feature's heatmap with signed, coloured contributions and toggles", async () => {
+  const t = setup(9);
+  t.click(t.thumb("img0/x0"));
+  t.click(t.thumb("img1/x0"), { ctrlKey: true });
+  t.click(t.thumb("img1/x1"), { ctrlKey: true }); // same image twice: one column
+  t.key("c");
+  const cols = t.qa(".xn-compare-col");
+  assert.deepEqual(cols.map((c) => c.dataset.image), ["img0", "img1"]);
+  const cells = [...cols[0].querySelectorAll(".xn-compare-cell")];
+  assert.equal(cells.length, 4);
+  assert.ok(cells[0].querySelector(".xn-contrib").classList.contains("xn-pos"));
+  assert.ok(cells[3].querySelector(".xn-contrib").classList.contains("xn-neg"));
+  assert.equal(cells[3].querySelector(".xn-contrib").textContent, "x3 −1.50");
+  // sum of shown contributions: 1 + 2 + 3 − 1.5
+  assert.equal(cols[0].querySelector(".xn-compare-total").textContent, "Σ shown +4.50");
+  const toggle = t.q('.xn-compare-toggles input[data-xfeature="3"]');
+  toggle.checked = false;
+  toggle.dispatchEvent(new t.window.Event("change"));
+  assert.equal(cells[3].hidden, true);
+  assert.equal(cols[0].querySelector(".xn-compare-total").textContent, "Σ shown +6.00");
+  const live = t.urlApi.live.size;
+  assert.ok(live >= 2 + 6, "images and heatmaps of both columns have URLs");
+  t.key("Escape");
+  assert.equal(t.q(".xn-compare"), null);
+  assert.equal(t.urlApi.live.size, 0);
+  await t.close();
+});
+
+test("preview: Space shows the original beside the heatmap with an opacity slider", async () => {
+  const t = setup(6);
+  t.click(t.thumb("img1/x2"));
+  t.key(" ");
+  const panel = t.q(".xn-preview");
+  assert.ok(panel);
+  assert.equal(panel.querySelectorAll("img").length, 3, "original, and heatmap over original");
+  const slider = panel.querySelector(".xn-opacity");
+  slider.value = "25";
+  slider.dispatchEvent(new t.window.Event("input"));
+  assert.equal(panel.querySelector(".xn-preview-heat").style.opacity, "0.25");
+  assert.match(panel.querySelector(".xn-preview-caption").textContent, /img1 · x2/);
+  t.key(" ");
+  assert.equal(t.q(".xn-preview"), null);
+  await t.close();
+});
+
+test("help lists the shortcuts; errors from Python show in a dismissible banner", async () => {
+  const t = setup(3);
+  t.key("?");
+  assert.ok(t.q(".xn-help"));
+  assert.ok(t.q(".xn-help").textContent.includes("Ctrl/Cmd + Z"));
+  assert.equal(t.q(".xn-error").hidden, true);
+  t.model.emit("error", `Unknown concept ${XSS}`);
+  assert.equal(t.q(".xn-error").hidden, false);
+  assert.equal(t.q(".xn-error-text").textContent, `Unknown concept ${XSS}`);
+  assert.equal(t.el.querySelectorAll("img[src=x]").length, 0);
+  t.click(t.q(".xn-error-close"));
+  assert.equal(t.q(".xn-error").hidden, true);
+  await t.close();
+});
+
+test("random drops keep every activation on screen exactly once", async () => {
+  const t = setup(24);
+  t.model.emit("state", pythonState(t.model, (s) => {
+    s.concepts.push({ id: "a", name: "A", members: [] }, { id: "b", name: "B", members: [] });
+  }));
+  const ids = t.model.get("activations").map((a) => a.id);
+  const targets = ["a", "b", "unlabeled", "trash"];
+  let seed = 3;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let step = 0; step < 60; step += 1) {
+    const chosen = ids.filter(() => rand() < 0.25);
+    if (!chosen.length) continue;
+    t.canvas.drop(chosen, targets[Math.floor(rand() * targets.length)]);
+    const onScreen = t.qa(".xn-row .xn-thumb").map((n) => n.dataset.id);
+    assert.equal(onScreen.length, ids.length);
+    assert.deepEqual(new Set(onScreen), new Set(ids));
+    const counts = ["unlabeled", "a", "b", "trash"].map((k) => t.rowIds(k).length);
+    assert.equal(t.q(".xn-progress").textContent, `${counts[1] + counts[2]} named · ${counts[0]} unlabeled · ${counts[3]} trash of 24`);
+  }
+  await t.close();
+});
