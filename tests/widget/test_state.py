@@ -183,6 +183,13 @@ def test_restore_without_a_matching_log_keeps_the_naming_but_no_history():
     edited["trash"].append(IDS[0])  # moved by hand; undoing the logged create would not fit
     restored, ok = NamingState.restore(IDS, edited["concepts"], edited["trash"], edited["unlabeled"], state.log)
     assert not ok and restored.trash == [IDS[0]] and not restored.can_undo
+    assert restored.log[:-1] == state.log and restored.log[-1]["op"] == "history_reset"  # record kept
+    restored.move(IDS[5:6], "trash")
+    again, ok = NamingState.restore(IDS, **{k: restored.snapshot()[k] for k in ("concepts", "trash", "unlabeled")},
+                                    log=restored.log)
+    assert ok and again.can_undo  # history after the reset fits
+    again.undo()
+    assert not again.can_undo and again.trash == [IDS[0]]
 
 
 @pytest.mark.parametrize("edit, message", [

@@ -85,7 +85,7 @@ class NamingWidget(anywidget.AnyWidget):
         try:
             if self._autosave is not None:
                 doc = self._autosave.read_existing()
-            self._naming = self._state_from(doc, payload, annotator)
+            self._naming, history_kept = self._state_from(doc, payload)
             if doc is not None:
                 self._saved_at = doc.get("saved_at")
             super().__init__(
@@ -97,7 +97,7 @@ class NamingWidget(anywidget.AnyWidget):
                 category=payload.category, annotator=annotator, state=self._state_message(),
                 single_key_shortcuts=single_key_shortcuts, thumb_size=thumb_size,
             )
-            if self._autosave is not None and doc is None:
+            if self._autosave is not None and (doc is None or not history_kept):
                 self._write_autosave()
                 self.state = self._state_message()
         except BaseException:
@@ -107,9 +107,10 @@ class NamingWidget(anywidget.AnyWidget):
         self.on_msg(self._on_frontend_msg)
 
     @staticmethod
-    def _state_from(doc: Mapping | None, payload: Payload, annotator: str) -> NamingState:
+    def _state_from(doc: Mapping | None, payload: Payload) -> tuple[NamingState, bool]:
+        """The naming saved in ``doc`` (or a fresh one), and whether its undo history was kept."""
         if doc is None:
-            return NamingState(payload.shown_ids)
+            return NamingState(payload.shown_ids), True
         try:
             naming, history_restored = NamingState.restore(
                 payload.shown_ids, doc["concepts"], doc["trash"], doc["unlabeled"], doc.get("log") or ())
@@ -118,7 +119,7 @@ class NamingWidget(anywidget.AnyWidget):
         if not history_restored:
             warnings.warn("The naming was restored, but its log of operations does not match it, so undo "
                           "history starts afresh.", stacklevel=3)
-        return naming
+        return naming, history_restored
 
     # ------------------------------------------------------------------ reading
 

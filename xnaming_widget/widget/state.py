@@ -30,6 +30,7 @@ UNLABELED = "unlabeled"
 TRASH = "trash"
 SPECIAL_PLACES = (UNLABELED, TRASH)
 MAX_NAME_LENGTH = 200
+HISTORY_RESET = "history_reset"  # log entry: undo history starts again here
 _CONCEPT_ID = re.compile(r"^c(\d+)$")
 
 
@@ -299,11 +300,17 @@ class NamingState:
         return state, history_ok
 
     def _restore_history(self, log: Sequence[Mapping]) -> bool:
-        """Rebuild the undo/redo stacks from a log; keep no history if it does not fit the placements."""
+        """Rebuild the undo/redo stacks from a log; start history afresh if it does not fit.
+
+        The whole log is kept either way (it is the record of the work); when the history does
+        not fit the placements, a ``history_reset`` entry marks where undo history starts again.
+        """
+        entries = [dict(e) for e in log if isinstance(e, Mapping)] if isinstance(log, Sequence) else []
+        resets = [i for i, e in enumerate(entries) if e.get("op") == HISTORY_RESET]
         undo: list[dict] = []
         redo: list[dict] = []
         try:
-            for entry in log:
+            for entry in entries[resets[-1] + 1 if resets else 0:]:
                 op = entry["op"]
                 if op == "undo":
                     redo.append(undo.pop())
@@ -322,10 +329,10 @@ class NamingState:
             for change in reversed(redo):
                 probe._apply(change, reverse=False)
         except (KeyError, IndexError, TypeError, ValueError):
-            self._log = []
+            self._log = copy.deepcopy(entries) + [{"op": HISTORY_RESET, "time": now_iso()}]
             return False
         self._undo, self._redo = undo, redo
-        self._log = [dict(copy.deepcopy(entry)) for entry in log]
+        self._log = copy.deepcopy(entries)
         return True
 
     # ---------------------------------------------------------------- internals

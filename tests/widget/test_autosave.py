@@ -1,0 +1,203 @@
+"""Autosave: every change on disk, exact restoration, and refusals that never lose anybody's work."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pandas as pd
+import pytest
+
+from xnaming_widget.naming_format import NamingFileError, read_naming_file
+from xnaming_widget.widget import AutosaveConflictError, NamingWidget
+
+
+def make_table(category="Sneaker", n_images=5, shift=0.0):
+    rows = [dict(activation_id=f"{category}/img{i}/x{k}", image_id=f"img{i}", category=category, xfeature=k,
+                 value=1.0, weight=1.0, contribution=1.0 + shift, significant=k < 2, predicted=category,
+                 label=category) for i in range(n_images) for k in range(3)]
+    return pd.DataFrame(rows)
+
+
+TABLE = make_table()
+IDS = [f"Sneaker/img{i}/x{k}" for i in range(5) for k in range(2)]
+
+
+@pytest.fixture
+def widgets():
+    """Widgets made by a test, closed afterwards so that their autosave files are released."""
+    made = []
+
+    def make(*args, **kwargs):
+        w = NamingWidget(*args, **kwargs)
+        made.append(w)
+        return w
+
+    make.load = lambda *a, **kw: made.append(NamingWidget.load(*a, **kw)) or made[-1]
+    yield make
+    for w in made:
+        w.close()
+
+
+def some_work(w):
+    heel = w.create_concept("heel", IDS[:3])
+    toe = w.create_concept("toe <b>", IDS[3:5])
+    w.move(IDS[5:6], "trash")
+    w.rename(toe, "toe cap")
+    w.move(IDS[6:8], heel)
+    w.undo()
+    return heel, toe
+
+
+def test_every_change_is_on_disk_with_owner_and_timestamped_log(tmp_path, widgets):
+    path = tmp_path / "namings" / "ana-Sneaker.json"
+    w = widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
+    assert read_naming_file(path)["unlabeled"] == IDS  # written at once, folders created
+    some_work(w)
+    doc = read_naming_file(path)
+    assert (doc["annotator"], doc["category"], doc["fingerprint"]) == ("ana", "Sneaker", w.fingerprint)
+    assert doc["schema_version"] == 1
+    assert [e["op"] for e in doc["log"]] == ["create", "create", "move", "rename", "move", "undo"]
+    times = [datetime.fromisoformat(e["time"]) for e in doc["log"]]
+    assert times == sorted(times) and all(t.tzinfo is not None for t in times)
+    assert doc["saved_at"] == w.state["saved_at"]
+    assert doc["concepts"][1] == {"id": doc["concepts"][1]["id"], "name": "toe cap", "members": IDS[3:5]}
+    assert doc["trash"] == IDS[5:6]
+    assert [p.name for p in tmp_path.joinpath("namings").iterdir()] == [path.name]  # no temp files left
+
+
+def test_reopening_the_file_restores_the_naming_ids_and_undo_history(tmp_path, widgets):
+    path = tmp_path / "ana.json"
+    first = widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
+    heel, toe = some_work(first)
+    naming = first.naming
+    first.close()
+    second = widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
+    pd.testing.assert_frame_equal(second.naming, naming)
+    assert second.state["can_undo"] and second.state["can_redo"]
+    second.redo()  # the move undone before the restart
+    assert second.concepts.set_index("id").loc[heel, "size"] == 5
+    for _ in range(5):
+        second.undo()
+    assert not second.state["can_undo"] and second.state["unlabeled"] == IDS
+    assert second.create_concept("new") not in (heel, toe)
+    assert read_naming_file(path)["concepts"][0]["name"] == "new"
+
+
+@pytest.mark.parametrize("other, message", [
+    (dict(activations=make_table(shift=0.5)), "another activation set"),
+    (dict(annotator="ben"), "annotator 'ana'"),
+    (dict(activations=make_table("Boot"), category="Boot"), "category 'Sneaker'"),
+])
+def test_a_file_of_another_set_category_or_person_is_refused_untouched(tmp_path, widgets, other, message):
+    path = tmp_path / "ana.json"
+    w = widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
+    some_work(w)
+    w.close()
+    before = path.read_bytes()
+    kwargs = dict(activations=TABLE, category="Sneaker", annotator="ana", autosave=path) | other
+    with pytest.raises(NamingFileError, match=message):
+        widgets(**kwargs)
+    assert path.read_bytes() == before
+    widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)  # the refusal held nothing open
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"schema": "xnaming-widget/naming", "concepts": [', "not valid JSON"),
+    ('{"hello": 1}', "not an xnaming-widget naming file"),
+])
+def test_a_corrupt_file_is_refused_and_kept(tmp_path, widgets, content, message):
+    path = tmp_path / "ana.json"
+    path.write_text(content)
+    with pytest.raises(NamingFileError, match=message):
+        widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
+    assert path.read_text() == content
+
+
+def test_a_file_naming_unknown_activations_is_refused(tmp_path, widgets):
+    path = tmp_path / "ana.json"
+    w = widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
+    w.close()
+    doc = json.loads(path.read_text())
+    doc["unlabeled"].append("Sneaker/img99/x0")
+    path.write_text(json.dumps(doc))
+    with pytest.raises(NamingFileError, match="not among the shown activations"):
+        widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
+
+
+def test_two_open_widgets_cannot_share_one_file(tmp_path, widgets):
+    path = tmp_path / "ana.json"
+    first = widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
+    first.create_concept("heel", IDS[:3])
+    with pytest.raises(AutosaveConflictError, match="already the autosave file"):
+        widgets(TABLE, category="Sneaker", annotator="ana", autosave=tmp_path / "." / "ana.json")
+    first.close()
+    second = widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
+    assert second.concepts["name"].tolist() == ["heel"]
+
+
+def test_a_change_made_by_someone_else_is_never_overwritten(tmp_path, widgets):
+    path = tmp_path / "ana.json"
+    w = widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
+    w.create_concept("heel", IDS[:3])
+    doc = json.loads(path.read_text())
+    doc["concepts"][0]["name"] = "edited elsewhere"
+    path.write_text(json.dumps(doc))  # e.g. a widget in another kernel
+    foreign = path.read_bytes()
+    before = dict(w.state)
+    with pytest.raises(AutosaveConflictError, match="changed by someone else"):
+        w.move(IDS[3:4], "trash")
+    assert path.read_bytes() == foreign and w.state == before and w.concepts["size"].tolist() == [3]
+    w._handle_msg({"content": {"data": {"method": "custom", "content": {
+        "type": "op", "op": "move", "ids": IDS[3:4], "target": "trash"}}}, "buffers": []})
+    assert "changed by someone else" in w.error and path.read_bytes() == foreign
+    saved = w.save(tmp_path / "ana-rescued.json")  # the way out the message names
+    assert read_naming_file(saved)["concepts"][0]["name"] == "heel"
+
+
+def test_save_and_load_round_trip(tmp_path, widgets):
+    w = widgets(TABLE, category="Sneaker", annotator="ana")
+    some_work(w)
+    path = w.save(tmp_path / "copy.json")
+    loaded = widgets.load(path, TABLE)
+    pd.testing.assert_frame_equal(loaded.naming, w.naming)
+    assert loaded.autosave_path is None and loaded.state["can_undo"]
+    continued = widgets.load(path, TABLE, autosave=True)
+    continued.create_concept("later")
+    assert read_naming_file(path)["concepts"][-1]["name"] == "later"
+
+
+def test_load_refuses_other_activations_and_save_refuses_another_persons_file(tmp_path, widgets):
+    ana = widgets(TABLE, category="Sneaker", annotator="ana")
+    path = ana.save(tmp_path / "ana.json")
+    with pytest.raises(NamingFileError, match="another activation set"):
+        NamingWidget.load(path, make_table(shift=1.0))
+    ben = widgets(TABLE, category="Sneaker", annotator="ben")
+    before = path.read_bytes()
+    with pytest.raises(NamingFileError, match="annotator 'ana'"):
+        ben.save(path)
+    assert path.read_bytes() == before
+    ben.save(path, overwrite=True)
+    assert read_naming_file(path)["annotator"] == "ben"
+
+
+def test_save_refuses_a_file_another_widget_autosaves_into(tmp_path, widgets):
+    path = tmp_path / "ana.json"
+    widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
+    other = widgets(TABLE, category="Sneaker", annotator="ana")
+    with pytest.raises(AutosaveConflictError):
+        other.save(path)
+
+
+def test_a_log_that_does_not_fit_restores_the_naming_with_a_warning(tmp_path, widgets):
+    path = tmp_path / "ana.json"
+    w = widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
+    w.create_concept("heel", IDS[:3])
+    w.close()
+    doc = json.loads(path.read_text())
+    doc["concepts"][0]["members"].remove(IDS[0])
+    doc["trash"].append(IDS[0])  # edited by hand
+    path.write_text(json.dumps(doc))
+    with pytest.warns(UserWarning, match="undo history starts afresh"):
+        again = widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
+    assert again.state["trash"] == [IDS[0]] and not again.state["can_undo"]
+    assert [e["op"] for e in read_naming_file(path)["log"]] == ["create", "history_reset"]  # record kept
