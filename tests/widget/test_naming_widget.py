@@ -244,11 +244,18 @@ def test_invalid_frontend_operations_set_error_and_keep_state(recorded, content,
     w.comm.published.clear()
     frontend_op(w, **content)  # must not raise
     assert message in w.error
-    assert w.state == before
-    # the unchanged state is sent again, so an optimistic view in the browser is reverted
-    assert any("state" in data["state"] for data, _ in updates(w))
+    naming = ("concepts", "unlabeled", "trash", "can_undo", "can_redo")
+    assert all(w.state[k] == before[k] for k in naming)
+    # the unchanged naming is published under a new version, so the browser gets a change event
+    # and drops its optimistic view
+    (sent,) = [data["state"] for data, _ in updates(w) if "state" in data["state"]]
+    assert sent["error"] == w.error and sent["state"]["version"] == before["version"] + 1
+    w.comm.published.clear()
+    frontend_op(w, **content)  # the same mistake again: the banner must show again
+    errors = [data["state"]["error"] for data, _ in updates(w) if "error" in data["state"]]
+    assert errors == ["", w.error] and w.state["version"] == before["version"] + 2
     frontend_op(w, op="create", name="ok")
-    assert w.error == ""
+    assert w.error == "" and w.state["version"] == before["version"] + 3
 
 
 def test_browser_cannot_overwrite_python_owned_traits(recorded):

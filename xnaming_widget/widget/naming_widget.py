@@ -77,6 +77,7 @@ class NamingWidget(anywidget.AnyWidget):
         self._autosave: AutosaveFile | None = None
         self._saved_at: str | None = None
         self._closed = False
+        self._rejections = 0  # browser operations refused so far; part of the state's version
         doc = dict(_initial_doc) if _initial_doc is not None else None
         if autosave is not None:
             self._autosave = AutosaveFile(autosave, fingerprint=payload.fingerprint,
@@ -223,8 +224,21 @@ class NamingWidget(anywidget.AnyWidget):
             args = [kwargs[f] for f in required + optional if f in kwargs]
             getattr(self, method)(*args)
         except Exception as err:  # noqa: BLE001 - the comm must never see an exception
-            self.error = str(err) or type(err).__name__
-            self.send_state("state")  # lets the browser drop an optimistic change
+            self._reject(str(err) or type(err).__name__)
+
+    def _reject(self, message: str) -> None:
+        """Report a refused browser operation so that the browser notices even a repeated one.
+
+        The error is cleared first when it is the same text (the browser may have dismissed
+        it), and the unchanged naming is published under a new version, so that the browser
+        gets a change event and drops its optimistic view.
+        """
+        if self.error == message:
+            self.error = ""
+        self._rejections += 1
+        with self.hold_sync():
+            self.error = message
+            self.state = self._state_message()
 
     def set_state(self, sync_data: dict) -> None:
         """Accept from the browser only the traits it may change; re-send the others unchanged."""
@@ -316,7 +330,7 @@ class NamingWidget(anywidget.AnyWidget):
 
     def _state_message(self) -> dict:
         snap = self._naming.snapshot()
-        return {"version": self._naming.version, **snap, "can_undo": self._naming.can_undo,
+        return {"version": self._naming.version + self._rejections, **snap, "can_undo": self._naming.can_undo,
                 "can_redo": self._naming.can_redo, "saved_at": self._saved_at}
 
 
