@@ -81,7 +81,7 @@ def _stand_in_heatmaps() -> types.ModuleType:
                 handle.remove()
             return self.embedding(captured[-1].flatten(1))
 
-    def attribute(model, images, *, method="cmwp", targets=None, layer=None, batch_size=None):
+    def attribute(model, images, *, method="cmwp", targets=None, layer=None, batch_size=None, **options):
         images = torch.as_tensor(images, dtype=torch.float32)
         targets = torch.as_tensor(np.asarray(targets)).long()
         rows = images.repeat_interleave(targets.shape[1], 0).requires_grad_(True)

@@ -358,7 +358,7 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
     if unknown:
         raise ValueError(f"categories {unknown} are not classes of the XNN bank; choose from {classes}")
     data_classes = [str(c) for c in getattr(data, "classes", [])] or classes
-    attribute_kwargs = dict(attribute_kwargs or {})
+    attribute_kwargs = {"show_progress": False, **(attribute_kwargs or {})}
     config = {"layer": layer, "method": method, "categories": categories, "thumb_size": thumb_size,
               "significance": significance if isinstance(significance, str) else getattr(
                   significance, "__name__", "custom"),

@@ -60,7 +60,7 @@ def _stand_in_heatmaps() -> types.ModuleType:
                 handle.remove()
             return self.embedding(captured[-1].flatten(1))
 
-    def attribute(model, images, *, method="cmwp", targets=None, layer=None, batch_size=None):
+    def attribute(model, images, *, method="cmwp", targets=None, layer=None, batch_size=None, **options):
         images = torch.as_tensor(images, dtype=torch.float32)
         with torch.no_grad():
             n_outputs = model(images[:1]).shape[1]

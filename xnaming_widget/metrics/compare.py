@@ -136,13 +136,14 @@ def compare_methods(train_data: Any = None, test_data: Any = None, *, dnn: Any =
         f_reg_train, f_cls_train = faithfulness_scores(bank.predict(train.Z), train.logits)
         f_reg_test, f_cls_test = faithfulness_scores(bank.predict(test.Z), test.logits)
         maps = {c: np.asarray(attribute(XFeatureModel(dnn, layer, bank[c]), _as_tensor(test_data, rows),
-                                        method=heatmap_method, batch_size=batch_size))
+                                        method=heatmap_method, batch_size=batch_size, show_progress=False))
                 for c, rows in subsets.items()}
         o1, o2, local = _map_metrics(maps, test_data, subsets)
         columns[METHOD_LABELS.get(method, method)] = [f_reg_train, f_reg_test, f_cls_train, f_cls_test,
                                                       o1, o2, local]
     baseline = {c: np.asarray(attribute(dnn, _as_tensor(test_data, rows), method=heatmap_method,
-                                        targets=[classes.index(c)], batch_size=batch_size))
+                                        targets=[classes.index(c)], batch_size=batch_size,
+                                        show_progress=False))
                 for c, rows in subsets.items()}
     columns[BASELINE] = [math.nan] * 6 + [_map_metrics(baseline, test_data, subsets)[2]]
     return pd.DataFrame(columns, index=pd.Index(ROWS, name="metric"))
