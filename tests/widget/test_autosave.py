@@ -180,6 +180,11 @@ def test_load_refuses_other_activations_and_save_refuses_another_persons_file(tm
     assert read_naming_file(path)["annotator"] == "ben"
 
 
+def test_a_folder_as_autosave_path_is_explained(tmp_path):
+    with pytest.raises(ValueError, match="is a folder; give a file path"):
+        NamingWidget(TABLE, category="Sneaker", annotator="ana", autosave=tmp_path)
+
+
 def test_save_refuses_a_file_another_widget_autosaves_into(tmp_path, widgets):
     path = tmp_path / "ana.json"
     widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)

@@ -40,6 +40,9 @@ class AutosaveFile:
 
     def __init__(self, path: str | os.PathLike, *, fingerprint: str, category: str, annotator: str):
         self.path = Path(path).expanduser().resolve()
+        if self.path.is_dir():
+            raise ValueError(f"The autosave path {self.path} is a folder; give a file path such as "
+                             f"{self.path / 'annotator-category.json'}.")
         self.fingerprint, self.category, self.annotator = fingerprint, category, annotator
         self._expected: tuple[int, int, int] | None = None
         self._owner: Any = None

@@ -19,7 +19,7 @@ import traitlets
 from ..naming_format import NamingFileError, naming_doc, naming_table, read_naming_file, write_json_atomic
 from .autosave import AutosaveConflictError, AutosaveFile, check_owner
 from .html_export import snapshot_html, summary_html, write_snapshot
-from .payload import Payload, build_payload
+from .payload import Payload, activation_table, build_payload, fingerprint_of
 from .state import NamingError, NamingState, now_iso
 
 _STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -282,11 +282,11 @@ class NamingWidget(anywidget.AnyWidget):
         if autosave:
             return cls(activations, category=doc["category"], annotator=doc["annotator"], autosave=path,
                        **kwargs)
-        widget_kwargs = dict(category=doc["category"], annotator=doc["annotator"], **kwargs)
-        payload_fingerprint = build_payload(activations, doc["category"]).fingerprint
-        check_owner(doc, source=str(path), fingerprint=payload_fingerprint, category=doc["category"],
+        fingerprint = fingerprint_of(activations, activation_table(activations))
+        check_owner(doc, source=str(path), fingerprint=fingerprint, category=doc["category"],
                     annotator=doc["annotator"])
-        return cls(activations, _initial_doc=doc, **widget_kwargs)
+        return cls(activations, category=doc["category"], annotator=doc["annotator"], _initial_doc=doc,
+                   **kwargs)
 
     def to_html(self, path: str | os.PathLike) -> Path:
         """Write a self-contained HTML snapshot of the naming (opens offline) and return its path."""

@@ -152,20 +152,22 @@ def build_payload(activations: Any, category: Any) -> Payload:
     image_blob, image_index = _gather(_thumbnail_getter(activations, "image_thumbnail"),
                                       [str(i) for i in shown_images], "image thumbnails")
 
-    predicted = rows["predicted"] if "predicted" in rows else pd.Series([category] * len(rows))
-    labels = rows["label"] if "label" in rows else pd.Series([pd.NA] * len(rows))
-    values = rows["value"] if "value" in rows else pd.Series([np.nan] * len(rows))
+    n = len(rows)
+    predicted = rows["predicted"].tolist() if "predicted" in rows else [category] * n
+    labels = rows["label"].tolist() if "label" in rows else [None] * n
+    values = rows["value"].astype(float).tolist() if "value" in rows else [float("nan")] * n
+    image_ids = rows["image_id"].astype(str).tolist()
+    xfeatures = rows["xfeature"].astype(int).tolist()
+    contributions = rows["contribution"].astype(float).tolist()
     records = []
-    for i in range(len(rows)):
-        label = _optional_str(labels.iat[i])
-        pred = _optional_str(predicted.iat[i])
-        value = float(values.iat[i])
+    for i in range(n):
+        label, pred = _optional_str(labels[i]), _optional_str(predicted[i])
         records.append({
             "id": ids[i],
-            "image_id": str(rows["image_id"].iat[i]),
-            "xfeature": int(rows["xfeature"].iat[i]),
-            "value": None if np.isnan(value) else value,
-            "contribution": float(rows["contribution"].iat[i]),
+            "image_id": image_ids[i],
+            "xfeature": xfeatures[i],
+            "value": None if np.isnan(values[i]) else values[i],
+            "contribution": contributions[i],
             "predicted": pred,
             "label": label,
             "correct": None if label is None or pred is None else label == pred,
