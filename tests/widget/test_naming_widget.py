@@ -319,3 +319,28 @@ def test_closed_widget_refuses_operations():
     w.close()
     with pytest.raises(RuntimeError, match="closed"):
         w.create_concept("x")
+
+
+def test_works_with_a_real_activation_set_and_its_category_subset():
+    from xnaming_widget.activations import ActivationSet
+    from xnaming_widget.thumbnails import image_pngs, overlay_pngs
+
+    rng = np.random.default_rng(0)
+    table = make_table(n_images=3)
+    image_ids = [f"img{i:04d}" for i in range(3)]
+    images = rng.integers(0, 255, (3, 8, 8, 3), dtype=np.uint8)
+    significant = table["significant"].to_numpy()
+    heatmap_rows = np.full(len(table), -1)
+    heatmap_rows[significant] = np.arange(significant.sum())
+    heatmaps = rng.random((int(significant.sum()), 8, 8)).astype(np.float32)
+    of_image = np.array([image_ids.index(i) for i in table["image_id"][significant]])
+    acts = ActivationSet(table, image_ids, images, heatmap_rows, heatmaps,
+                         overlay_pngs(images[of_image], heatmaps), image_pngs(images, size=8))
+    for source in (acts, acts.for_category("Boot")):
+        w = NamingWidget(source, category="Boot", annotator="ana")
+        assert w.fingerprint == source.fingerprint
+        offsets = w.thumb_offsets
+        for a in w.activations:
+            assert w.thumbnails[offsets[a["thumb"]]:offsets[a["thumb"] + 1]] == acts.thumbnail(a["id"])
+        # ActivationSet keeps heatmaps only for significant rows: the compare view gets placeholders
+        assert [x["thumb"] == -1 for x in w.images[0]["xfeatures"]] == [False, False, True]
