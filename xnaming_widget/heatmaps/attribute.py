@@ -1,0 +1,108 @@
+"""``attribute``: batched heatmaps of many targets of many images, by one of four methods."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._progress import progress
+from ._batching import RowPlan, upsample_mass, upsample_values
+from ._layers import (INPUT, LayerCall, attribution_state, check_images, default_map_layer, probe_model,
+                      resolve_layer, tap_call)
+from .excitation import cmwp_maps, mwp_maps
+from .gradcam import gradcam_maps
+from .integrated_gradients import ig_maps
+from .targets import resolve_targets
+
+__all__ = ["attribute", "METHODS"]
+
+DEFAULT_BATCH_SIZE = 128
+
+
+@dataclass(frozen=True)
+class _Method:
+    """How a method computes maps of a chunk of rows, and which layers it reads."""
+
+    compute: Callable
+    reads_layer: bool          # maps are read at a layer (False: at the pixels)
+    allows_input: bool         # layer="input" is meaningful
+    resize: Callable           # layer-resolution maps -> image resolution
+
+
+def _no_resize(maps, size):
+    return maps
+
+
+METHODS: dict[str, _Method] = {
+    "cmwp": _Method(cmwp_maps, True, True, upsample_mass),
+    "mwp": _Method(mwp_maps, True, True, upsample_mass),
+    "gradcam": _Method(gradcam_maps, True, False, _no_resize),
+    "ig": _Method(ig_maps, False, False, _no_resize),
+}
+
+
+def _map_layer(method: _Method, method_name: str, model: nn.Module, layer, calls: list[LayerCall]):
+    if not method.reads_layer:
+        if layer is not None:
+            raise ValueError(f"method={method_name!r} attributes to the pixels; leave layer=None")
+        return None
+    if isinstance(layer, str) and layer == INPUT:
+        if not method.allows_input:
+            raise ValueError(f"method={method_name!r} needs a spatial layer, not the input")
+        return None
+    tap = default_map_layer(calls) if layer is None else tap_call(calls, *resolve_layer(model, layer))
+    if len(tap.shape) != 4:
+        raise ValueError(f"maps are read at a spatial layer with (B, C, h, w) output; {tap.name!r} gives "
+                         f"{tap.shape}. Pick a conv layer or block (or layer='input' for excitation methods)")
+    return tap
+
+
+def attribute(model: nn.Module, images, *, method: str = "cmwp", targets=None, layer=None,
+              batch_size: int | None = None, steps: int = 32, baseline=None,
+              show_progress: bool | None = None) -> np.ndarray:
+    """Heatmaps ``float32 (B, T, H, W)``, non-negative, of ``targets`` of each image.
+
+    ``model`` maps images to a (B, K) vector (class logits or x-features, e.g. an
+    :class:`XFeatureModel`). ``method``: ``"cmwp"`` (contrastive excitation backprop, the
+    papers' choice), ``"mwp"`` (excitation backprop), ``"gradcam"``, ``"ig"`` (integrated
+    gradients, ``steps`` path points from ``baseline``, default black). ``targets``: None
+    (all K outputs), output indices shared by all images, or a (B, T) index array.
+    ``layer``: a module or dotted name to read maps at (default: the last spatial layer,
+    i.e. the last conv block's output; ``"input"`` for pixel-level excitation maps).
+    All B·T (image, target) rows go through one forward and one backward per chunk of
+    ``batch_size`` rows. Excitation maps are probability mass per pixel (an MWP map sums to
+    the probability that reaches the layer, 1 in a fully excitatory network).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch nn.Module; got {type(model).__name__}")
+    chosen = METHODS.get(method)
+    if chosen is None:
+        raise ValueError(f"unknown method {method!r}; choose one of {sorted(METHODS)}")
+    images = check_images(images)
+    parameter = next(model.parameters(), None)
+    if parameter is not None:
+        images = images.to(device=parameter.device, dtype=parameter.dtype)
+    size = tuple(images.shape[-2:])
+    with attribution_state(model):
+        probe_output, calls = probe_model(model, images[:1])
+        index = resolve_targets(targets, images.shape[0], probe_output.shape[1])
+        tap = _map_layer(chosen, method, model, layer, calls)
+        rows_per_chunk = batch_size or DEFAULT_BATCH_SIZE
+        if method == "ig":
+            rows_per_chunk = max(1, rows_per_chunk // steps)
+        plan = RowPlan(index, probe_output.shape[1], rows_per_chunk)
+        chunks = plan.chunks()
+        maps = torch.empty(plan.n_rows, *size, dtype=torch.float32)
+        bar = progress(chunks, total=len(chunks), desc=f"{method} maps",
+                       disable=(len(chunks) < 2) if show_progress is None else not show_progress)
+        for chunk in bar:
+            rows, seeds = plan.rows(images, chunk)
+            if method == "ig":
+                chunk_maps = chosen.compute(model, rows, seeds, steps=steps, baseline=baseline)
+            else:
+                chunk_maps = chosen.resize(chosen.compute(model, rows, seeds, tap), size)
+            maps[chunk] = chunk_maps.detach().float().cpu()
+    return maps.reshape(*plan.shape, *size).numpy()

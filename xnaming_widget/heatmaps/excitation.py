@@ -1,0 +1,445 @@
+"""Excitation backprop (MWP) and contrastive excitation backprop (c-MWP), Zhang et al. 2016.
+
+A top-down pass hands each unit's *marginal winning probability* to its inputs:
+``P(a_i) = Σ_j a_i w_ij⁺ / (Σ_i' a_i' w_i'j⁺) · P(a_j)`` (bias ignored). The output row is
+seeded with a one-hot on the target, so the probabilities of every layer sum to 1 as long as
+each unit with probability has some excitatory input. c-MWP subtracts the map of a *dual*
+unit (the target's top-layer weights negated) and keeps the positive part, which removes
+what the target shares with everything else.
+
+How the engine works (no patching of ``torch.nn.functional``): during the forward pass,
+hooks wrap every module's output in a custom autograd node whose backward applies the
+excitation rule of that module type, so one ``torch.autograd.grad`` over the tiled rows
+computes all maps. The map layer's output is replaced by a fresh leaf, so the backward stops
+there. After the forward, the autograd graph between that layer and the outputs is checked:
+an operation with no excitation rule (a residual addition outside the known blocks, a
+product, a mean) raises :class:`UnsupportedModelError` instead of giving a wrong map.
+
+Choices where the original paper (non-negative activations, plain conv/fc/pool) is silent:
+
+- **Signed inputs** (pixels, BatchNorm outputs with no ReLU after them, as in EfficientNet's
+  linear bottlenecks): a unit's probability goes to the input contributions ``a_i·w_ij`` with
+  the unit's own sign (the positive ones for a positive unit). With ``a ≥ 0`` and ``w⁺`` this
+  is exactly the original rule; the top unit always uses its positive contributions.
+- **BatchNorm** right after a conv/linear layer is folded into it (weights scaled by
+  ``γ/σ``; the unit's sign is the BatchNorm output's). A BatchNorm elsewhere passes
+  probability through unchanged (each output has exactly one input).
+- **ReLU, ReLU6, SiLU, GELU, … , Dropout, Flatten**: identity for probabilities; they only
+  gate activations, and the next layer's rule already gives nothing to a silent unit.
+- **Max pooling**: winner takes all (the probability goes to the arg-max input).
+- **Average pooling**: a linear layer with weights 1/k (the rule above).
+- **Residual additions** (torchvision BasicBlock/Bottleneck, EfficientNet MBConv): the
+  probability of a sum unit is split between branch and shortcut in proportion to their
+  contributions with the sum's sign (half each when both are zero).
+
+Supported architectures: Sequential-like stacks of the modules above (DemoCNN, VGG),
+torchvision ResNets, EfficientNet-Lite, and :class:`XFeatureModel` chains of them.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from ._layers import LayerCall
+from ._residual import residual_layout
+
+__all__ = ["UnsupportedModelError", "excitation_mass", "mwp_maps", "cmwp_maps"]
+
+
+class UnsupportedModelError(ValueError):
+    """The model contains an operation excitation backprop has no rule for."""
+
+
+_WEIGHTED = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+_AVERAGING = (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
+              nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
+_ROUTING = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d,
+            nn.AdaptiveMaxPool3d, nn.ZeroPad2d)
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+_PASS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.SiLU, nn.GELU, nn.ELU, nn.SELU, nn.Softplus,
+         nn.Hardswish, nn.Hardtanh, nn.Mish, nn.Sigmoid, nn.Tanh, nn.Dropout, nn.Dropout1d, nn.Dropout2d,
+         nn.Dropout3d, nn.AlphaDropout, nn.Identity, nn.Flatten, nn.Unflatten)
+# Activation and identity modules of optional packages, matched by name (no import needed).
+_PASS_NAMES = {"efficientnet_lite_pytorch.utils.MemoryEfficientSwish", "efficientnet_lite_pytorch.utils.Swish",
+               "efficientnet_lite_pytorch.utils.Identity"}
+# Autograd operations allowed between the map layer and the outputs besides our own nodes:
+# reshaping and selection (they move probability without changing it), ReLU gates (a silent
+# unit never receives probability anyway) and max pooling (winner takes all, as in the rule).
+_NEUTRAL_OPS = ("View", "ReshapeAlias", "UnsafeView", "Reshape", "Clone", "Permute", "Transpose", "TBackward",
+                "Squeeze", "Unsqueeze", "Cat", "Select", "Slice", "Split", "ToCopy", "Alias", "Unbind", "Stack",
+                "Relu", "Threshold", "MaxPool", "AdaptiveMaxPool", "AccumulateGrad")
+
+
+def _kind(module: nn.Module) -> str:
+    cls = type(module)
+    if isinstance(module, _WEIGHTED):
+        return "weighted"
+    if isinstance(module, _AVERAGING):
+        return "averaging"
+    if isinstance(module, _ROUTING):
+        return "routing"
+    if isinstance(module, _NORMS):
+        return "norm"
+    if isinstance(module, _PASS) or f"{cls.__module__}.{cls.__qualname__}" in _PASS_NAMES:
+        return "pass"
+    if residual_layout(module) is not None:
+        return "block"
+    if len(module._modules) > 0:
+        return "container"
+    return "unknown"
+
+
+# ----------------------------------------------------------------------------- the rule
+
+def _safe_ratio(mass: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    nonzero = z != 0
+    return torch.where(nonzero, mass / torch.where(nonzero, z, torch.ones_like(z)), torch.zeros_like(z))
+
+
+def _share_terms(apply: Callable, pairs: list, mass: torch.Tensor) -> torch.Tensor:
+    """Split ``mass`` of each output unit over the input contributions ``apply(x_part, w_part)``.
+
+    All contributions of one call have the same sign, so the shares are non-negative and sum
+    to one per unit with a non-zero total ``z``.
+    """
+    with torch.enable_grad():
+        leaves = [part.detach().requires_grad_() for part, _ in pairs]
+        z = sum(apply(leaf, weight) for leaf, (_, weight) in zip(leaves, pairs))
+        grads = torch.autograd.grad(z, leaves, _safe_ratio(mass, z))
+    return sum(leaf.detach() * grad for leaf, grad in zip(leaves, grads))
+
+
+def _share(apply: Callable, weight: torch.Tensor | None, x: torch.Tensor, mass: torch.Tensor,
+           positive: torch.Tensor | None) -> torch.Tensor:
+    """The excitation rule for one linear map (``weight=None``: a positive map such as a pool).
+
+    ``positive``: which output units are non-negative (None: treat all as positive, used for
+    the top unit). Positive units take their positive contributions (x⁺w⁺ and x⁻w⁻),
+    negative units their negative ones (x⁺w⁻ and x⁻w⁺).
+    """
+    x_neg = x.clamp(max=0) if bool((x < 0).any()) else None
+
+    def pairs(sign: int) -> list:
+        """(input part, weight part) whose products are the contributions of the given sign."""
+        if weight is None:  # a positive map: positive inputs give positive contributions
+            chosen = [(x.clamp(min=0), None)] if sign > 0 else [(x_neg, None)]
+        else:  # weight parts are built here, only when needed (fc layers can be large)
+            same, flipped = ({"min": 0}, {"max": 0}) if sign > 0 else ({"max": 0}, {"min": 0})
+            chosen = [(x.clamp(min=0), weight.clamp(**same))]
+            if x_neg is not None:
+                chosen.append((x_neg, weight.clamp(**flipped)))
+        return [(part, w) for part, w in chosen if part is not None]
+
+    up = mass if positive is None else mass * positive
+    result = _share_terms(apply, pairs(+1), up)
+    if positive is not None:
+        down = mass * ~positive
+        if bool(down.any()):
+            down_pairs = pairs(-1)
+            if down_pairs:
+                result = result + _share_terms(apply, down_pairs, down)
+    return result
+
+
+class _PassStep:
+    """Probability goes to the single input of each unit (activations, dropout, reshapes)."""
+
+    def backward(self, x: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
+        return mass.reshape(x.shape)
+
+
+class _RoutingStep:
+    """Winner takes all: the module's own gradient routes each unit's mass (max pooling, padding)."""
+
+    def __init__(self, module: nn.Module):
+        self.module = module
+
+    def backward(self, x: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
+        with torch.enable_grad():
+            leaf = x.detach().requires_grad_()
+            (grad,) = torch.autograd.grad(self.module(leaf), leaf, mass)
+        return grad
+
+
+class _ShareStep:
+    """The excitation rule of a conv, linear or average-pool layer (BatchNorm folded in)."""
+
+    def __init__(self, module: nn.Module, output: torch.Tensor, weighted: bool):
+        self.module = module
+        self.weighted = weighted
+        self.scale: torch.Tensor | None = None  # per output channel, from a folded BatchNorm
+        self.positive = output.detach() >= 0
+        self.top = False
+        self.contrastive = False
+
+    def fold(self, norm: nn.Module, norm_output: torch.Tensor) -> bool:
+        """Fold a BatchNorm that directly follows this layer; False if it cannot be folded."""
+        if not self.weighted or self.scale is not None or norm.num_features != self.module.weight.shape[0]:
+            return False
+        if norm.running_var is None:
+            raise UnsupportedModelError(f"{type(norm).__name__} without running statistics normalises with "
+                                        "batch statistics, which mixes the tiled rows; use track_running_stats=True")
+        scale = torch.rsqrt(norm.running_var + norm.eps)
+        self.scale = scale * norm.weight if norm.weight is not None else scale
+        self.positive = norm_output.detach() >= 0
+        return True
+
+    def _weight(self) -> torch.Tensor | None:
+        if not self.weighted:
+            return None
+        weight = self.module.weight
+        if self.scale is not None:
+            weight = weight * self.scale.reshape(-1, *([1] * (weight.dim() - 1)))
+        return weight.detach()
+
+    def _apply(self, x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+        module = self.module
+        if weight is None:
+            return module(x)
+        if type(module) is nn.Linear:
+            return nn.functional.linear(x, weight)
+        if type(module) is nn.Conv2d and module.padding_mode == "zeros":
+            return nn.functional.conv2d(x, weight, None, module.stride, module.padding, module.dilation,
+                                        module.groups)
+        params = {"weight": weight}
+        if getattr(module, "bias", None) is not None:
+            params["bias"] = torch.zeros_like(module.bias)
+        return functional_call(module, params, (x,))
+
+    def backward(self, x: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
+        weight = self._weight()
+        result = _share(self._apply, weight, x, mass, None if self.top else self.positive)
+        if self.contrastive:
+            result = result - _share(self._apply, -weight, x, mass, None)
+        return result
+
+
+class _ExcitationNode(torch.autograd.Function):
+    """Autograd node of one module call: forward returns its output, backward applies ``step``.
+
+    Two outputs: one handed to the model (which may modify it in place) and a private
+    handle the engine connects later steps to.
+    """
+
+    @staticmethod
+    def forward(ctx, x, value, step):
+        ctx.step = step
+        ctx.save_for_backward(x)
+        return value.clone(), value.clone()
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_handle):
+        (x,) = ctx.saved_tensors
+        return ctx.step.backward(x, grad_out + grad_handle), None, None
+
+
+class _ResidualNode(torch.autograd.Function):
+    """A residual sum: each unit's mass is split between branch and shortcut by contribution."""
+
+    @staticmethod
+    def forward(ctx, branch, shortcut, value):
+        ctx.save_for_backward(branch, shortcut)
+        return value.clone(), value.clone()
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_handle):
+        branch, shortcut = ctx.saved_tensors
+        mass = grad_out + grad_handle
+        sign = torch.where(branch + shortcut >= 0, 1.0, -1.0).to(branch.dtype)
+        branch_part, shortcut_part = (branch * sign).clamp(min=0), (shortcut * sign).clamp(min=0)
+        total = branch_part + shortcut_part
+        branch_share = torch.where(total > 0, branch_part / torch.where(total > 0, total, 1.0), 0.5)
+        return mass * branch_share, mass * (1 - branch_share), None
+
+
+_OUR_NODES = {f"{_ExcitationNode.__name__}Backward", f"{_ResidualNode.__name__}Backward"}
+
+
+# ----------------------------------------------------------------------------- the engine
+
+class _Engine:
+    """Hooks that build the excitation graph during one forward pass of ``model``."""
+
+    def __init__(self, model: nn.Module, tap: LayerCall | None):
+        self.model = model
+        self.tap = tap
+        self.names = {id(module): name for name, module in model.named_modules()}
+        self.handles: dict[int, tuple[torch.Tensor, int, torch.Tensor]] = {}
+        self.producers: dict[int, _ShareStep] = {}
+        self.last_output: dict[int, torch.Tensor] = {}
+        self.pending: dict[int, list[torch.Tensor]] = {}
+        self.calls: dict[int, int] = {}
+        self.weighted_steps: list[_ShareStep] = []
+        self.tap_leaf: torch.Tensor | None = None
+        self._hooks: list = []
+
+    # -- bookkeeping
+    def resolve(self, tensor):
+        """The engine's clean handle for a tensor the model got from a step (unless modified since)."""
+        entry = self.handles.get(id(tensor))
+        if entry is not None and entry[0] is tensor and entry[1] == tensor._version:
+            return entry[2]
+        return tensor
+
+    def _wrap(self, x: torch.Tensor, output: torch.Tensor, step) -> torch.Tensor:
+        out, handle = _ExcitationNode.apply(x, output.detach(), step)
+        self.handles[id(out)] = (out, out._version, handle)
+        return out
+
+    def start(self, images: torch.Tensor) -> torch.Tensor:
+        """Make ``images`` the map layer (pixel-level maps); returns the tensor to feed the model."""
+        self.tap_leaf = images.detach().requires_grad_()
+        return self._wrap(self.tap_leaf, self.tap_leaf, _PassStep())
+
+    # -- hooks
+    def attach(self) -> None:
+        self._attach(self.model)
+
+    def detach(self) -> None:
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks.clear()
+
+    def _attach(self, module: nn.Module) -> None:
+        kind = _kind(module)
+        if kind in ("container", "block"):
+            for child in module.children():
+                self._attach(child)
+        if kind == "block":
+            self._hooks.append(module.register_forward_hook(self._block_hook))
+        elif kind != "container":
+            self._hooks.append(module.register_forward_pre_hook(self._pre_hook))
+            self._hooks.append(module.register_forward_hook(self._unit_hook))
+        if self.tap is not None and module is self.tap.module:
+            self._hooks.append(module.register_forward_hook(self._tap_hook))
+        self._hooks.append(module.register_forward_hook(self._record_hook))
+
+    def _pre_hook(self, module, args):
+        # Resolve the input before the module runs: an in-place module changes it.
+        first = args[0] if args and isinstance(args[0], torch.Tensor) else None
+        self.pending.setdefault(id(module), []).append(None if first is None else self.resolve(first))
+
+    def _unit_hook(self, module, args, output):
+        x = self.pending[id(module)].pop()
+        if x is None or not isinstance(output, torch.Tensor):
+            raise UnsupportedModelError(f"excitation backprop needs modules that map one tensor to one tensor; "
+                                        f"{self._name(module)} does not")
+        if not x.requires_grad:
+            return None  # below the map layer: nothing flows back there
+        kind = _kind(module)
+        if kind == "unknown":
+            raise UnsupportedModelError(
+                f"excitation backprop has no rule for {type(module).__name__} (at {self._name(module)!r}). "
+                "Supported: Conv/Linear, BatchNorm, max/avg pooling, ReLU-like activations, Dropout, Flatten, "
+                "and ResNet/EfficientNet residual blocks. Use method='gradcam' or 'ig' for this model.")
+        if kind in ("weighted", "averaging"):
+            step = _ShareStep(module, output, weighted=kind == "weighted")
+            if step.weighted:
+                self.weighted_steps.append(step)
+        elif kind == "routing":
+            step = _RoutingStep(module)
+        else:
+            step = _PassStep()
+            producer = self.producers.get(id(x)) if kind == "norm" else None
+            if producer is not None and producer.fold(module, output):
+                out = self._wrap(x, output, step)
+                return out
+        out = self._wrap(x, output, step)
+        if isinstance(step, _ShareStep):
+            self.producers[id(self.resolve(out))] = step
+        return out
+
+    def _block_hook(self, module, args, output):
+        layout = residual_layout(module)
+        branch = self.last_output.get(id(layout.branch_end))
+        shortcut = self.last_output.get(id(layout.shortcut)) if layout.shortcut is not None else (
+            self.resolve(args[0]))
+        if branch is None or shortcut is None or not (branch.requires_grad or shortcut.requires_grad):
+            return None
+        if torch.equal(output, layout.after(branch.detach())):
+            return None  # this block used no skip connection: a plain chain, already wired
+        expected = layout.after(branch.detach() + shortcut.detach())
+        if not torch.allclose(output, expected, rtol=1e-4, atol=1e-5):
+            raise UnsupportedModelError(f"block {self._name(module)!r} does not compute "
+                                        f"{type(module).__name__}'s known residual form; excitation backprop "
+                                        "cannot follow it (use method='gradcam' or 'ig')")
+        out, handle = _ResidualNode.apply(branch, shortcut, output.detach())
+        self.handles[id(out)] = (out, out._version, handle)
+        return out
+
+    def _tap_hook(self, module, args, output):
+        call = self.calls.get(id(module), 0)
+        self.calls[id(module)] = call + 1
+        if call != self.tap.call or not isinstance(output, torch.Tensor):
+            return None
+        self.tap_leaf = self.resolve(output).detach().requires_grad_()
+        return self._wrap(self.tap_leaf, self.tap_leaf, _PassStep())
+
+    def _record_hook(self, module, args, output):
+        if isinstance(output, torch.Tensor):
+            self.last_output[id(module)] = self.resolve(output)
+
+    def _name(self, module: nn.Module) -> str:
+        return self.names.get(id(module), type(module).__name__)
+
+    # -- after the forward pass
+    def check_graph(self, output: torch.Tensor) -> None:
+        """Every operation between the map layer and ``output`` must have an excitation rule."""
+        if output.grad_fn is None:
+            raise ValueError("the model's outputs do not depend on the layer the maps are read at; "
+                             "choose a layer between the images and the outputs")
+        seen, stack = set(), [output.grad_fn]
+        while stack:
+            node = stack.pop()
+            if node is None or node in seen:
+                continue
+            seen.add(node)
+            name = type(node).__name__
+            if name not in _OUR_NODES and not name.startswith(_NEUTRAL_OPS):
+                raise UnsupportedModelError(
+                    f"excitation backprop cannot pass through the operation {name} in "
+                    f"{type(self.model).__name__}.forward (a tensor operation outside modules, e.g. a residual "
+                    "addition or a product outside the supported ResNet/EfficientNet blocks). Use "
+                    "method='gradcam' or 'ig', or read maps at a layer after it.")
+            stack.extend(next_node for next_node, _ in node.next_functions)
+
+
+def excitation_mass(model: nn.Module, rows: torch.Tensor, seeds: torch.Tensor, *, tap: LayerCall | None,
+                    contrastive: bool = False) -> torch.Tensor:
+    """Winning probabilities at the map layer (``tap``; None: the images) for each seeded row.
+
+    ``rows`` (N, ...) model inputs, ``seeds`` (N, K) top-down signal on the outputs (one-hot
+    for a target). Returns a tensor shaped like the map layer's output. One forward and one
+    backward over all N rows.
+    """
+    engine = _Engine(model, tap)
+    engine.attach()
+    try:
+        feed = engine.start(rows) if tap is None else rows
+        output = model(feed)
+    finally:
+        engine.detach()
+    if engine.tap_leaf is None:
+        raise ValueError(f"layer {tap.name!r} did not run; choose a layer on the path to the outputs")
+    if not engine.weighted_steps and contrastive:
+        raise ValueError("contrastive excitation backprop needs a conv or linear layer above the map layer "
+                         "(its weights are negated for the dual unit); read the maps at an earlier layer")
+    if engine.weighted_steps:
+        engine.weighted_steps[-1].top = True
+        engine.weighted_steps[-1].contrastive = contrastive
+    engine.check_graph(output)
+    (mass,) = torch.autograd.grad(output, engine.tap_leaf, seeds.to(output.dtype), allow_unused=True)
+    return torch.zeros_like(engine.tap_leaf) if mass is None else mass
+
+
+def mwp_maps(model: nn.Module, rows: torch.Tensor, seeds: torch.Tensor, tap: LayerCall | None) -> torch.Tensor:
+    """Excitation backprop maps (N, h, w) at the map layer: winning probability summed over channels."""
+    return excitation_mass(model, rows, seeds, tap=tap).sum(1).clamp(min=0)
+
+
+def cmwp_maps(model: nn.Module, rows: torch.Tensor, seeds: torch.Tensor, tap: LayerCall | None) -> torch.Tensor:
+    """Contrastive maps (N, h, w): target MWP minus dual MWP, summed over channels, clamped at 0."""
+    return excitation_mass(model, rows, seeds, tap=tap, contrastive=True).sum(1).clamp(min=0)
