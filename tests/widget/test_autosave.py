@@ -124,15 +124,33 @@ def test_a_file_naming_unknown_activations_is_refused(tmp_path, widgets):
         widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
 
 
-def test_two_open_widgets_cannot_share_one_file(tmp_path, widgets):
+def test_a_second_widget_on_the_file_takes_over_and_the_first_stops_changing(tmp_path, widgets):
     path = tmp_path / "ana.json"
     first = widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
     first.create_concept("heel", IDS[:3])
+    second = widgets(TABLE, category="Sneaker", annotator="ana", autosave=tmp_path / "." / "ana.json")
+    assert second.concepts["name"].tolist() == ["heel"]  # everything the first did was on disk
+    saved = path.read_bytes()
+    with pytest.raises(AutosaveConflictError, match="newer naming widget"):
+        first.move(IDS[3:4], "trash")
+    assert "newer naming widget" in first.error
+    first._handle_msg({"content": {"data": {"method": "custom", "content": {
+        "type": "op", "op": "undo"}}}, "buffers": []})
+    assert first.concepts["size"].tolist() == [3] and path.read_bytes() == saved
+    second.move(IDS[3:4], "trash")
+    assert read_naming_file(path)["trash"] == IDS[3:4]
+    first.close()  # closing the superseded widget does not free the newer one's file
     with pytest.raises(AutosaveConflictError, match="already the autosave file"):
-        widgets(TABLE, category="Sneaker", annotator="ana", autosave=tmp_path / "." / "ana.json")
-    first.close()
-    second = widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
-    assert second.concepts["name"].tolist() == ["heel"]
+        first.save(path)
+
+
+def test_a_refused_file_does_not_disturb_the_widget_that_holds_it(tmp_path, widgets):
+    path = tmp_path / "ana.json"
+    first = widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
+    with pytest.raises(NamingFileError):
+        widgets(TABLE, category="Sneaker", annotator="ben", autosave=path)
+    first.create_concept("heel", IDS[:3])
+    assert read_naming_file(path)["concepts"][0]["name"] == "heel"
 
 
 def test_a_change_made_by_someone_else_is_never_overwritten(tmp_path, widgets):

@@ -4,8 +4,10 @@ Nobody should ever lose work, so this module refuses rather than overwrites:
 
 - a file made for another activation set, category or annotator raises ``NamingFileError``
   and is left untouched; so does a corrupt file;
-- one file can be the autosave of only one open widget per process (``AutosaveConflictError``
-  for the second; ``release()`` or the widget's ``close()`` frees it);
+- one file is the autosave of only one open widget per process: a new widget on the file
+  (say, the same cell run again) takes it over, and the previous widget refuses every later
+  change with a message saying so (nothing is lost: every change was already on disk);
+  ``claim`` instead refuses a file that an open widget holds (used by ``save``);
 - before each write the file must still be the one this widget wrote last (same inode, size
   and modification time); if anything else changed it, the write is refused.
 """
@@ -59,6 +61,15 @@ class AutosaveFile:
                 )
             _OPEN_FILES[key] = owner
         self._owner = owner
+
+    def take_over(self, owner: Any) -> Any:
+        """Make ``owner`` the file's only widget; return the previous holder (or None)."""
+        key = str(self.path)
+        with _LOCK:
+            previous = _OPEN_FILES.get(key)
+            _OPEN_FILES[key] = owner
+        self._owner = owner
+        return None if previous is owner else previous
 
     def release(self) -> None:
         """Free the file for other widgets (idempotent)."""

@@ -33,6 +33,9 @@ function render({ el }) {
 export default { render };
 """
 
+_SUPERSEDED = ("A newer naming widget opened the same autosave file, so this one no longer makes "
+               "changes (all of its work is saved). Go on in the newer widget.")
+
 # Traits the browser may change; everything else is set by Python only.
 _BROWSER_WRITABLE = {"single_key_shortcuts", "error"}
 
@@ -77,12 +80,12 @@ class NamingWidget(anywidget.AnyWidget):
         self._autosave: AutosaveFile | None = None
         self._saved_at: str | None = None
         self._closed = False
+        self._superseded = False  # a newer widget took over the autosave file
         self._rejections = 0  # browser operations refused so far; part of the state's version
         doc = dict(_initial_doc) if _initial_doc is not None else None
         if autosave is not None:
             self._autosave = AutosaveFile(autosave, fingerprint=payload.fingerprint,
                                           category=payload.category, annotator=annotator)
-            self._autosave.claim(self)
         try:
             if self._autosave is not None:
                 doc = self._autosave.read_existing()
@@ -98,9 +101,13 @@ class NamingWidget(anywidget.AnyWidget):
                 category=payload.category, annotator=annotator, state=self._state_message(),
                 single_key_shortcuts=single_key_shortcuts, thumb_size=thumb_size,
             )
-            if self._autosave is not None and (doc is None or not history_kept):
-                self._write_autosave()
-                self.state = self._state_message()
+            if self._autosave is not None:
+                if doc is None or not history_kept:
+                    self._write_autosave()
+                    self.state = self._state_message()
+                previous = self._autosave.take_over(self)
+                if previous is not None:
+                    previous._superseded_by_newer_widget()
         except BaseException:
             if self._autosave is not None:
                 self._autosave.release()
@@ -183,6 +190,8 @@ class NamingWidget(anywidget.AnyWidget):
         """Apply an operation, autosave, publish; on any failure keep state and file as they were."""
         if self._closed:
             raise RuntimeError("This naming widget was closed; create a new one (same autosave file) to go on.")
+        if self._superseded:
+            raise AutosaveConflictError(_SUPERSEDED)
         version = self._naming.version
         with self._naming.transaction():
             result = operation(*args)
@@ -295,6 +304,13 @@ class NamingWidget(anywidget.AnyWidget):
         page = snapshot_html(self._naming.snapshot(), thumbs, category=self.category,
                              annotator=self.annotator, saved_at=self._saved_at, thumb_size=self.thumb_size)
         return write_snapshot(path, page)
+
+    def _superseded_by_newer_widget(self) -> None:
+        """Stop changing the naming: a newer widget now autosaves into the same file."""
+        self._superseded = True
+        self._autosave = None
+        if not self._closed:
+            self.error = _SUPERSEDED
 
     def close(self) -> None:
         """Close the widget and free its autosave file for another widget."""
