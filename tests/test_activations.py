@@ -13,7 +13,9 @@ from torch import nn
 
 from xnaming_widget.activations import ActivationSet, build_activations
 from xnaming_widget.data import ImageArrayDataset
+from xnaming_widget.models import FeatureExtractor
 from xnaming_widget.thumbnails import decode_png, overlay
+from xnaming_widget.xnn import fit_class_xnns
 
 CLASSES = ["Sneaker", "NA", "Bag"]  # "NA" checks that a class name never reads back as missing
 N_FEATURES = 4
@@ -31,36 +33,6 @@ class TinyNet(nn.Module):
     def forward(self, x):
         features = torch.relu(self.fc(torch.relu(self.conv(x)).flatten(1)))
         return self.head(features)
-
-
-class StandInXNN:
-    """Class c's XNN: E = ReLU(Z A_c), ȳ = v_c·E + b_c (the ExplanationNetwork parts we use)."""
-
-    def __init__(self, A, v):
-        self.A, self.v = A, v
-
-    def embedding_module(self):
-        linear = nn.Linear(self.A.shape[0], self.A.shape[1], bias=False)
-        linear.weight.data = torch.as_tensor(self.A.T, dtype=torch.float32).clone()
-        return nn.Sequential(linear, nn.ReLU())
-
-
-class StandInBank:
-    """The XNNBank contract: classes, transform (N, C, n), weights (C, n), bias (C,), bank[c]."""
-
-    def __init__(self, d_in: int, seed: int = 0):
-        rng = np.random.default_rng(seed)
-        self.classes = list(CLASSES)
-        self.A = rng.normal(size=(len(CLASSES), d_in, N_FEATURES))
-        self.weights = rng.normal(size=(len(CLASSES), N_FEATURES))
-        self.bias = rng.normal(size=len(CLASSES)) * 0.1
-
-    def transform(self, Z):
-        return np.maximum(np.einsum("nd,cdk->nck", np.asarray(Z, np.float64), self.A), 0.0)
-
-    def __getitem__(self, c):
-        index = self.classes.index(c) if isinstance(c, str) else c
-        return StandInXNN(self.A[index], self.weights[index])
 
 
 def _stand_in_heatmaps() -> types.ModuleType:
@@ -96,22 +68,33 @@ def _stand_in_heatmaps() -> types.ModuleType:
     return module
 
 
-@pytest.fixture()
-def setup(monkeypatch):
-    monkeypatch.setitem(sys.modules, "xnaming_widget.heatmaps", _stand_in_heatmaps())
-    monkeypatch.setenv("XNAMING_PROGRESS", "0")
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    data = ImageArrayDataset(rng.integers(0, 256, size=(30, 8, 8), dtype=np.uint8),
-                             rng.integers(0, 3, size=30), classes=CLASSES)
-    dnn = TinyNet()
-    with torch.no_grad():  # centre and spread the layer so that all three classes get predicted
-        hidden = torch.relu(dnn.conv(torch.from_numpy(data.images).float().div(255)[:, None])).flatten(1)
-        dnn.fc.weight *= 10
-        dnn.fc.bias -= dnn.fc(hidden).mean(0)
-        dnn.head.weight *= 5
-        dnn.head.bias.zero_()
-    return dnn, StandInBank(6), data
+@pytest.fixture(scope="module")
+def setup():
+    """(dnn, bank, data) with the heatmaps stand-in installed for the whole module."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, "xnaming_widget.heatmaps", _stand_in_heatmaps())
+        patch.setenv("XNAMING_PROGRESS", "0")
+        torch.manual_seed(0)
+        rng = np.random.default_rng(0)
+        data = ImageArrayDataset(rng.integers(0, 256, size=(30, 8, 8), dtype=np.uint8),
+                                 rng.integers(0, 3, size=30), classes=CLASSES)
+        dnn = TinyNet()
+        with torch.no_grad():  # centre and spread the layer so that all three classes get predicted
+            hidden = torch.relu(dnn.conv(torch.from_numpy(data.images).float().div(255)[:, None])).flatten(1)
+            dnn.fc.weight *= 10
+            dnn.fc.bias -= dnn.fc(hidden).mean(0)
+            dnn.head.weight *= 5
+            dnn.head.bias.zero_()
+            features = FeatureExtractor(dnn, "fc").extract(data, progress=False)
+        bank = fit_class_xnns(features.Z, features.logits, CLASSES, labels=features.labels, method="srae",
+                              n_features=N_FEATURES, hidden=(8,), epochs=2, seed=0)
+        yield dnn, bank, data
+
+
+@pytest.fixture(scope="module")
+def built(setup):
+    """The set built with default arguments (tests must not modify it)."""
+    return _build(setup)
 
 
 def positive(contributions, bias):
@@ -126,9 +109,9 @@ def _build(setup, **kw):
     return build_activations(dnn, "fc", bank, data, thumb_size=16, **kw)
 
 
-def test_table_matches_direct_computation(setup):
+def test_table_matches_direct_computation(setup, built):
     dnn, bank, data = setup
-    result = _build(setup)
+    result = built
     table = result.table
     assert list(table.columns) == ["activation_id", "image_id", "category", "xfeature", "value", "weight",
                                    "contribution", "significant", "predicted", "label"]
@@ -138,8 +121,10 @@ def test_table_matches_direct_computation(setup):
         predicted = dnn(x).argmax(1).numpy()
     expected_rows = []
     for c, name in enumerate(CLASSES):  # plain loops: an independent second implementation
+        embedding = bank[name].embedding_module()  # the differentiable path heatmaps go through
         for i in np.flatnonzero(predicted == c):
-            E = np.maximum(Z[i] @ bank.A[c], 0)
+            with torch.no_grad():
+                E = embedding(torch.from_numpy(Z[i : i + 1]))[0].double().numpy()
             for k in range(N_FEATURES):
                 contribution = E[k] * bank.weights[c, k]
                 expected_rows.append((f"{name}/img{i:05d}/x{k}", f"img{i:05d}", name, k, E[k],
@@ -156,10 +141,10 @@ def test_table_matches_direct_computation(setup):
     assert result.categories == CLASSES and len(result.image_ids) == 30
 
 
-def test_each_significant_activation_gets_its_own_heatmap_and_thumbnail(setup):
+def test_each_significant_activation_gets_its_own_heatmap_and_thumbnail(setup, built):
     dnn, bank, data = setup
     heatmaps = sys.modules["xnaming_widget.heatmaps"]
-    result = _build(setup)
+    result = built
     significant = result.table[result.table["significant"]]
     assert len(result.heatmaps) == len(significant) > 0
     for row in significant.sample(6, random_state=0).itertuples():
@@ -177,10 +162,11 @@ def test_each_significant_activation_gets_its_own_heatmap_and_thumbnail(setup):
     assert plain.shape == (16, 16, 3)
 
 
-def test_save_load_round_trip_is_identical(setup, tmp_path):
-    result = _build(setup)
-    result.table.loc[0, "label"] = np.nan  # a missing label must stay missing
-    result = ActivationSet(result.table, result.image_ids, result.images, result.heatmap_rows,
+def test_save_load_round_trip_is_identical(built, tmp_path):
+    result = built
+    table = result.table.copy()
+    table.loc[0, "label"] = np.nan  # a missing label must stay missing
+    result = ActivationSet(table, result.image_ids, result.images, result.heatmap_rows,
                            result.heatmaps, result.thumbnails, result.image_thumbnails,
                            categories=result.categories, meta=result.meta)
     loaded = ActivationSet.load(result.save(tmp_path / "set"))
@@ -194,8 +180,8 @@ def test_save_load_round_trip_is_identical(setup, tmp_path):
     assert not any(p.suffix in (".pkl", ".pickle") for p in (tmp_path / "set").iterdir())
 
 
-def test_fingerprint_follows_content(setup, tmp_path):
-    result = _build(setup)
+def test_fingerprint_follows_content(built, tmp_path):
+    result = built
     heatmaps = result.heatmaps.copy()
     heatmaps[0, 0, 0] += np.float16(1.0)
     changed_map = ActivationSet(result.table, result.image_ids, result.images, result.heatmap_rows,
@@ -215,8 +201,8 @@ def test_fingerprint_follows_content(setup, tmp_path):
         ActivationSet.load(folder)
 
 
-def test_for_category_keeps_only_that_category(setup):
-    result = _build(setup)
+def test_for_category_keeps_only_that_category(built):
+    result = built
     part = result.for_category("Bag")
     assert set(part.table["category"]) == {"Bag"} and part.categories == ["Bag"]
     assert set(part.image_ids) == set(part.table["image_id"])
@@ -229,8 +215,8 @@ def test_for_category_keeps_only_that_category(setup):
         result.for_category("Shoe")
 
 
-def test_interrupted_build_resumes_without_recomputing(setup, tmp_path):
-    reference = _build(setup)
+def test_interrupted_build_resumes_without_recomputing(setup, built, tmp_path):
+    reference = built
     out = tmp_path / "run"
 
     def stop_after_two(number, total):
@@ -253,7 +239,7 @@ def test_interrupted_build_resumes_without_recomputing(setup, tmp_path):
         _build(setup, out_dir=out, method="gradcam")
 
 
-def test_bad_input_is_explained(setup, tmp_path):
+def test_bad_input_is_explained(setup, built, tmp_path):
     with pytest.raises(ValueError, match="not classes of the XNN bank"):
         _build(setup, categories=["Shoe"])
     with pytest.raises(ValueError, match="has no layer named"):
@@ -263,7 +249,7 @@ def test_bad_input_is_explained(setup, tmp_path):
         _build(setup, significance="largest")
     with pytest.raises(FileNotFoundError, match="holds no activation set"):
         ActivationSet.load(tmp_path)
-    result = _build(setup)
+    result = built
     with pytest.raises(KeyError, match="no activation"):
         result.thumbnail("Bag/img99999/x0")
     with pytest.raises(ValueError, match="one entry per table row"):
