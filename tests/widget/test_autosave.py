@@ -6,6 +6,8 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from xnaming_widget.naming_format import NamingFileError, read_naming_file
 from xnaming_widget.widget import AutosaveConflictError, NamingWidget
@@ -224,3 +226,61 @@ def test_a_log_that_does_not_fit_restores_the_naming_with_a_warning(tmp_path, wi
         again = widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
     assert again.state["trash"] == [IDS[0]] and not again.state["can_undo"]
     assert [e["op"] for e in read_naming_file(path)["log"]] == ["create", "history_reset"]  # record kept
+
+
+def test_a_failed_write_rolls_the_change_back(tmp_path, widgets, monkeypatch):
+    from xnaming_widget.widget import autosave as autosave_module
+
+    path = tmp_path / "ana.json"
+    w = widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
+    w.create_concept("heel", IDS[:3])
+    saved, before = path.read_bytes(), dict(w.state)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(autosave_module, "write_json_atomic", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        w.move(IDS[3:6], "trash")
+    w._handle_msg({"content": {"data": {"method": "custom", "content": {
+        "type": "op", "op": "undo"}}}, "buffers": []})
+    assert "No space" in w.error
+    assert path.read_bytes() == saved and w.state["concepts"] == before["concepts"] and w.state["can_undo"]
+    monkeypatch.undo()
+    w.undo()
+    assert read_naming_file(path)["concepts"] == []
+
+
+operations = st.lists(st.one_of(
+    st.tuples(st.just("create"), st.sampled_from(["heel", "toe", ""]), st.lists(st.sampled_from(IDS), max_size=4)),
+    st.tuples(st.just("move"), st.lists(st.sampled_from(IDS), max_size=4),
+              st.sampled_from(["c1", "c2", "c3", "trash", "unlabeled"])),
+    st.tuples(st.just("merge"), st.sampled_from([["c1", "c2"], ["c2", "c3", "c1"]])),
+    st.tuples(st.just("delete"), st.sampled_from(["c1", "c2", "c3"])),
+    st.tuples(st.just("undo")), st.tuples(st.just("redo")),
+), max_size=12)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=operations)
+def test_the_file_always_holds_what_the_widget_shows(tmp_path_factory, ops):
+    """Random browser operations, valid or not: the file matches the state after every one."""
+    path = tmp_path_factory.mktemp("random") / "ana.json"
+    w = NamingWidget(TABLE, category="Sneaker", annotator="ana", autosave=path)
+    try:
+        fields = {"create": ("name", "members"), "move": ("ids", "target"), "merge": ("concept_ids",),
+                  "delete": ("concept_id",), "undo": (), "redo": ()}
+        for op, *args in ops:
+            content = {"type": "op", "op": op, **dict(zip(fields[op], args))}
+            w._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+            doc = read_naming_file(path)  # also checks: every activation in exactly one place
+            assert {k: doc[k] for k in ("concepts", "unlabeled", "trash")} == \
+                {k: w.state[k] for k in ("concepts", "unlabeled", "trash")}
+            placed = [a for c in doc["concepts"] for a in c["members"]] + doc["unlabeled"] + doc["trash"]
+            assert sorted(placed) == sorted(IDS)
+        w.close()
+        again = NamingWidget(TABLE, category="Sneaker", annotator="ana", autosave=path)
+        assert (again.state["can_undo"], again.state["can_redo"]) == (w.state["can_undo"], w.state["can_redo"])
+        again.close()
+    finally:
+        w.close()
