@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import math
-import sys
-import types
-
 import numpy as np
 import pytest
 import torch
@@ -41,54 +38,11 @@ def test_perfect_scores_are_perfectly_faithful():
         faithfulness_scores(logits[:, :2], logits)
 
 
-def _stand_in_heatmaps() -> types.ModuleType:
-    """``heatmaps`` stand-in until the real module lands: |gradient × input| per target."""
-    module = types.ModuleType("xnaming_widget.heatmaps")
-
-    class XFeatureModel(torch.nn.Module):
-        def __init__(self, dnn, layer, xnn):
-            super().__init__()
-            self.dnn, self.layer = dnn, dict(dnn.named_modules())[layer]
-            self.embedding = xnn.embedding_module()
-
-        def forward(self, images):
-            captured = []
-            handle = self.layer.register_forward_hook(lambda m, i, o: captured.append(o))
-            try:
-                self.dnn(images)
-            finally:
-                handle.remove()
-            return self.embedding(captured[-1].flatten(1))
-
-    def attribute(model, images, *, method="cmwp", targets=None, layer=None, batch_size=None, **options):
-        images = torch.as_tensor(images, dtype=torch.float32)
-        with torch.no_grad():
-            n_outputs = model(images[:1]).shape[1]
-        index = torch.arange(n_outputs) if targets is None else torch.as_tensor(targets).reshape(-1)
-        rows = images.repeat_interleave(len(index), 0).requires_grad_(True)
-        seed = torch.zeros(len(rows), n_outputs)
-        seed[torch.arange(len(rows)), index.repeat(len(images))] = 1.0
-        (grad,) = torch.autograd.grad(model(rows), rows, seed)
-        maps = (grad * rows).abs().sum(1)
-        return maps.reshape(len(images), len(index), *maps.shape[1:]).numpy()
-
-    module.XFeatureModel, module.attribute = XFeatureModel, attribute
-    return module
-
-
-@pytest.fixture()
-def heatmaps(monkeypatch):
-    try:
-        from xnaming_widget.heatmaps import XFeatureModel, attribute  # noqa: F401
-    except ImportError:
-        monkeypatch.setitem(sys.modules, "xnaming_widget.heatmaps", _stand_in_heatmaps())
-    monkeypatch.setenv("XNAMING_PROGRESS", "0")
-
-
-def test_reduced_table_1(heatmaps, tmp_path, monkeypatch):
+def test_reduced_table_1(tmp_path, monkeypatch):
     from xnaming_widget.data import make_parts_dataset
 
     monkeypatch.setenv("XNAMING_CACHE", str(tmp_path))
+    monkeypatch.setenv("XNAMING_PROGRESS", "0")
     torch.manual_seed(0)
     classes = ["Cardinal", "Mallard", "Flamingo"]
     train = make_parts_dataset(24, size=32, seed=0, classes=classes)
@@ -109,7 +63,7 @@ def test_reduced_table_1(heatmaps, tmp_path, monkeypatch):
     assert table["1-Heatmap"].iloc[:6].isna().all()
 
 
-def test_bad_arguments_are_explained(heatmaps):
+def test_bad_arguments_are_explained():
     from xnaming_widget.data import ImageArrayDataset
 
     with pytest.raises(ValueError, match="unknown XNN methods"):
