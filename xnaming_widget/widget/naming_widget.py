@@ -111,6 +111,8 @@ class NamingWidget(anywidget.AnyWidget):
         except BaseException:
             if self._autosave is not None:
                 self._autosave.release()
+            if getattr(self, "comm", None) is not None:  # opened before the failure: no zombie model
+                anywidget.AnyWidget.close(self)
             raise
         self.on_msg(self._on_frontend_msg)
 
