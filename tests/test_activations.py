@@ -220,3 +220,23 @@ def test_bad_input_is_explained(setup, built, tmp_path):
     with pytest.raises(ValueError, match="one entry per table row"):
         ActivationSet(result.table, result.image_ids, result.images, result.heatmap_rows[:-1],
                       result.heatmaps, result.thumbnails, result.image_thumbnails)
+
+
+class PlainDataset(torch.utils.data.Dataset):
+    """Any map-style Dataset of (image tensor, label) with .classes (not an ImageArrayDataset)."""
+
+    def __init__(self, arrays: ImageArrayDataset):
+        self.arrays, self.classes = arrays, arrays.classes
+
+    def __len__(self):
+        return len(self.arrays)
+
+    def __getitem__(self, index):
+        return self.arrays[index]
+
+
+def test_any_dataset_gives_the_same_set(setup, built):
+    dnn, bank, data = setup
+    plain = build_activations(dnn, "fc", bank, PlainDataset(data), significance=positive, chunk_size=5,
+                              thumb_size=16)
+    assert plain.fingerprint == built.fingerprint and plain.thumbnails == built.thumbnails
