@@ -70,7 +70,8 @@ def _build(setup, **kw):
     dnn, bank, data = setup
     kw.setdefault("significance", positive)
     kw.setdefault("chunk_size", 5)
-    return build_activations(dnn, "fc", bank, data, thumb_size=16, **kw)
+    kw.setdefault("thumb_size", 16)
+    return build_activations(dnn, "fc", bank, data, **kw)
 
 
 def test_table_matches_direct_computation(setup, built):
@@ -212,6 +213,11 @@ def test_bad_input_is_explained(setup, built, tmp_path):
         build_activations(dnn, "fc7", bank, data, significance=positive)
     with pytest.raises(ValueError, match="significance must be"):
         _build(setup, significance="largest")
+    with pytest.raises(ValueError, match=r"shape \(C, H, W\)"):
+        flat = torch.utils.data.TensorDataset(torch.zeros(4, 64), torch.zeros(4, dtype=torch.long))
+        build_activations(dnn, "fc", bank, flat, significance=positive)
+    with pytest.raises(ValueError, match="thumb_size"):
+        _build(setup, thumb_size=0)
     with pytest.raises(FileNotFoundError, match="holds no activation set"):
         ActivationSet.load(tmp_path)
     result = built

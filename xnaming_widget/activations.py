@@ -245,6 +245,21 @@ def _load_images(data: Any, indices: np.ndarray):
     return torch.stack([torch.as_tensor(data[int(i)][0]) for i in indices]).float()
 
 
+def _check_data(data: Any) -> None:
+    """Fail early, with the fix, on data that is not a Dataset of (C, H, W) images."""
+    if not hasattr(data, "__getitem__") or not hasattr(data, "__len__"):
+        raise TypeError(f"data must be a Dataset of (image, label) pairs with .classes; got {type(data).__name__}")
+    if len(data) == 0:
+        raise ValueError("data is empty: give at least one image")
+    item = data[0]
+    image = item[0] if isinstance(item, (tuple, list)) else item
+    shape = tuple(getattr(image, "shape", ()))
+    if len(shape) != 3:
+        raise ValueError(f"data must yield images of shape (C, H, W) as the model takes them; its first "
+                         f"item has shape {shape}. Wrap the images in ImageArrayDataset or add the "
+                         "channel axis")
+
+
 def _model_digest(model: Any) -> str:
     digest = hashlib.sha256()
     for name, tensor in model.state_dict().items():
@@ -352,6 +367,9 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
 
     if chunk_size < 1 or batch_size < 1:
         raise ValueError(f"chunk_size and batch_size must be >= 1, got {chunk_size} and {batch_size}")
+    if thumb_size is not None and thumb_size < 1:
+        raise ValueError(f"thumb_size is the thumbnails' longer side in pixels (>= 1), got {thumb_size}")
+    _check_data(data)
     classes = _class_names(bank, data)
     categories = list(classes if categories is None else [str(c) for c in categories])
     unknown = [c for c in categories if c not in classes]
