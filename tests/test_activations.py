@@ -48,10 +48,10 @@ def setup():
             dnn.fc.weight *= 10
             dnn.fc.bias -= dnn.fc(hidden).mean(0)
             dnn.head.weight *= 5
-            dnn.head.bias.zero_()
+            dnn.head.bias.fill_(-3.0)  # logits below 0: MSX must pick terms to beat the bias
             features = FeatureExtractor(dnn, "fc").extract(data, progress=False)
         bank = fit_class_xnns(features.Z, features.logits, CLASSES, labels=features.labels, method="srae",
-                              n_features=N_FEATURES, hidden=(8,), epochs=2, seed=0)
+                              n_features=N_FEATURES, hidden=(8,), epochs=10, seed=0)
         yield dnn, bank, data
 
 
@@ -246,3 +246,38 @@ def test_any_dataset_gives_the_same_set(setup, built):
     plain = build_activations(dnn, "fc", bank, PlainDataset(data), significance=positive, chunk_size=5,
                               thumb_size=16)
     assert plain.fingerprint == built.fingerprint and plain.thumbnails == built.thumbnails
+
+
+def _msx_loop(contributions, bias):
+    """SPEC §3 by hand: add positive terms, largest first (ties by index), until evidence > 0."""
+    chosen, evidence = set(), sum(c for c in contributions if c < 0) + bias
+    for k in sorted(range(len(contributions)), key=lambda k: (-contributions[k], k)):
+        if evidence > 0 or contributions[k] <= 0:
+            break
+        chosen.add(k)
+        evidence += contributions[k]
+    return [k in chosen for k in range(len(contributions))]
+
+
+def _top_fraction_loop(contributions, fraction=0.9):
+    positive_total = sum(c for c in contributions if c > 0)
+    chosen, total = set(), 0.0
+    for k in sorted(range(len(contributions)), key=lambda k: (-contributions[k], k)):
+        if contributions[k] <= 0 or (chosen and total >= fraction * positive_total):
+            break
+        chosen.add(k)
+        total += contributions[k]
+    return [k in chosen for k in range(len(contributions))]
+
+
+@pytest.mark.parametrize("rule", ["msx", "top_fraction"])
+def test_significance_rules_follow_spec(setup, rule):
+    dnn, bank, data = setup
+    table = build_activations(dnn, "fc", bank, data, significance=rule, thumb_size=8).table
+    bias = dict(zip(bank.classes, bank.bias))
+    for _, rows in table.groupby("image_id", sort=False):
+        contributions = rows["contribution"].tolist()
+        expected = (_msx_loop(contributions, bias[rows["category"].iat[0]]) if rule == "msx"
+                    else _top_fraction_loop(contributions))
+        assert rows["significant"].tolist() == expected
+    assert table["significant"].any()

@@ -214,23 +214,29 @@ def _class_names(bank: Any, data: Any) -> list[str]:
 
 def _significance_mask(significance: str | Callable, contributions: np.ndarray,
                        bias: np.ndarray) -> np.ndarray:
-    """Boolean (N, n) significant x-features, by name ('msx', 'top_fraction') or callable."""
-    names = {"msx": "msx", "top_fraction": "top_fraction", "top-fraction": "top_fraction"}
-    if not callable(significance) and significance not in names:
+    """Boolean (N, n) significant x-features (SPEC §3).
+
+    'msx': minimal sufficient x-features with the bias counted as evidence; 'top_fraction':
+    the fewest positive terms holding 90 % of the positive sum; a callable gets
+    ``(contributions (N, n), bias (N,))`` and returns the mask.
+    """
+    if callable(significance):
+        mask = significance(contributions, bias)
+    elif significance == "msx":
+        from .significance import msx
+
+        mask = msx(contributions, bias)
+    elif significance in ("top_fraction", "top-fraction"):
+        from .significance import top_fraction
+
+        mask = top_fraction(contributions)
+    else:
         raise ValueError(f"significance must be 'msx', 'top_fraction' or a callable "
                          f"(contributions, bias) -> bool mask; got {significance!r}")
-    if callable(significance):
-        result = significance(contributions, bias)
-    else:
-        from . import significance as rules
-
-        result = getattr(rules, names[significance])(contributions, bias)
-    mask = getattr(result, "significant", getattr(result, "mask", result))
-    if isinstance(mask, tuple):
-        mask = mask[0]
     mask = np.asarray(mask.detach().cpu() if hasattr(mask, "detach") else mask)
     if mask.shape != contributions.shape:
-        raise ValueError(f"significance returned shape {mask.shape}, expected {contributions.shape}")
+        raise ValueError(f"significance returned a mask of shape {mask.shape}; it must match the "
+                         f"contributions, {contributions.shape}")
     return mask.astype(bool)
 
 
