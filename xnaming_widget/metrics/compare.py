@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .._progress import progress
+from .faithfulness import f_cls, f_reg
 from .maps import locality, orthogonality
 
 __all__ = ["compare_methods", "faithfulness_scores", "METHOD_LABELS", "ROWS"]
@@ -28,21 +29,13 @@ ROWS = ["F_reg train", "F_reg test", "F_cls train", "F_cls test", "O1", "O2", "L
 
 
 def faithfulness_scores(scores: np.ndarray, logits: np.ndarray) -> tuple[float, float]:
-    """(F_reg, F_cls) of one-vs-all XNN scores ȳ (N, C) against the logits ŷ (N, C) (SPEC §2).
-
-    F_reg is mean |ȳ − ŷ| over images and classes; F_cls the fraction of (image, class) pairs
-    whose arg-max class is unchanged when ŷ_c alone is replaced by ȳ_c.
-    """
+    """(F_reg, F_cls) of one-vs-all XNN scores ȳ (N, C) against the logits ŷ (N, C) (SPEC §2),
+    each averaged over the classes (every class's XNN replaces only its own column)."""
     scores = np.asarray(scores, dtype=np.float64)
     logits = np.asarray(logits, dtype=np.float64)
     if scores.shape != logits.shape or scores.ndim != 2:
         raise ValueError(f"scores and logits must both be (N, C); got {scores.shape} and {logits.shape}")
-    n_classes = logits.shape[1]
-    swapped = np.repeat(logits[:, None, :], n_classes, axis=1)  # (N, C replaced, C)
-    diagonal = np.arange(n_classes)
-    swapped[:, diagonal, diagonal] = scores
-    unchanged = swapped.argmax(axis=2) == logits.argmax(axis=1)[:, None]
-    return float(np.abs(scores - logits).mean()), float(unchanged.mean())
+    return float(np.mean(f_reg(scores, logits))), float(np.mean(f_cls(logits, scores)))
 
 
 def _map_subsets(predictions: np.ndarray, classes: Sequence[str], categories: Sequence[str],
