@@ -99,26 +99,30 @@ def _safe_ratio(mass: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     return torch.where(nonzero, mass / torch.where(nonzero, z, torch.ones_like(z)), torch.zeros_like(z))
 
 
-def _share_terms(apply: Callable, pairs: list, mass: torch.Tensor) -> torch.Tensor:
+def _share_terms(apply: Callable, pairs: list, mass: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Split ``mass`` of each output unit over the input contributions ``apply(x_part, w_part)``.
 
     All contributions of one call have the same sign, so the shares are non-negative and sum
-    to one per unit with a non-zero total ``z``.
+    to one per unit with a non-zero total ``z``. Returns the inputs' mass and the *stranded*
+    mass of units whose total is zero (nothing of that sign feeds them).
     """
     with torch.enable_grad():
         leaves = [part.detach().requires_grad_() for part, _ in pairs]
         z = sum(apply(leaf, weight) for leaf, (_, weight) in zip(leaves, pairs))
         grads = torch.autograd.grad(z, leaves, _safe_ratio(mass, z))
-    return sum(leaf.detach() * grad for leaf, grad in zip(leaves, grads))
+    stranded = torch.where(z.detach() == 0, mass, torch.zeros_like(mass))
+    return sum(leaf.detach() * grad for leaf, grad in zip(leaves, grads)), stranded
 
 
 def _share(apply: Callable, weight: torch.Tensor | None, x: torch.Tensor, mass: torch.Tensor,
-           positive: torch.Tensor | None) -> torch.Tensor:
+           positive: torch.Tensor | None, top: bool = False) -> torch.Tensor:
     """The excitation rule for one linear map (``weight=None``: a positive map such as a pool).
 
-    ``positive``: which output units are non-negative (None: treat all as positive, used for
-    the top unit). Positive units take their positive contributions (x⁺w⁺ and x⁻w⁻),
-    negative units their negative ones (x⁺w⁻ and x⁻w⁺).
+    ``positive``: which output units are non-negative (None: treat all as positive). Positive
+    units take their positive contributions (x⁺w⁺ and x⁻w⁻), negative units their negative
+    ones (x⁺w⁻ and x⁻w⁺). Below the top, a unit fed by no contribution of its sign (its
+    value comes from the bias) spreads its mass by the magnitude of its contributions; the
+    top unit keeps the paper's rule (no excitatory input: no map).
     """
     x_neg = x.clamp(max=0) if bool((x < 0).any()) else None
 
@@ -134,13 +138,19 @@ def _share(apply: Callable, weight: torch.Tensor | None, x: torch.Tensor, mass: 
         return [(part, w) for part, w in chosen if part is not None]
 
     up = mass if positive is None else mass * positive
-    result = _share_terms(apply, pairs(+1), up)
+    result, stranded = _share_terms(apply, pairs(+1), up)
     if positive is not None:
         down = mass * ~positive
         if bool(down.any()):
             down_pairs = pairs(-1)
             if down_pairs:
-                result = result + _share_terms(apply, down_pairs, down)
+                down_result, down_stranded = _share_terms(apply, down_pairs, down)
+                result, stranded = result + down_result, stranded + down_stranded
+            else:
+                stranded = stranded + down
+    if not top and bool(stranded.any()):
+        magnitude = [(x.abs(), None if weight is None else weight.abs())]
+        result = result + _share_terms(apply, magnitude, stranded)[0]
     return result
 
 
@@ -211,9 +221,9 @@ class _ShareStep:
 
     def backward(self, x: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
         weight = self._weight()
-        result = _share(self._apply, weight, x, mass, None if self.top else self.positive)
+        result = _share(self._apply, weight, x, mass, None if self.top else self.positive, top=self.top)
         if self.contrastive:
-            result = result - _share(self._apply, -weight, x, mass, None)
+            result = result - _share(self._apply, -weight, x, mass, None, top=True)
         return result
 
 
