@@ -120,7 +120,7 @@ export class Canvas {
     };
     this.undoBtn = button("↶ Undo", "Undo (Ctrl+Z)", () => this.sendOp({ type: "op", op: "undo" }, "Undone"), "xn-undo");
     this.redoBtn = button("↷ Redo", "Redo (Ctrl+Shift+Z)", () => this.sendOp({ type: "op", op: "redo" }, "Redone"), "xn-redo");
-    this.newBtn = button("＋ New concept", "New concept from the selection (N)", () => this.createFromSelection(), "xn-new");
+    this.newBtn = button("+ New concept", "New concept from the selection (N)", () => this.createFromSelection(), "xn-new");
     this.mergeBtn = button("Merge rows", "Merge the checked concept rows", () => this.mergeChecked_(), "xn-merge");
     this.compareBtn = button("Compare", "Compare the selected images (C)", () => this.openCompare(), "xn-compare-btn");
     this.helpBtn = button("?", "Keyboard shortcuts (?)", () => this.toggleHelp(), "xn-help-btn");
@@ -167,12 +167,12 @@ export class Canvas {
     this.rowsBox = h(d, "div", { className: "xn-rows" });
     this.newZone = h(d, "div", {
       className: "xn-newzone",
-      text: "＋ Drop images here to make a new concept",
+      text: "+ Drop images here (or click) to make a new concept from the selection",
       attrs: { "data-row": NEW_CONCEPT, role: "button", tabindex: "0" },
     });
     this.newZone.addEventListener("click", () => this.createFromSelection());
     this.overlay = h(d, "div", { className: "xn-overlay" });
-    this.root.append(header, toolbar, this.errorBox, this.live, this.rowsBox, this.newZone, this.overlay);
+    this.root.append(header, toolbar, this.errorBox, this.live, this.rowsBox, this.overlay);
     this.el.appendChild(this.root);
     this.wireEvents();
   }
@@ -263,6 +263,11 @@ export class Canvas {
       const want = previous ? previous.nextSibling : this.rowsBox.firstChild;
       if (want !== parts.section) this.rowsBox.insertBefore(parts.section, want);
       previous = parts.section;
+      // the new-concept drop zone sits right under the pool: the shortest drag
+      if (row.key === UNLABELED) {
+        if (previous.nextSibling !== this.newZone) this.rowsBox.insertBefore(this.newZone, previous.nextSibling);
+        previous = this.newZone;
+      }
     }
     // thumbnails no longer in any shown row (filtered out) leave the DOM and give back URLs
     for (const [id, node] of this.thumbEls) {

@@ -343,3 +343,11 @@ test("random drops keep every activation on screen exactly once", async () => {
   }
   await t.close();
 });
+
+test("the new-concept zone sits right under the pool, concepts and trash below", async () => {
+  const t = setup(6);
+  t.model.emit("state", pythonState(t.model, (s) => s.concepts.push({ id: "a", name: "A", members: [] })));
+  const order = [...t.q(".xn-rows").children].map((n) => n.dataset.row);
+  assert.deepEqual(order, ["unlabeled", "__new__", "a", "trash"]);
+  await t.close();
+});
