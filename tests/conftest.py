@@ -17,6 +17,14 @@ N_TEST = 2000
 SMALL_EPOCHS = 3
 
 
+def pytest_configure(config):
+    """One torch thread per test process (override with XNAMING_TEST_THREADS): the test machine is
+    shared, and OpenMP threads spinning on oversubscribed cores made training 10-50x slower."""
+    import os
+
+    torch.set_num_threads(int(os.environ.get("XNAMING_TEST_THREADS", "1")))
+
+
 @pytest.fixture(scope="session")
 def fashion_small():
     """``SimpleNamespace(train, test, classes)``: 3000 class-balanced training images (seeded

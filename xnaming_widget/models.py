@@ -144,7 +144,9 @@ def train_classifier(train_data, test_data=None, *, model: nn.Module | None = No
     Trained weights are cached in ``cache_dir`` (default ``$XNAMING_CACHE/models`` or
     ``~/.cache/xnaming-widget/models``; ``False`` disables the cache) under a key hashing the
     data (size + content hash of a sample), the hyperparameters, the architecture and initial
-    weights, and the seed; a second call with the same key loads instead of training.
+    weights, and the seed; a second call with the same key loads instead of training. (A model
+    you pass in is keyed by its initial weights too: seed torch before building it to reuse the
+    cache; ``model=None`` builds the DemoCNN from ``seed``.)
     """
     if epochs < 1 or batch_size < 1 or lr <= 0:
         raise ValueError(f"need epochs >= 1, batch_size >= 1 and lr > 0; got epochs={epochs}, "
