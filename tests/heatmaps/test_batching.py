@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from xnaming_widget.heatmaps import OutputTarget, attribute
 
@@ -51,3 +52,36 @@ def test_model_state_is_restored():
     assert all(module.training for module in net.modules())
     assert all(p.requires_grad for p in net.parameters())
     assert all(p.grad is None for p in net.parameters())
+
+
+class _ReshapesByInputBatch(nn.Module):
+    """Reshapes with the input's batch size, so rows cannot be tiled above its conv layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+        self.fc = nn.Linear(3 * 8 * 8, 4)
+
+    def forward(self, x):
+        batch = x.shape[0]
+        return self.fc(self.features(x).reshape(batch, -1))
+
+
+@pytest.mark.parametrize("method", ["cmwp", "gradcam"])
+def test_models_that_reshape_by_input_batch_fall_back_to_input_tiling(method):
+    torch.manual_seed(3)
+    net = _ReshapesByInputBatch().eval()
+    images = torch.rand(2, 1, 16, 16)
+    batched = attribute(net, images, method=method, targets=[0, 1, 3])
+    looped = np.stack([attribute(net, images[i:i + 1], method=method, targets=[t])[0, 0]
+                       for i in range(2) for t in (0, 1, 3)]).reshape(batched.shape)
+    np.testing.assert_allclose(batched, looped, rtol=1e-4, atol=1e-7)
+    assert batched.max() > 0
+
+
+def test_more_targets_than_batch_size():
+    torch.manual_seed(4)
+    net = small_cnn()
+    images = torch.rand(3, 1, 16, 16)
+    np.testing.assert_allclose(attribute(net, images, batch_size=2), attribute(net, images), rtol=1e-4,
+                               atol=1e-7)

@@ -1,40 +1,69 @@
-"""Tiling images into (image, target) rows, chunking the rows, and resizing maps to the image."""
+"""Tiling images into (image, target) rows, chunking them, and resizing maps to the image.
+
+SPEC §4: all T targets of B images cost one forward and one backward over B·T rows, each
+row seeded with a one-hot on its target. Layer-based methods tile at the map layer (the
+part of the network below it gets no backward, so each image runs there once); when the
+model's code cannot take more rows above a layer than it was given (e.g. it reshapes with
+the input's batch size), the images are tiled at the input instead.
+"""
 from __future__ import annotations
+
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["RowPlan", "upsample_mass", "upsample_values"]
+__all__ = ["RowPlan", "RowMismatch", "tile_rows", "tiled_forward", "upsample_mass", "upsample_values"]
+
+
+class RowMismatch(Exception):
+    """The model's output does not have one row per (image, target): tile at the input instead."""
+
+
+def tile_rows(tensor: torch.Tensor, repeats: int) -> torch.Tensor:
+    """Each row ``repeats`` times in a row: (B, ...) -> (B·repeats, ...)."""
+    return tensor if repeats == 1 else tensor.repeat_interleave(repeats, dim=0)
+
+
+def tiled_forward(run: Callable[[torch.Tensor, int], torch.Tensor], images: torch.Tensor,
+                  n_rows: int) -> torch.Tensor:
+    """``run(images, repeats)`` tiling at the map layer, or ``run(tiled images, 1)`` if the model refuses."""
+    repeats, remainder = divmod(n_rows, images.shape[0])
+    if remainder:
+        raise ValueError(f"{n_rows} seed rows cannot be split evenly over {images.shape[0]} images")
+    if repeats == 1:
+        return run(images, 1)
+    try:
+        return run(images, repeats)
+    except (RuntimeError, RowMismatch):
+        return run(tile_rows(images, repeats), 1)
 
 
 class RowPlan:
-    """Row ``k = b·T + t`` holds image ``b`` seeded with a one-hot on its ``t``-th target (SPEC §4)."""
+    """Blocks of (images × targets) of at most ``batch_size`` rows; row order is image-major."""
 
     def __init__(self, target_index: torch.Tensor, n_outputs: int, batch_size: int):
         if batch_size < 1:
             raise ValueError(f"batch_size must be a positive number of rows; got {batch_size}")
-        n_images, n_targets = target_index.shape
-        self.shape = (n_images, n_targets)
-        self.image_of_row = torch.arange(n_images).repeat_interleave(n_targets)
-        self.target_of_row = target_index.reshape(-1)
+        self.target_index = target_index
+        self.shape = tuple(target_index.shape)
         self.n_outputs = n_outputs
-        self.batch_size = batch_size
+        n_images, n_targets = self.shape
+        self.targets_per_block = min(n_targets, batch_size)
+        self.images_per_block = max(1, batch_size // self.targets_per_block)
 
-    @property
-    def n_rows(self) -> int:
-        return int(self.image_of_row.numel())
+    def blocks(self) -> list[tuple[slice, slice]]:
+        """(image range, target range) of each pass."""
+        n_images, n_targets = self.shape
+        return [(slice(b, min(b + self.images_per_block, n_images)), slice(t, min(t + self.targets_per_block,
+                                                                                   n_targets)))
+                for t in range(0, n_targets, self.targets_per_block)
+                for b in range(0, n_images, self.images_per_block)]
 
-    def chunks(self) -> list[slice]:
-        """Row ranges of at most ``batch_size`` rows: one forward and one backward each."""
-        return [slice(start, min(start + self.batch_size, self.n_rows))
-                for start in range(0, self.n_rows, self.batch_size)]
-
-    def rows(self, images: torch.Tensor, chunk: slice) -> tuple[torch.Tensor, torch.Tensor]:
-        """The tiled images of a chunk and their one-hot seeds (N, K)."""
-        index = self.image_of_row[chunk].to(images.device)
-        seeds = F.one_hot(self.target_of_row[chunk], self.n_outputs).to(device=images.device,
-                                                                         dtype=images.dtype)
-        return images.index_select(0, index), seeds
+    def seeds(self, block: tuple[slice, slice], like: torch.Tensor) -> torch.Tensor:
+        """One-hot seed rows (n_images·n_targets, K) of a block, image-major."""
+        index = self.target_index[block].reshape(-1)
+        return F.one_hot(index, self.n_outputs).to(device=like.device, dtype=like.dtype)
 
 
 def upsample_values(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

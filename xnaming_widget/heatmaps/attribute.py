@@ -73,7 +73,8 @@ def attribute(model: nn.Module, images, *, method: str = "cmwp", targets=None, l
     ``layer``: a module or dotted name to read maps at (default: the last spatial layer,
     i.e. the last conv block's output; ``"input"`` for pixel-level excitation maps).
     All B·T (image, target) rows go through one forward and one backward per chunk of
-    ``batch_size`` rows. Excitation maps are probability mass per pixel (an MWP map sums to
+    ``batch_size`` rows (images are tiled at the map layer, so layers below it run once per
+    image). Excitation maps are probability mass per pixel (an MWP map sums to
     the probability that reaches the layer, 1 in a fully excitatory network).
     """
     if not isinstance(model, nn.Module):
@@ -94,15 +95,15 @@ def attribute(model: nn.Module, images, *, method: str = "cmwp", targets=None, l
         if method == "ig":
             rows_per_chunk = max(1, rows_per_chunk // steps)
         plan = RowPlan(index, probe_output.shape[1], rows_per_chunk)
-        chunks = plan.chunks()
-        maps = torch.empty(plan.n_rows, *size, dtype=torch.float32)
-        bar = progress(chunks, total=len(chunks), desc=f"{method} maps",
-                       disable=(len(chunks) < 2) if show_progress is None else not show_progress)
-        for chunk in bar:
-            rows, seeds = plan.rows(images, chunk)
+        blocks = plan.blocks()
+        maps = torch.empty(*plan.shape, *size, dtype=torch.float32)
+        bar = progress(blocks, total=len(blocks), desc=f"{method} maps",
+                       disable=(len(blocks) < 2) if show_progress is None else not show_progress)
+        for block in bar:
+            block_images, seeds = images[block[0]], plan.seeds(block, images)
             if method == "ig":
-                chunk_maps = chosen.compute(model, rows, seeds, steps=steps, baseline=baseline)
+                block_maps = chosen.compute(model, block_images, seeds, steps=steps, baseline=baseline)
             else:
-                chunk_maps = chosen.resize(chosen.compute(model, rows, seeds, tap), size)
-            maps[chunk] = chunk_maps.detach().float().cpu()
-    return maps.reshape(*plan.shape, *size).numpy()
+                block_maps = chosen.resize(chosen.compute(model, block_images, seeds, tap), size)
+            maps[block] = block_maps.detach().float().cpu().reshape(*maps[block].shape)
+    return maps.numpy()

@@ -43,6 +43,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from ._batching import RowMismatch, tile_rows, tiled_forward
 from ._layers import LayerCall
 from ._residual import residual_layout
 
@@ -273,9 +274,10 @@ _OUR_NODES = {f"{_ExcitationNode.__name__}Backward", f"{_ResidualNode.__name__}B
 class _Engine:
     """Hooks that build the excitation graph during one forward pass of ``model``."""
 
-    def __init__(self, model: nn.Module, tap: LayerCall | None):
+    def __init__(self, model: nn.Module, tap: LayerCall | None, repeats: int = 1):
         self.model = model
         self.tap = tap
+        self.repeats = repeats  # rows per image from the map layer up (one per target)
         self.names = {id(module): name for name, module in model.named_modules()}
         self.handles: dict[int, tuple[torch.Tensor, int, torch.Tensor]] = {}
         self.producers: dict[int, _ShareStep] = {}
@@ -301,7 +303,7 @@ class _Engine:
 
     def start(self, images: torch.Tensor) -> torch.Tensor:
         """Make ``images`` the map layer (pixel-level maps); returns the tensor to feed the model."""
-        self.tap_leaf = images.detach().requires_grad_()
+        self.tap_leaf = tile_rows(images.detach(), self.repeats).requires_grad_()
         return self._wrap(self.tap_leaf, self.tap_leaf, _PassStep())
 
     # -- hooks
@@ -385,7 +387,7 @@ class _Engine:
         self.calls[id(module)] = call + 1
         if call != self.tap.call or not isinstance(output, torch.Tensor):
             return None
-        self.tap_leaf = self.resolve(output).detach().requires_grad_()
+        self.tap_leaf = tile_rows(self.resolve(output).detach(), self.repeats).requires_grad_()
         return self._wrap(self.tap_leaf, self.tap_leaf, _PassStep())
 
     def _record_hook(self, module, args, output):
@@ -417,23 +419,31 @@ class _Engine:
             stack.extend(next_node for next_node, _ in node.next_functions)
 
 
-def excitation_mass(model: nn.Module, rows: torch.Tensor, seeds: torch.Tensor, *, tap: LayerCall | None,
+def excitation_mass(model: nn.Module, images: torch.Tensor, seeds: torch.Tensor, *, tap: LayerCall | None,
                     contrastive: bool = False) -> torch.Tensor:
     """Winning probabilities at the map layer (``tap``; None: the images) for each seeded row.
 
-    ``rows`` (N, ...) model inputs, ``seeds`` (N, K) top-down signal on the outputs (one-hot
-    for a target). Returns a tensor shaped like the map layer's output. One forward and one
-    backward over all N rows.
+    ``images`` (B, ...) model inputs; ``seeds`` (B·T, K) top-down signals on the outputs
+    (one-hot rows for targets), T rows per image in order. Returns (B·T, ...) shaped like
+    the map layer's output. Each image is tiled T times at the map layer (below it nothing
+    flows back), then one forward and one backward run over all B·T rows.
     """
-    engine = _Engine(model, tap)
+    return tiled_forward(lambda feed, repeats: _mass(model, feed, seeds, tap, contrastive, repeats),
+                         images, seeds.shape[0])
+
+
+def _mass(model, images, seeds, tap, contrastive, repeats):
+    engine = _Engine(model, tap, repeats)
     engine.attach()
     try:
-        feed = engine.start(rows) if tap is None else rows
+        feed = engine.start(images) if tap is None else images
         output = model(feed)
     finally:
         engine.detach()
     if engine.tap_leaf is None:
         raise ValueError(f"layer {tap.name!r} did not run; choose a layer on the path to the outputs")
+    if output.shape[0] != seeds.shape[0]:
+        raise RowMismatch
     if not engine.weighted_steps and contrastive:
         raise ValueError("contrastive excitation backprop needs a conv or linear layer above the map layer "
                          "(its weights are negated for the dual unit); read the maps at an earlier layer")
@@ -445,11 +455,11 @@ def excitation_mass(model: nn.Module, rows: torch.Tensor, seeds: torch.Tensor, *
     return torch.zeros_like(engine.tap_leaf) if mass is None else mass
 
 
-def mwp_maps(model: nn.Module, rows: torch.Tensor, seeds: torch.Tensor, tap: LayerCall | None) -> torch.Tensor:
-    """Excitation backprop maps (N, h, w) at the map layer: winning probability summed over channels."""
-    return excitation_mass(model, rows, seeds, tap=tap).sum(1).clamp(min=0)
+def mwp_maps(model: nn.Module, images: torch.Tensor, seeds: torch.Tensor, tap: LayerCall | None) -> torch.Tensor:
+    """Excitation backprop maps (B·T, h, w) at the map layer: winning probability summed over channels."""
+    return excitation_mass(model, images, seeds, tap=tap).sum(1).clamp(min=0)
 
 
-def cmwp_maps(model: nn.Module, rows: torch.Tensor, seeds: torch.Tensor, tap: LayerCall | None) -> torch.Tensor:
-    """Contrastive maps (N, h, w): target MWP minus dual MWP, summed over channels, clamped at 0."""
-    return excitation_mass(model, rows, seeds, tap=tap, contrastive=True).sum(1).clamp(min=0)
+def cmwp_maps(model: nn.Module, images: torch.Tensor, seeds: torch.Tensor, tap: LayerCall | None) -> torch.Tensor:
+    """Contrastive maps (B·T, h, w): target MWP minus dual MWP, summed over channels, clamped at 0."""
+    return excitation_mass(model, images, seeds, tap=tap, contrastive=True).sum(1).clamp(min=0)

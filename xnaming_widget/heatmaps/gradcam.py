@@ -8,14 +8,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._batching import upsample_values
+from ._batching import RowMismatch, tile_rows, tiled_forward, upsample_values
 from ._layers import LayerCall
 
 __all__ = ["gradcam_maps"]
 
 
-def gradcam_maps(model: nn.Module, rows: torch.Tensor, seeds: torch.Tensor, tap: LayerCall) -> torch.Tensor:
-    """Grad-CAM maps (N, H, W) of the seeded outputs, read at the layer call ``tap``."""
+def gradcam_maps(model: nn.Module, images: torch.Tensor, seeds: torch.Tensor, tap: LayerCall) -> torch.Tensor:
+    """Grad-CAM maps (B·T, H, W) of the seeded outputs (T rows per image), read at layer call ``tap``."""
+    return tiled_forward(lambda feed, repeats: _gradcam(model, feed, seeds, tap, repeats), images, seeds.shape[0])
+
+
+def _gradcam(model, images, seeds, tap, repeats):
     captured: list[torch.Tensor] = []
     calls = [0]
 
@@ -23,17 +27,19 @@ def gradcam_maps(model: nn.Module, rows: torch.Tensor, seeds: torch.Tensor, tap:
         call, calls[0] = calls[0], calls[0] + 1
         if call != tap.call:
             return None
-        leaf = output.detach().requires_grad_()
+        leaf = tile_rows(output.detach(), repeats).requires_grad_()
         captured.append(leaf)
         return leaf.clone()  # later in-place modules must not touch the captured activations
 
     hook = tap.module.register_forward_hook(capture)
     try:
-        output = model(rows)
+        output = model(images)
     finally:
         hook.remove()
     if not captured:
         raise ValueError(f"layer {tap.name!r} did not run; choose a layer on the path to the outputs")
+    if output.shape[0] != seeds.shape[0]:
+        raise RowMismatch
     activations = captured[0]
     if activations.ndim != 4:
         raise ValueError(f"Grad-CAM needs a spatial layer with (B, C, h, w) output; {tap.name!r} gives "
@@ -43,4 +49,4 @@ def gradcam_maps(model: nn.Module, rows: torch.Tensor, seeds: torch.Tensor, tap:
         grads = torch.zeros_like(activations)
     weights = grads.mean(dim=(2, 3), keepdim=True)
     cam = (weights * activations.detach()).sum(1).clamp(min=0)
-    return upsample_values(cam, tuple(rows.shape[-2:])).clamp(min=0)
+    return upsample_values(cam, tuple(images.shape[-2:])).clamp(min=0)

@@ -12,9 +12,10 @@ from torch import nn
 __all__ = ["integrated_gradients", "ig_maps"]
 
 
-def integrated_gradients(model: nn.Module, rows: torch.Tensor, seeds: torch.Tensor, *, steps: int = 32,
+def integrated_gradients(model: nn.Module, images: torch.Tensor, seeds: torch.Tensor, *, steps: int = 32,
                          baseline: torch.Tensor | None = None) -> torch.Tensor:
-    """Signed attributions (N, C, H, W); all path points of all rows in one forward/backward."""
+    """Signed attributions (B·T, C, H, W) of seeded rows (T per image); all path points in one pass."""
+    rows = images.repeat_interleave(seeds.shape[0] // images.shape[0], dim=0)
     if steps < 1:
         raise ValueError(f"steps must be a positive integer; got {steps}")
     baseline = torch.zeros_like(rows) if baseline is None else torch.as_tensor(
@@ -30,7 +31,7 @@ def integrated_gradients(model: nn.Module, rows: torch.Tensor, seeds: torch.Tens
     return delta * grads.reshape(steps, *rows.shape).mean(0)
 
 
-def ig_maps(model: nn.Module, rows: torch.Tensor, seeds: torch.Tensor, *, steps: int = 32,
+def ig_maps(model: nn.Module, images: torch.Tensor, seeds: torch.Tensor, *, steps: int = 32,
             baseline: torch.Tensor | None = None) -> torch.Tensor:
-    """Integrated-gradients maps (N, H, W): channel sum of the attributions, positive part."""
-    return integrated_gradients(model, rows, seeds, steps=steps, baseline=baseline).sum(1).clamp(min=0)
+    """Integrated-gradients maps (B·T, H, W): channel sum of the attributions, positive part."""
+    return integrated_gradients(model, images, seeds, steps=steps, baseline=baseline).sum(1).clamp(min=0)
