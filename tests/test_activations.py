@@ -281,3 +281,14 @@ def test_significance_rules_follow_spec(setup, rule):
                     else _top_fraction_loop(contributions))
         assert rows["significant"].tolist() == expected
     assert table["significant"].any()
+
+
+def test_category_without_predicted_images_gives_an_empty_set(setup, tmp_path):
+    dnn, bank, data = setup
+    with torch.no_grad():
+        predicted = dnn(torch.from_numpy(data.images).float().div(255)[:, None]).argmax(1).numpy()
+    fewest = CLASSES[int(np.bincount(predicted, minlength=3).argmin())]
+    few = data.subset(np.flatnonzero(predicted != CLASSES.index(fewest)))
+    empty = build_activations(dnn, "fc", bank, few, categories=[fewest], significance=positive)
+    assert len(empty) == 0 and empty.categories == [fewest] and len(empty.heatmaps) == 0
+    assert ActivationSet.load(empty.save(tmp_path / "empty")) == empty

@@ -205,7 +205,7 @@ class ActivationSet:
 
 # ---------------------------------------------------------------------- building
 
-def _class_names(bank: Any, data: Any) -> list[str]:
+def _class_names(bank: Any) -> list[str]:
     classes = [str(c) for c in getattr(bank, "classes", [])]
     if not classes:
         raise ValueError("bank.classes is empty; fit the XNN bank with the classifier's class names")
@@ -282,7 +282,6 @@ def _plan_table(features: Any, bank: Any, classes: list[str], categories: list[s
     if n_classes != len(classes):
         raise ValueError(f"the classifier has {n_classes} outputs but the XNN bank explains "
                          f"{len(classes)} classes ({classes[:4]}...); fit the bank on this classifier")
-    values_all = np.asarray(bank.transform(features.Z))  # (N, C, n)
     weights_all = np.asarray(bank.weights, dtype=np.float64)  # (C, n)
     bias_all = np.asarray(bank.bias, dtype=np.float64).reshape(-1)  # (C,)
     n_features = weights_all.shape[1]
@@ -290,7 +289,11 @@ def _plan_table(features: Any, bank: Any, classes: list[str], categories: list[s
     order = np.concatenate([np.flatnonzero(predictions == ci) for ci in category_index]) \
         if len(category_index) else np.zeros(0, np.int64)
     explained = predictions[order]  # class index each image is explained by (its prediction)
-    values = values_all[order, explained].astype(np.float64)  # (M, n)
+    if len(order):
+        values_all = np.asarray(bank.transform(features.Z[order]))  # (M, C, n): explained images only
+        values = values_all[np.arange(len(order)), explained].astype(np.float64)  # (M, n)
+    else:
+        values = np.zeros((0, n_features))
     weights = weights_all[explained]
     contributions = values * weights
     mask = _significance_mask(significance, contributions, bias_all[explained]) \
@@ -376,7 +379,7 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
     if thumb_size is not None and thumb_size < 1:
         raise ValueError(f"thumb_size is the thumbnails' longer side in pixels (>= 1), got {thumb_size}")
     _check_data(data)
-    classes = _class_names(bank, data)
+    classes = _class_names(bank)
     categories = list(classes if categories is None else [str(c) for c in categories])
     unknown = [c for c in categories if c not in classes]
     if unknown:
