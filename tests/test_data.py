@@ -221,3 +221,22 @@ def test_parts_subset_and_class_choice(parts_small):
     assert two.classes == ["Crow", "Flamingo"] and set(two.labels.tolist()) == {0, 1}
     with pytest.raises(ValueError, match="Penguin"):
         make_parts_dataset(2, classes=["Penguin"])
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), size=st.integers(16, 48), clutter=st.integers(0, 4))
+def test_keypoint_and_box_invariants_for_any_seed_and_size(seed, size, clutter):
+    ds = make_parts_dataset(1, size=size, seed=seed, clutter=clutter)
+    bird = ds.part_map >= 0
+    assert bird.any(axis=(1, 2)).all(), "every image shows a bird"
+    n_idx, p_idx = np.nonzero(ds.parts_present)
+    r, c = ds.keypoints[n_idx, p_idx, 0].astype(int), ds.keypoints[n_idx, p_idx, 1].astype(int)
+    assert (ds.part_map[n_idx, r, c] == p_idx).all()
+    b = ds.boxes[n_idx]
+    assert ((b[:, 0] <= r) & (r < b[:, 2]) & (b[:, 1] <= c) & (c < b[:, 3])).all()
+    assert ((0 <= ds.boxes) & (ds.boxes <= size)).all()
+    # nothing of the bird lies outside its box
+    rr, cc = np.mgrid[0:size, 0:size]
+    inside = ((rr[None] >= ds.boxes[:, 0, None, None]) & (rr[None] < ds.boxes[:, 2, None, None])
+              & (cc[None] >= ds.boxes[:, 1, None, None]) & (cc[None] < ds.boxes[:, 3, None, None]))
+    assert not (bird & ~inside).any()
