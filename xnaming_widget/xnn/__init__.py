@@ -10,6 +10,7 @@ from typing import Any
 
 from . import cae, lasso, nn, sae, srae  # noqa: F401  (importing registers the methods)
 from .bank import XNNBank, balanced_weights, class_positives, fit_class_xnns
+from ._neural import PAPER_SETTINGS
 from .base import ExplanationNetwork, available_methods, method_class
 
 
@@ -27,4 +28,4 @@ class XNN:
 
 
 __all__ = ["XNN", "XNNBank", "ExplanationNetwork", "fit_class_xnns", "available_methods",
-           "balanced_weights", "class_positives"]
+           "balanced_weights", "class_positives", "PAPER_SETTINGS"]

@@ -20,25 +20,33 @@ from ._validate import resolve_device
 from .base import ExplanationNetwork
 
 PAPER_HIDDEN = (800, 100)
+DEFAULT_HIDDEN = (128, 32)
+#: The XNN paper's architecture (§4.2): ``XNN("srae", **PAPER_SETTINGS)``. Wider and slower than
+#: the defaults; give it a smaller ``lr`` (e.g. 1e-3) and more epochs.
+PAPER_SETTINGS = {"hidden": PAPER_HIDDEN, "n_features": 5}
 
 
 class NeuralXNN(ExplanationNetwork):
     """An MLP encoder Z -> E (ReLU, non-negative), a linear head, and optionally a decoder.
 
     Parameters: ``n_features`` x-features (paper: 5 per class, 7 for a 4-class XNN);
-    ``hidden`` encoder widths (paper: 800, 100); ``decoder_hidden`` (default: ``hidden``
-    reversed); ``beta`` reconstruction weight; ``q`` log-penalty sparsity; ``eta``
+    ``hidden`` encoder widths (default (128, 32); the paper's (800, 100) is ``PAPER_SETTINGS``);
+    ``decoder_hidden`` (default: ``hidden`` reversed); ``beta`` reconstruction weight; ``q`` log-penalty sparsity; ``eta``
     pull-away weight; ``epochs``, ``batch_size``, ``lr`` (Adam, cosine-decayed to lr/20),
     ``weight_decay``; ``seed`` for initialisation (group g of a bank uses ``seed + g``),
     ``batch_seed`` for the mini-batch order (default: ``seed``); ``device`` ("auto" = CUDA
     when available); ``progress`` (None = on unless ``XNAMING_PROGRESS=0``).
+
+    The defaults (20 epochs of batches of 64, Adam at 3e-3) reach F_cls >= 0.99 for all 10
+    classes of the demo CNN's fc6 features (2000 images) in about 30 s on one CPU core.
+    Targets are the raw scores (the paper's scale); the output bias starts at their mean.
     """
 
     uses_decoder = True
 
-    def __init__(self, n_features: int = 5, hidden=PAPER_HIDDEN, *, decoder_hidden=None,
-                 beta: float = 0.1, q: float = 10.0, eta: float = 0.1, epochs: int = 40,
-                 batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0, seed: int = 0,
+    def __init__(self, n_features: int = 5, hidden=DEFAULT_HIDDEN, *, decoder_hidden=None,
+                 beta: float = 0.1, q: float = 10.0, eta: float = 0.1, epochs: int = 20,
+                 batch_size: int = 64, lr: float = 3e-3, weight_decay: float = 0.0, seed: int = 0,
                  batch_seed: int | None = None, device: str = "auto", progress: bool | None = None) -> None:
         if int(n_features) < 1:
             raise ValueError(f"n_features must be >= 1, got {n_features}")
