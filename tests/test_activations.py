@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
-from xnaming_widget.activations import ActivationSet, build_activations
+from xnaming_widget.activations import ActivationSet, _targets_per_image, build_activations
 from xnaming_widget.data import ImageArrayDataset
 from xnaming_widget.heatmaps import XFeatureModel, attribute
 from xnaming_widget.models import FeatureExtractor
@@ -292,3 +294,17 @@ def test_category_without_predicted_images_gives_an_empty_set(setup, tmp_path):
     empty = build_activations(dnn, "fc", bank, few, categories=[fewest], significance=positive)
     assert len(empty) == 0 and empty.categories == [fewest] and len(empty.heatmaps) == 0
     assert ActivationSet.load(empty.save(tmp_path / "empty")) == empty
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4)), min_size=1, max_size=20, unique=True))
+def test_targets_per_image_put_every_activation_in_its_own_slot(pairs):
+    indices = np.array([i for i, _ in pairs])
+    xfeatures = np.array([k for _, k in pairs])
+    targets, image_of_row, slot_of_row = _targets_per_image(indices, xfeatures)
+    np.testing.assert_array_equal(np.unique(indices)[image_of_row], indices)
+    np.testing.assert_array_equal(targets[image_of_row, slot_of_row], xfeatures)
+    assert len(set(zip(image_of_row.tolist(), slot_of_row.tolist()))) == len(pairs)
+    assert targets.shape == (len(set(indices.tolist())), max(np.bincount(indices)))
+    for row, image in enumerate(np.unique(indices)):  # padding repeats the image's own x-features
+        assert set(targets[row]) == set(xfeatures[indices == image].tolist())

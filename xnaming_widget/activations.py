@@ -340,16 +340,35 @@ def _compute_chunk(dnn, layer, bank, data, table, rows, *, method, batch_size, t
 
     category = table["category"].iat[rows[0]]
     indices = np.array([_image_index(i) for i in table["image_id"].to_numpy()[rows]], dtype=np.int64)
-    targets = table["xfeature"].to_numpy()[rows]
-    images = _load_images(data, indices)
+    targets, image_of_row, slot_of_row = _targets_per_image(indices, table["xfeature"].to_numpy()[rows])
+    unique_images = _load_images(data, np.unique(indices))
     model = XFeatureModel(dnn, layer, bank[category])
-    # One image copy per significant activation, each with its own single target: exactly
-    # the rows needed, in one batched pass (no loop over x-features).
-    maps = attribute(model, images, method=method, targets=targets[:, None],
-                     batch_size=batch_size, **attribute_kwargs)
-    maps = np.asarray(maps, dtype=np.float32)[:, 0].astype(np.float16)  # stored precision
-    thumbs = overlay_pngs(images, maps.astype(np.float32), cmap=cmap, alpha=alpha, size=thumb_size)
+    # Each image once, with its significant x-features as its targets (padded by repeating its
+    # first one): one batched pass over images x targets, no loop over x-features.
+    maps = np.asarray(attribute(model, unique_images, method=method, targets=targets,
+                                batch_size=batch_size, **attribute_kwargs), dtype=np.float32)
+    maps = maps[image_of_row, slot_of_row].astype(np.float16)  # (R, H, W) at stored precision
+    thumbs = overlay_pngs(unique_images[image_of_row], maps.astype(np.float32), cmap=cmap, alpha=alpha,
+                          size=thumb_size)
     return maps, thumbs
+
+
+def _targets_per_image(indices: np.ndarray, xfeatures: np.ndarray):
+    """Per-image target lists for activation rows (image index, x-feature).
+
+    Returns ``targets (U, T)`` (T = most activations of one image; short lists padded with
+    their first x-feature), and for every row its image position and slot in ``targets``.
+    """
+    unique, image_of_row = np.unique(indices, return_inverse=True)
+    order = np.argsort(image_of_row, kind="stable")
+    counts = np.bincount(image_of_row, minlength=len(unique))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    slot_sorted = np.arange(len(order)) - np.repeat(starts, counts)
+    slot_of_row = np.empty_like(slot_sorted)
+    slot_of_row[order] = slot_sorted
+    targets = np.repeat(xfeatures[order][starts][:, None], counts.max(initial=1), axis=1)
+    targets[image_of_row, slot_of_row] = xfeatures
+    return targets.astype(np.int64), image_of_row, slot_of_row
 
 
 def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Sequence[str] | None = None,
