@@ -90,9 +90,10 @@ def test_winning_probability_is_conserved_layer_by_layer(layer):
     np.testing.assert_allclose(mass.reshape(2, -1).sum(1).numpy(), [1.0, 1.0], atol=1e-5)
 
 
-def test_mwp_maps_sum_to_one_at_pixels_with_signed_inputs_and_batchnorm():
+@pytest.mark.parametrize("activation", [nn.ReLU, nn.SiLU])
+def test_mwp_maps_sum_to_one_at_pixels_with_signed_inputs_and_batchnorm(activation):
     torch.manual_seed(2)
-    net = small_cnn(bias=False, batchnorm=True)
+    net = small_cnn(bias=False, batchnorm=True, activation=activation)
     images = torch.randn(3, 1, 16, 16)  # signed pixels: the first layer uses both signs
     maps = attribute(net, images, method="mwp", targets=[0, 2], layer="input")
     assert maps.shape == (3, 2, 16, 16) and (maps >= 0).all()
@@ -100,7 +101,9 @@ def test_mwp_maps_sum_to_one_at_pixels_with_signed_inputs_and_batchnorm():
     # lost entirely where it has none, as the paper's rule implies).
     with torch.no_grad():
         hidden = net[:-1](images)
-    excitable = (hidden[:, None, :] * net[-1].weight[[0, 2]].clamp(min=0)).sum(-1) > 0
+    hidden, top = hidden[:, None, :], net[-1].weight[[0, 2]]
+    positive_contributions = hidden.clamp(min=0) * top.clamp(min=0) + hidden.clamp(max=0) * top.clamp(max=0)
+    excitable = positive_contributions.sum(-1) > 0
     assert excitable.sum() >= 4
     np.testing.assert_allclose(maps.sum(axis=(2, 3)), excitable.float().numpy(), atol=1e-4)
 

@@ -31,6 +31,13 @@ Choices where the original paper (non-negative activations, plain conv/fc/pool) 
 - **Residual additions** (torchvision BasicBlock/Bottleneck, EfficientNet MBConv): the
   probability of a sum unit is split between branch and shortcut in proportion to their
   contributions with the sum's sign (half each when both are zero).
+- **Biases** are ignored, as in the paper. A unit below the top whose value comes from its
+  bias alone (no input contribution of its sign; frequent in depthwise convolutions with
+  folded BatchNorm) spreads its probability by the magnitude of its input contributions
+  rather than losing it; a unit with no input at all keeps it (it is not counted anywhere).
+  The top unit follows the paper exactly: with no excitatory input there is no map.
+- **Map layer**: by default the last conv block's output (the last module call with a
+  spatial output); ``layer="input"`` reads pixel-level maps through the signed-input rule.
 
 Supported architectures: Sequential-like stacks of the modules above (DemoCNN, VGG),
 torchvision ResNets, EfficientNet-Lite, and :class:`XFeatureModel` chains of them.
@@ -356,9 +363,8 @@ class _Engine:
         else:
             step = _PassStep()
             producer = self.producers.get(id(x)) if kind == "norm" else None
-            if producer is not None and producer.fold(module, output):
-                out = self._wrap(x, output, step)
-                return out
+            if producer is not None:
+                producer.fold(module, output)  # the BatchNorm itself then passes probability through
         out = self._wrap(x, output, step)
         if isinstance(step, _ShareStep):
             self.producers[id(self.resolve(out))] = step
