@@ -149,3 +149,37 @@ def test_residual_split_conserves_probability_in_resnet():
     # layer2 lies below five residual sums (one in layer2, two each in layer3 and layer4)
     maps = attribute(net, images, method="mwp", targets=[0, 5], layer="layer2")
     np.testing.assert_allclose(maps.sum(axis=(2, 3)), np.ones((1, 2)), atol=1e-4)
+
+
+def test_bias_driven_unit_spreads_its_mass_by_contribution_magnitude():
+    # h = relu(-1·1 - 1·2 + 5) = 2 comes from the bias alone (both contributions negative):
+    # its mass goes to x by |x_i w_i| = (1, 2) -> (1/3, 2/3) instead of being lost.
+    net = nn.Sequential(nn.Linear(2, 1), nn.ReLU(), nn.Linear(1, 1, bias=False)).eval()
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[-1.0, -1.0]]))
+        net[0].bias.fill_(5.0)
+        net[2].weight.fill_(1.0)
+    mass = excitation_mass(net, torch.tensor([[1.0, 2.0]]), torch.ones(1, 1), tap=None)
+    np.testing.assert_allclose(mass[0].numpy(), [1 / 3, 2 / 3], atol=1e-6)
+
+
+def test_residual_sum_is_split_by_branch_contributions():
+    torchvision = pytest.importorskip("torchvision")
+    block = torchvision.models.resnet.BasicBlock(1, 1)
+    net = nn.Sequential(block, nn.Flatten(), nn.Linear(1, 1, bias=False)).eval()
+    with torch.no_grad():
+        for bn in (block.bn1, block.bn2):
+            bn.running_var.fill_(1 - bn.eps)  # exactly the identity
+        block.conv1.weight.zero_()
+        block.conv2.weight.zero_()
+        block.conv1.weight[0, 0, 1, 1] = 1.5  # on a 1×1 image only the kernel centre sees the pixel
+        block.conv2.weight[0, 0, 1, 1] = 0.5
+        net[2].weight.fill_(1.0)
+    # x = 2: branch r = 0.5 · relu(1.5 · 2) = 1.5, shortcut s = 2, output relu(3.5).
+    images = torch.full((1, 1, 1, 1), 2.0)
+    _, calls = probe_model(net, images)
+    tap = tap_call(calls, "0.conv1", block.conv1)  # inside the branch
+    branch_mass = excitation_mass(net, images, torch.ones(1, 1), tap=tap).sum()
+    np.testing.assert_allclose(branch_mass.item(), 1.5 / 3.5, atol=1e-6)
+    pixel_mass = excitation_mass(net, images, torch.ones(1, 1), tap=None).sum()  # branch + shortcut
+    np.testing.assert_allclose(pixel_mass.item(), 1.0, atol=1e-6)
