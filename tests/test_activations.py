@@ -308,3 +308,14 @@ def test_targets_per_image_put_every_activation_in_its_own_slot(pairs):
     assert targets.shape == (len(set(indices.tolist())), max(np.bincount(indices)))
     for row, image in enumerate(np.unique(indices)):  # padding repeats the image's own x-features
         assert set(targets[row]) == set(xfeatures[indices == image].tolist())
+
+
+def test_saved_files_are_readable_by_the_folder_users(built, tmp_path):
+    import os
+    import stat
+
+    folder = built.save(tmp_path / "shared")
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in folder.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask, path.name

@@ -13,8 +13,6 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .naming_format import write_json_atomic
-
 SCHEMA = "xnaming-widget/activations"
 SCHEMA_VERSION = 1
 COLUMNS = ["activation_id", "image_id", "category", "xfeature", "value", "weight",
@@ -23,8 +21,8 @@ _STRING_COLUMNS = ["activation_id", "image_id", "category", "predicted", "label"
 _FLOAT_COLUMNS = ["value", "weight", "contribution"]
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "COLUMNS", "canonical_table", "table_to_csv",
-           "table_from_csv", "pack_blobs", "unpack_blobs", "save_npy_atomic", "load_npy",
-           "write_text_atomic", "write_json_atomic", "read_json", "content_fingerprint"]
+           "table_from_csv", "pack_blobs", "unpack_blobs", "save_npy_atomic", "save_npz_atomic", "load_npy",
+           "write_text_atomic", "write_json", "read_json", "content_fingerprint"]
 
 
 def canonical_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -83,6 +81,13 @@ def unpack_blobs(data: np.ndarray, offsets: np.ndarray) -> list[bytes]:
     return [raw[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
+def _shareable_mode() -> int:
+    """rw for everyone the umask allows (mkstemp's own 0600 would hide shared folders' files)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _replace_atomically(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -91,6 +96,7 @@ def _replace_atomically(path: Path, write) -> None:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _shareable_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -106,6 +112,14 @@ def save_npy_atomic(path: str | os.PathLike, array: np.ndarray) -> None:
     _replace_atomically(Path(path), lambda handle: np.save(handle, array, allow_pickle=False))
 
 
+def save_npz_atomic(path: str | os.PathLike, **arrays: np.ndarray) -> None:
+    """``np.savez`` of several arrays (no object arrays) into a file that appears only complete."""
+    for name, array in arrays.items():
+        if np.asarray(array).dtype == object:
+            raise TypeError(f"refusing to save object array {name!r} to {path}: it would need pickle")
+    _replace_atomically(Path(path), lambda handle: np.savez(handle, **arrays))
+
+
 def load_npy(path: str | os.PathLike) -> np.ndarray:
     """``np.load`` with pickle refused."""
     return np.load(path, allow_pickle=False)
@@ -114,6 +128,11 @@ def load_npy(path: str | os.PathLike) -> np.ndarray:
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write UTF-8 text atomically."""
     _replace_atomically(Path(path), lambda handle: handle.write(text.encode("utf-8")))
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented UTF-8 JSON, atomically and readable by the folder's users."""
+    write_text_atomic(path, json.dumps(obj, ensure_ascii=False, indent=1) + "\n")
 
 
 def read_json(path: str | os.PathLike) -> Any:

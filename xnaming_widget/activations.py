@@ -168,7 +168,7 @@ class ActivationSet:
             arrays[name], arrays[f"{name}_offsets"] = store.pack_blobs(blobs)
         for name, array in arrays.items():
             store.save_npy_atomic(directory / f"{name}.npy", array)
-        store.write_json_atomic(directory / _MANIFEST, {
+        store.write_json(directory / _MANIFEST, {
             "schema": store.SCHEMA, "schema_version": store.SCHEMA_VERSION,
             "fingerprint": self.fingerprint, "categories": self.categories,
             "image_ids": self.image_ids, "n_activations": len(self.table),
@@ -435,7 +435,7 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
             table = _plan_table(features, bank, classes, categories, significance, data_classes)
             if work is not None:
                 store.write_text_atomic(work / "table.csv", store.table_to_csv(table))
-                store.write_json_atomic(work / "plan.json", {"config": config})
+                store.write_json(work / "plan.json", {"config": config})
         chunks = _chunks(table, chunk_size)
         maps_parts: list[np.ndarray] = []
         thumb_parts: list[list[bytes]] = []
@@ -455,7 +455,7 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
                                               alpha=alpha, attribute_kwargs=attribute_kwargs)
                 if done is not None:
                     blob, offsets = store.pack_blobs(thumbs)
-                    _save_npz_atomic(done, heatmaps=maps, thumbnails=blob, offsets=offsets, rows=rows)
+                    store.save_npz_atomic(done, heatmaps=maps, thumbnails=blob, offsets=offsets, rows=rows)
                 if on_chunk is not None:
                     on_chunk(number, len(chunks))
             maps_parts.append(maps)
@@ -480,11 +480,3 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
         result.save(out)
         shutil.rmtree(work, ignore_errors=True)
     return result
-
-
-def _save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
-    """One chunk's arrays in an ``.npz`` that appears only once complete."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)
-    tmp.replace(path)
