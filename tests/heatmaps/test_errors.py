@@ -56,6 +56,10 @@ def test_unknown_method_and_misused_options(net):
         attribute(net, torch.rand(1, 1, 16, 16), method="ig", layer="0")
     with pytest.raises(ValueError, match="needs a spatial layer"):
         attribute(net, torch.rand(1, 1, 16, 16), method="gradcam", layer="input")
+    with pytest.raises(ValueError, match="positive integer"):
+        attribute(net, torch.rand(1, 1, 16, 16), method="ig", steps=0)
+    with pytest.raises(ValueError, match="batch_size must be a positive"):
+        attribute(net, torch.rand(1, 1, 16, 16), batch_size=-3)
 
 
 class _FunctionalResidual(nn.Module):

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .._progress import progress
-from ._batching import RowPlan, upsample_mass, upsample_values
+from ._batching import RowPlan, upsample_mass
 from ._layers import (INPUT, LayerCall, attribution_state, check_images, default_map_layer, probe_model,
                       resolve_layer, tap_call)
 from .excitation import cmwp_maps, mwp_maps
@@ -24,23 +24,34 @@ DEFAULT_BATCH_SIZE = 128
 
 @dataclass(frozen=True)
 class _Method:
-    """How a method computes maps of a chunk of rows, and which layers it reads."""
+    """How a method computes the maps (B·T, H, W) of a block of images, and where it reads them."""
 
-    compute: Callable
-    reads_layer: bool          # maps are read at a layer (False: at the pixels)
-    allows_input: bool         # layer="input" is meaningful
-    resize: Callable           # layer-resolution maps -> image resolution
+    compute: Callable  # (model, images, seeds, tap, options) -> maps at the images' resolution
+    reads_layer: bool  # maps are read at a layer (False: at the pixels)
+    allows_input: bool  # layer="input" is meaningful
+    path_points: Callable = lambda options: 1  # forward rows per (image, target) row
 
 
-def _no_resize(maps, size):
-    return maps
+def _excitation(maps_at_layer: Callable) -> Callable:
+    def compute(model, images, seeds, tap, options):
+        return upsample_mass(maps_at_layer(model, images, seeds, tap), tuple(images.shape[-2:]))
+    return compute
+
+
+def _gradcam(model, images, seeds, tap, options):
+    return gradcam_maps(model, images, seeds, tap)
+
+
+def _integrated_gradients(model, images, seeds, tap, options):
+    return ig_maps(model, images, seeds, steps=options["steps"], baseline=options["baseline"])
 
 
 METHODS: dict[str, _Method] = {
-    "cmwp": _Method(cmwp_maps, True, True, upsample_mass),
-    "mwp": _Method(mwp_maps, True, True, upsample_mass),
-    "gradcam": _Method(gradcam_maps, True, False, _no_resize),
-    "ig": _Method(ig_maps, False, False, _no_resize),
+    "cmwp": _Method(_excitation(cmwp_maps), reads_layer=True, allows_input=True),
+    "mwp": _Method(_excitation(mwp_maps), reads_layer=True, allows_input=True),
+    "gradcam": _Method(_gradcam, reads_layer=True, allows_input=False),
+    "ig": _Method(_integrated_gradients, reads_layer=False, allows_input=False,
+                  path_points=lambda options: options["steps"]),
 }
 
 
@@ -82,6 +93,11 @@ def attribute(model: nn.Module, images, *, method: str = "cmwp", targets=None, l
     chosen = METHODS.get(method)
     if chosen is None:
         raise ValueError(f"unknown method {method!r}; choose one of {sorted(METHODS)}")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps (integrated-gradients path points) must be a positive integer; got {steps!r}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                   or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive number of rows per pass (or None); got {batch_size!r}")
     images = check_images(images)
     parameter = next(model.parameters(), None)
     if parameter is not None:
@@ -91,19 +107,14 @@ def attribute(model: nn.Module, images, *, method: str = "cmwp", targets=None, l
         probe_output, calls = probe_model(model, images[:1])
         index = resolve_targets(targets, images.shape[0], probe_output.shape[1])
         tap = _map_layer(chosen, method, model, layer, calls)
-        rows_per_chunk = batch_size or DEFAULT_BATCH_SIZE
-        if method == "ig":
-            rows_per_chunk = max(1, rows_per_chunk // steps)
-        plan = RowPlan(index, probe_output.shape[1], rows_per_chunk)
+        options = {"steps": steps, "baseline": baseline}
+        rows_per_pass = max(1, (batch_size or DEFAULT_BATCH_SIZE) // chosen.path_points(options))
+        plan = RowPlan(index, probe_output.shape[1], rows_per_pass)
         blocks = plan.blocks()
         maps = torch.empty(*plan.shape, *size, dtype=torch.float32)
         bar = progress(blocks, total=len(blocks), desc=f"{method} maps",
                        disable=(len(blocks) < 2) if show_progress is None else not show_progress)
         for block in bar:
-            block_images, seeds = images[block[0]], plan.seeds(block, images)
-            if method == "ig":
-                block_maps = chosen.compute(model, block_images, seeds, steps=steps, baseline=baseline)
-            else:
-                block_maps = chosen.resize(chosen.compute(model, block_images, seeds, tap), size)
-            maps[block] = block_maps.detach().float().cpu().reshape(*maps[block].shape)
+            block_maps = chosen.compute(model, images[block[0]], plan.seeds(block, images), tap, options)
+            maps[block] = block_maps.detach().float().cpu().reshape(maps[block].shape)
     return maps.numpy()
