@@ -208,3 +208,14 @@ def test_demo_classifier_reaches_89_percent(tmp_path):
     model = train_classifier(train, test, cache_dir=tmp_path, progress=False)
     assert model.test_accuracy >= 0.89, model.history
     assert evaluate_accuracy(model, test) == pytest.approx(model.test_accuracy)
+
+
+def test_corrupt_cache_file_is_retrained_with_a_warning(tiny_parts, tmp_path):
+    kw = dict(epochs=1, batch_size=8, seed=0, cache_dir=tmp_path, progress=False)
+    first = train_classifier(tiny_parts, model=_tiny_model(), **kw)
+    first.cache_path.write_bytes(b"not a torch file")
+    with pytest.warns(UserWarning, match="unreadable model cache"):
+        again = train_classifier(tiny_parts, model=_tiny_model(), **kw)
+    assert not again.loaded_from_cache
+    for (k, a), (_, b) in zip(first.state_dict().items(), again.state_dict().items()):
+        assert torch.equal(a, b), k

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,7 +135,7 @@ def train_classifier(train_data, test_data=None, *, model: nn.Module | None = No
                      batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.0, seed: int = 0,
                      device: str = "auto", cache_dir: str | os.PathLike | bool | None = None,
                      progress: bool = True) -> nn.Module:
-    """Train a classifier with Adam and cross-entropy; return it in eval mode.
+    """Train a classifier (Adam, cosine learning-rate decay, cross-entropy); return it in eval mode.
 
     ``train_data``/``test_data``: a Dataset (with ``.classes``) or an ``(images, labels)`` pair.
     ``model=None`` builds a ``DemoCNN`` sized for the data. The result has ``.history`` (one
@@ -154,6 +155,8 @@ def train_classifier(train_data, test_data=None, *, model: nn.Module | None = No
     x, y = dataset_tensors(train_data)
     if y is None:
         raise ValueError("train_data has no labels: pass a labelled Dataset or an (images, labels) pair")
+    if len(x) == 0:
+        raise ValueError("train_data is empty")
     classes = list(getattr(train_data, "classes", []) or [str(i) for i in range(int(y.max()) + 1)])
     test = dataset_tensors(test_data) if test_data is not None else None
     dev = resolve_device(device)
@@ -168,7 +171,7 @@ def train_classifier(train_data, test_data=None, *, model: nn.Module | None = No
             "train": _fingerprint_data(x, y),
             "test": _fingerprint_data(*test) if test is not None else None,
             "hyper": dict(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-                          optimizer="adam", loss="cross_entropy"),
+                          optimizer="adam", schedule="cosine", loss="cross_entropy"),
             "model": _fingerprint_model(model),
             "seed": seed,
             "version": 1,
@@ -177,13 +180,9 @@ def train_classifier(train_data, test_data=None, *, model: nn.Module | None = No
         if cache_dir is not False:
             folder = Path(cache_dir) if cache_dir not in (None, True) else default_model_cache_dir()
             cache_path = folder / f"{type(model).__name__.lower()}-{_cache_key(key_parts)}.pt"
-        if cache_path is not None and cache_path.is_file():
-            saved = torch.load(cache_path, map_location="cpu", weights_only=True)
-            model.load_state_dict(saved["state_dict"])
-            history = json.loads(saved["history_json"])
-            from_cache = True
-        else:
-            from_cache = False
+        history = _load_cached(model, cache_path) if cache_path is not None else None
+        from_cache = history is not None
+        if not from_cache:
             history = _fit(model, x, y, test, epochs=epochs, batch_size=batch_size, lr=lr,
                            weight_decay=weight_decay, seed=seed, device=dev, show=progress)
             if cache_path is not None:
@@ -202,6 +201,20 @@ def train_classifier(train_data, test_data=None, *, model: nn.Module | None = No
     return model
 
 
+def _load_cached(model: nn.Module, cache_path: Path) -> list[dict] | None:
+    """Load cached weights into ``model`` and return the saved history; None if there is no
+    usable cache file (a corrupt or mismatching one is reported and then retrained over)."""
+    if not cache_path.is_file():
+        return None
+    try:
+        saved = torch.load(cache_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(saved["state_dict"])
+        return json.loads(saved["history_json"])
+    except Exception as err:  # noqa: BLE001 - any unreadable cache means: train again
+        warnings.warn(f"ignoring unreadable model cache {cache_path} ({err}); training again", stacklevel=3)
+        return None
+
+
 def _fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, test, *, epochs: int, batch_size: int,
          lr: float, weight_decay: float, seed: int, device: torch.device, show: bool) -> list[dict]:
     """Plain minibatch training; the shuffle order comes from a generator seeded with ``seed``."""
@@ -210,11 +223,13 @@ def _fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, test, *, epochs: in
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     loss_fn = nn.CrossEntropyLoss()
     n_batches = (len(x) + batch_size - 1) // batch_size
+    # cosine decay to zero over the whole run: a short training ends at a sharper minimum
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * n_batches)
     history = []
     bar = progress(range(epochs * n_batches), total=epochs * n_batches, desc="training", disable=not show or None)
     steps = iter(bar)
     for epoch in range(epochs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         order = torch.randperm(len(x), generator=gen)
         total_loss, correct = 0.0, 0
         model.train()
@@ -226,12 +241,13 @@ def _fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, test, *, epochs: in
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            schedule.step()
             total_loss += float(loss.detach()) * len(idx)
             correct += int((logits.detach().argmax(1) == yb).sum())
             next(steps, None)
         test_acc = evaluate_accuracy(model, test, device=device) if test is not None else None
         history.append({"epoch": epoch + 1, "loss": total_loss / len(x), "train_accuracy": correct / len(x),
-                        "test_accuracy": test_acc, "seconds": time.perf_counter() - t0})
+                        "test_accuracy": test_acc, "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0})
     if hasattr(bar, "close"):
         bar.close()
     model.eval()
