@@ -6,7 +6,7 @@ maps (checked). Uses the trained demo classifier with ``--trained`` (trains and 
 the first call, minutes on two CPU cores); by default a DemoCNN with random weights, which costs
 the same to explain. The x-feature head is an XNN-shaped MLP (Linear/ReLU, 5 x-features) on fc6.
 
-    python bench/heatmaps.py [--trained] [--repeats 3]
+    python bench/heatmaps.py [--trained] [--repeats 5]
 
 The last line ends with the ratio loop / batched.
 """
@@ -51,21 +51,23 @@ def _model(trained: bool) -> XFeatureModel:
     return XFeatureModel(dnn, LAYER, head)
 
 
-def _timed(fn, repeats: int) -> tuple[float, np.ndarray]:
-    times, result = [], None
+def _timed_pair(first, second, repeats: int) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Median times of two functions, run alternately so that load from other processes hits both."""
+    times: tuple[list, list] = ([], [])
+    results = [None, None]
     for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        for slot, fn in enumerate((first, second)):
+            start = time.perf_counter()
+            results[slot] = fn()
+            times[slot].append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1]), results[0], results[1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trained", action="store_true", help="use the trained demo classifier")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     model, images = _model(args.trained), _images()
     options = dict(method="cmwp", show_progress=False)
 
@@ -77,8 +79,7 @@ def main() -> None:
                          **options)
 
     batched()  # warm-up (allocator, thread pools)
-    loop_time, loop_maps = _timed(loop, args.repeats)
-    batched_time, batched_maps = _timed(batched, args.repeats)
+    loop_time, batched_time, loop_maps, batched_maps = _timed_pair(loop, batched, args.repeats)
     np.testing.assert_allclose(batched_maps, loop_maps, rtol=1e-4, atol=1e-7)
     weights = "trained" if args.trained else "random-weight"
     print(f"{weights} DemoCNN + 5-x-feature head on {LAYER}, {N_IMAGES} images 28x28, c-MWP at the last conv block, "
