@@ -6,6 +6,8 @@ import copy
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from xnaming_widget.heatmaps import attribute
@@ -75,6 +77,24 @@ def test_mwp_matches_direct_formula_on_random_mlp():
     mass = excitation_mass(net, x, seeds, tap=None).numpy()
     for row, target in enumerate([0, 2]):
         np.testing.assert_allclose(mass[row], _direct_mwp(weights, x[row].numpy(), target), atol=1e-5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(widths=st.lists(st.integers(1, 6), min_size=2, max_size=5), seed=st.integers(0, 10_000),
+       target=st.integers(0, 5))
+def test_mwp_matches_direct_formula_on_any_bias_free_relu_mlp(widths, seed, target):
+    torch.manual_seed(seed)
+    layers = []
+    for n_in, n_out in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(n_in, n_out, bias=False), nn.ReLU()]
+    net = nn.Sequential(*layers[:-1]).eval()
+    weights = [m.weight.detach().double().numpy() for m in net if isinstance(m, nn.Linear)]
+    target = target % widths[-1]
+    x = torch.rand(1, widths[0])
+    mass = excitation_mass(net, x, torch.eye(widths[-1])[[target]], tap=None)[0].numpy()
+    want = _direct_mwp(weights, x[0].numpy(), target)
+    np.testing.assert_allclose(mass, want, atol=1e-5)
+    assert mass.sum() == pytest.approx(1.0, abs=1e-5) or mass.sum() == pytest.approx(0.0, abs=1e-6)
 
 
 @pytest.mark.parametrize("layer", ["0", "1", "2", "3", "5", "6", "7", "8"])
