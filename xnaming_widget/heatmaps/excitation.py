@@ -34,7 +34,7 @@ Choices where the original paper (non-negative activations, plain conv/fc/pool) 
 - **Biases** are ignored, as in the paper. A unit below the top whose value comes from its
   bias alone (no input contribution of its sign; frequent in depthwise convolutions with
   folded BatchNorm) spreads its probability by the magnitude of its input contributions
-  rather than losing it; a unit with no input at all keeps it (it is not counted anywhere).
+  rather than losing it; only a unit whose inputs are all zero loses its probability.
   The top unit follows the paper exactly: with no excitatory input there is no map.
 - **Map layer**: by default the last conv block's output (the last module call with a
   spatial output); ``layer="input"`` reads pixel-level maps through the signed-input rule.
