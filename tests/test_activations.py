@@ -272,11 +272,11 @@ def _top_fraction_loop(contributions, fraction=0.9):
     return [k in chosen for k in range(len(contributions))]
 
 
-@pytest.mark.parametrize("rule", ["msx", "top_fraction"])
-def test_significance_rules_follow_spec(setup, rule):
+@pytest.mark.parametrize("rule, msx_bias", [("msx", False), ("msx", True), ("top_fraction", False)])
+def test_significance_rules_follow_spec(setup, rule, msx_bias):
     dnn, bank, data = setup
-    table = build_activations(dnn, "fc", bank, data, significance=rule, thumb_size=8).table
-    bias = dict(zip(bank.classes, bank.bias))
+    table = build_activations(dnn, "fc", bank, data, significance=rule, msx_bias=msx_bias, thumb_size=8).table
+    bias = dict(zip(bank.classes, bank.bias)) if msx_bias else dict.fromkeys(bank.classes, 0.0)
     for _, rows in table.groupby("image_id", sort=False):
         contributions = rows["contribution"].tolist()
         expected = (_msx_loop(contributions, bias[rows["category"].iat[0]]) if rule == "msx"

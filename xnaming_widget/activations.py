@@ -213,12 +213,12 @@ def _class_names(bank: Any) -> list[str]:
 
 
 def _significance_mask(significance: str | Callable, contributions: np.ndarray,
-                       bias: np.ndarray) -> np.ndarray:
+                       bias: np.ndarray | None) -> np.ndarray:
     """Boolean (N, n) significant x-features (SPEC §3).
 
-    'msx': minimal sufficient x-features with the bias counted as evidence; 'top_fraction':
-    the fewest positive terms holding 90 % of the positive sum; a callable gets
-    ``(contributions (N, n), bias (N,))`` and returns the mask.
+    'msx': minimal sufficient x-features (the bias counts as evidence when ``bias`` is given);
+    'top_fraction': the fewest positive terms holding 90 % of the positive sum; a callable
+    gets ``(contributions (N, n), bias (N,) or None)`` and returns the mask.
     """
     if callable(significance):
         mask = significance(contributions, bias)
@@ -275,7 +275,7 @@ def _model_digest(model: Any) -> str:
 
 
 def _plan_table(features: Any, bank: Any, classes: list[str], categories: list[str],
-                significance: str | Callable, data_classes: list[str]) -> pd.DataFrame:
+                significance: str | Callable, data_classes: list[str], msx_bias: bool) -> pd.DataFrame:
     """SPEC §5's table: images predicted as each category, explained by its XNN."""
     predictions = features.logits.argmax(1)
     n_classes = features.logits.shape[1]
@@ -295,8 +295,8 @@ def _plan_table(features: Any, bank: Any, classes: list[str], categories: list[s
     else:
         values = np.zeros((0, n_features))
     weights = weights_all[explained]
-    contributions = values * weights
-    mask = _significance_mask(significance, contributions, bias_all[explained]) \
+    contributions = values * weights + 0.0  # + 0.0 turns -0.0 (a zero x-feature, v < 0) into 0.0
+    mask = _significance_mask(significance, contributions, bias_all[explained] if msx_bias else None) \
         if len(order) else np.zeros((0, n_features), bool)
     labels = features.labels
     label_names = [data_classes[int(labels[i])] if labels is not None and data_classes else None
@@ -375,14 +375,17 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
                       method: str = "cmwp", significance: str | Callable = "msx", thumb_size: int = 96, *,
                       batch_size: int = 64, chunk_size: int = 128, out_dir: str | Path | None = None,
                       cmap: str = DEFAULT_CMAP, alpha: float = DEFAULT_ALPHA,
-                      attribute_kwargs: dict | None = None, show_progress: bool | None = None,
-                      on_chunk: Callable[[int, int], None] | None = None) -> ActivationSet:
+                      msx_bias: bool = False, attribute_kwargs: dict | None = None,
+                      show_progress: bool | None = None, on_chunk: Callable[[int, int], None] | None = None) -> ActivationSet:
     """Build the activation set of ``categories`` (default: all of ``bank.classes``).
 
     Extracts ``layer``'s features and the logits of ``data`` (a Dataset of ``(image, label)``
     with ``.classes``), takes the images ``dnn`` predicts as each category, computes their
     contributions with that category's XNN, marks the significant x-features
-    (``significance``: 'msx', 'top_fraction' or a callable ``(contributions, bias) -> mask``),
+    (``significance``: 'msx', 'top_fraction' or a callable ``(contributions, bias) -> mask``;
+    MSX follows the interactive-naming paper, positive terms that outweigh the negative ones,
+    and counts the XNN's bias as evidence only with ``msx_bias=True``: a positive bias can
+    otherwise leave whole categories without any significant activation),
     and draws a heatmap (``heatmaps.attribute`` with ``method`` on ``XFeatureModel``) and a
     thumbnail (longer side ``thumb_size``) for each significant one, ``chunk_size`` at a time.
 
@@ -408,7 +411,7 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
     config = {"layer": layer, "method": method, "categories": categories, "thumb_size": thumb_size,
               "significance": significance if isinstance(significance, str) else getattr(
                   significance, "__name__", "custom"),
-              "n_images": len(data), "cmap": cmap, "alpha": alpha, "chunk_size": chunk_size,
+              "msx_bias": msx_bias, "n_images": len(data), "cmap": cmap, "alpha": alpha, "chunk_size": chunk_size,
               "model": _model_digest(dnn), "attribute_kwargs": {k: repr(v) for k, v in attribute_kwargs.items()}}
     out = Path(out_dir) if out_dir is not None else None
     work = out / "work" if out is not None else None
@@ -432,7 +435,7 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
         if table is None:
             features = FeatureExtractor(dnn, layer).extract(data, batch_size=batch_size,
                                                             progress=show_progress is not False)
-            table = _plan_table(features, bank, classes, categories, significance, data_classes)
+            table = _plan_table(features, bank, classes, categories, significance, data_classes, msx_bias)
             if work is not None:
                 store.write_text_atomic(work / "table.csv", store.table_to_csv(table))
                 store.write_json(work / "plan.json", {"config": config})
