@@ -10,32 +10,19 @@
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .namings import MIN_SIZE, NamingError, Namings, named_concepts
+from .explanations import explanation_summary, global_explanation, local_explanations
+from .coverage import ANY_ANNOTATOR, coverage, named_by_n
+from .purity import Purity, purity, purity_table
+from .dfamily import Matching, dfamily_matching
+from .agreement import (DFamilyResult, dfamily_agreement, format_pairwise_table, intersection_matrix, jaccard,
+                        linguistic_compatibility, matched_names, pairwise_scores, pairwise_table)
+from .simulate import naming_docs, parts_under_peak, simulate_annotators
 
-_EXPORTS = {
-    "Namings": "namings", "NamingError": "namings", "named_concepts": "namings", "MIN_SIZE": "namings",
-    "local_explanations": "explanations", "global_explanation": "explanations",
-    "explanation_summary": "explanations",
-    "coverage": "coverage", "named_by_n": "coverage", "ANY_ANNOTATOR": "coverage",
-    "purity": "purity", "purity_table": "purity", "Purity": "purity",
-    "dfamily_matching": "dfamily", "Matching": "dfamily",
-    "jaccard": "agreement", "dfamily_agreement": "agreement", "DFamilyResult": "agreement",
-    "intersection_matrix": "agreement", "pairwise_scores": "agreement", "pairwise_table": "agreement",
-    "format_pairwise_table": "agreement", "matched_names": "agreement",
-    "linguistic_compatibility": "agreement",
-    "simulate_annotators": "simulate", "naming_docs": "simulate", "parts_under_peak": "simulate",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'xnaming_widget.analysis' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__ = [
+    "ANY_ANNOTATOR", "DFamilyResult", "MIN_SIZE", "Matching", "NamingError", "Namings", "Purity", "coverage",
+    "dfamily_agreement", "dfamily_matching", "explanation_summary", "format_pairwise_table",
+    "global_explanation", "intersection_matrix", "jaccard", "linguistic_compatibility", "local_explanations",
+    "matched_names", "named_by_n", "named_concepts", "naming_docs", "pairwise_scores", "pairwise_table",
+    "parts_under_peak", "purity", "purity_table", "simulate_annotators",
+]

@@ -103,7 +103,7 @@ def validate_table(table: pd.DataFrame, activations=None) -> None:
     if dup_rows.any():
         row = table[dup_rows].iloc[0]
         raise NamingError(f"Annotator {row.annotator!r}, category {row.category!r}: the row for activation "
-                          f"{row.activation_id!r} appears {int(dup_rows.sum())} times; drop the duplicates "
+                          f"{row.activation_id!r} appears {int((table.astype(str) == row.astype(str)).all(axis=1).sum())} times; drop the duplicates "
                           "(e.g. the same naming file loaded twice).")
     two_places = table.duplicated(["annotator", "category", "activation_id"], keep=False)
     if two_places.any():

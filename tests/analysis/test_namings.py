@@ -1,0 +1,68 @@
+import pandas as pd
+import pytest
+
+from xnaming_widget.analysis import NamingError, Namings, named_concepts
+from xnaming_widget.analysis.simulate import naming_docs
+from xnaming_widget.naming_format import write_json_atomic
+
+
+def test_cleaning_dissolves_small_concepts_and_drops_trash(birds):
+    acts, _, bob = birds
+    concept_of, names = named_concepts(bob, acts)
+    assert sorted(concept_of.index) == ["a1", "a3", "a8"]  # k2 has 2 members < 3; a2 is trash
+    assert names == {"k1": "head"}
+    concept_of, names = named_concepts(bob, acts, min_size=2)
+    assert sorted(concept_of.index) == ["a1", "a3", "a5", "a7", "a8"]
+    assert names == {"k1": "head", "k2": "tiny"}
+
+
+def test_only_significant_activations_count(birds):
+    acts, alice, _ = birds
+    extra = pd.concat([alice, alice.iloc[:0]]).copy()
+    extra.loc[len(extra)] = ["alice", "bird", "a6", "c1", "eye", "named"]
+    concept_of, _ = named_concepts(extra, acts)
+    assert "a6" not in concept_of.index
+    assert "a6" in named_concepts(extra)[0].index  # without activations nothing is filtered
+
+
+def test_views_per_annotator_and_category(birds, tmp_path):
+    acts, alice, bob = birds
+    namings = Namings([alice, bob], acts)
+    assert namings.annotators == ["alice", "bob"] and namings.categories == ["bird"] and len(namings) == 2
+    assert set(namings.for_annotator("bob").table["activation_id"]) == set(bob["activation_id"])
+    pd.testing.assert_frame_equal(namings.get("alice", "bird"), alice.reset_index(drop=True))
+    with pytest.raises(KeyError, match="carol"):
+        namings.for_annotator("carol")
+
+
+def test_loads_files_and_folders(birds, tmp_path):
+    acts, alice, bob = birds
+    for doc in naming_docs(pd.concat([alice, bob]), fingerprint="f"):
+        write_json_atomic(tmp_path / f"{doc['annotator']}.json", doc)
+    from_folder = Namings(tmp_path, acts)
+    from_files = Namings([tmp_path / "alice.json", tmp_path / "bob.json"], acts)
+    key = ["annotator", "activation_id"]
+    expected = pd.concat([alice, bob]).sort_values(key).reset_index(drop=True)
+    for loaded in (from_folder, from_files):
+        got = loaded.table.sort_values(key).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected)
+
+
+def test_validation_errors_say_what_and_where(birds):
+    acts, alice, bob = birds
+    unknown = alice.copy()
+    unknown.loc[0, "activation_id"] = "zz"
+    with pytest.raises(NamingError, match="alice.*'zz'.*not in the activation table"):
+        Namings(unknown, acts)
+    with pytest.raises(NamingError, match="appears 2 times"):
+        Namings([alice, alice], acts)
+    two_places = alice.copy()
+    two_places.loc[len(two_places)] = ["alice", "bird", "a1", None, None, "trash"]
+    with pytest.raises(NamingError, match="'a1' is in two places"):
+        Namings(two_places, acts)
+    mixed = alice.copy()
+    mixed["category"] = mixed["category"].where(mixed["activation_id"] != "a2", "fish")
+    with pytest.raises(NamingError, match="'a2' belongs to category 'bird'.*mixed categories"):
+        Namings(mixed, acts)
+    with pytest.raises(NamingError, match="one annotator's naming of one category"):
+        named_concepts(pd.concat([alice, bob]), acts)
