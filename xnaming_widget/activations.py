@@ -251,6 +251,14 @@ def _load_images(data: Any, indices: np.ndarray):
     return torch.stack([torch.as_tensor(data[int(i)][0]) for i in indices]).float()
 
 
+def _display_images(data: Any, indices: np.ndarray, batch_size: int) -> np.ndarray:
+    """uint8 (M, H, W, 3) display pixels of data set items ``indices``, a batch at a time."""
+    if not len(indices):
+        return np.zeros((0, 1, 1, 3), np.uint8)
+    return np.concatenate([to_display_rgb(_load_images(data, indices[start:start + batch_size]))
+                           for start in range(0, len(indices), batch_size)])
+
+
 def _check_data(data: Any) -> None:
     """Fail early, with the fix, on data that is not a Dataset of (C, H, W) images."""
     if not hasattr(data, "__getitem__") or not hasattr(data, "__len__"):
@@ -468,8 +476,7 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
 
     image_ids = list(dict.fromkeys(table["image_id"]))
     indices = np.array([_image_index(i) for i in image_ids], dtype=np.int64)
-    inputs = _load_images(data, indices) if len(indices) else None
-    images = to_display_rgb(inputs) if inputs is not None else np.zeros((0, 1, 1, 3), np.uint8)
+    images = _display_images(data, indices, batch_size)
     ordered_rows = np.concatenate(chunks) if chunks else np.zeros(0, np.int64)
     heatmap_rows = np.full(len(table), -1, dtype=np.int64)
     heatmap_rows[ordered_rows] = np.arange(len(ordered_rows))
