@@ -27,6 +27,11 @@ def test_normalised_float_images_are_stretched_per_image():
     display = to_display_rgb(images)
     assert display[0].min() == 0 and display[0].max() == 255
     assert (display[1] == 0).all()  # a constant image has no contrast to stretch
+    unit = np.full((1, 1, 3, 4), 0.5)
+    together = to_display_rgb(np.concatenate([images, unit]))
+    np.testing.assert_array_equal(together[:2], display)  # each image is treated on its own
+    np.testing.assert_array_equal(together[2], to_display_rgb(unit)[0])
+    assert (together[2] == 128).all()
 
 
 def test_overlay_matches_per_pixel_formula():

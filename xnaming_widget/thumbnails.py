@@ -28,8 +28,8 @@ def to_display_rgb(images: Any) -> np.ndarray:
 
     Accepts (N, H, W) grayscale, (N, H, W, C) channels-last or (N, C, H, W) channels-first
     (C = 1 or 3; a 4-D batch with C in {1, 3} on axis 1 is read as channels-first, the
-    layout models take). uint8 is kept; floats within [0, 1] are scaled by 255, other
-    floats (e.g. mean/std-normalised model inputs) are min-max stretched per image.
+    layout models take). uint8 is kept; a float image within [0, 1] is scaled by 255, any
+    other (e.g. a mean/std-normalised model input) is min-max stretched on its own.
     """
     images = _as_numpy(images, "images")
     if images.ndim == 3:
@@ -46,12 +46,11 @@ def to_display_rgb(images: Any) -> np.ndarray:
     if images.dtype == np.uint8:
         return np.ascontiguousarray(images)
     images = images.astype(np.float32)
-    if images.size and images.min() >= 0.0 and images.max() <= 1.0:
-        scaled = images
-    else:
-        low = images.min(axis=(1, 2, 3), keepdims=True)
-        high = images.max(axis=(1, 2, 3), keepdims=True)
-        scaled = (images - low) / np.maximum(high - low, 1e-12)
+    low = images.min(axis=(1, 2, 3), keepdims=True) if images.size else np.zeros((len(images), 1, 1, 1))
+    high = images.max(axis=(1, 2, 3), keepdims=True) if images.size else np.ones((len(images), 1, 1, 1))
+    in_unit_range = (low >= 0.0) & (high <= 1.0)  # decided per image, so batching never matters
+    stretched = (images - low) / np.maximum(high - low, 1e-12)
+    scaled = np.where(in_unit_range, images, stretched)
     return np.round(scaled * 255.0).astype(np.uint8)
 
 
