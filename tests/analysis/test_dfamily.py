@@ -1,0 +1,106 @@
+"""Exact D-family matchings against linear_sum_assignment and brute force over all partitions."""
+import itertools
+
+import numpy as np
+import pytest
+from scipy.optimize import linear_sum_assignment
+
+from xnaming_widget.analysis import dfamily_matching
+
+
+def partitions(items):
+    """Every set partition of a list (Bell-number many)."""
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    for part in partitions(rest):
+        for k in range(len(part)):
+            yield part[:k] + [[first] + part[k]] + part[k + 1:]
+        yield [[first]] + part
+
+
+def diameter(nodes, adjacency):
+    """Largest BFS distance inside the induced subgraph (inf if disconnected)."""
+    worst = 0
+    for start in nodes:
+        dist, frontier = {start: 0}, [start]
+        while frontier:
+            nxt = [v for u in frontier for v in nodes if adjacency[u][v] and v not in dist]
+            for v in nxt:
+                dist.setdefault(v, dist[frontier[0]] + 1)
+            frontier = list(dict.fromkeys(nxt))
+        if len(dist) < len(nodes):
+            return np.inf
+        worst = max(worst, max(dist.values()))
+    return worst
+
+
+def brute_force(W, D):
+    m, n = W.shape
+    adjacency = np.zeros((m + n, m + n), dtype=bool)
+    adjacency[:m, m:] = W > 0
+    adjacency |= adjacency.T
+    best = 0.0
+    for part in partitions(list(range(m + n))):
+        if all(diameter(block, adjacency) <= D for block in part):
+            score = sum(W[np.ix_([v for v in b if v < m], [v - m for v in b if v >= m])].sum() for b in part)
+            best = max(best, score)
+    return best
+
+
+def check_groups(W, D, result):
+    """The groups are disjoint, of diameter ≤ D, and their weights add up to the score."""
+    m, _ = W.shape
+    adjacency = np.zeros((sum(W.shape),) * 2, dtype=bool)
+    adjacency[:m, m:] = W > 0
+    adjacency |= adjacency.T
+    seen = [r for rows, _ in result.groups for r in rows]
+    assert len(seen) == len(set(seen))
+    total = 0.0
+    for rows, cols in result.groups:
+        assert diameter(rows + [m + c for c in cols], adjacency) <= D
+        total += W[np.ix_(rows, cols)].sum()
+    assert total == pytest.approx(result.score)
+
+
+def test_small_graph_by_hand():
+    W = np.array([[3, 1, 0], [0, 2, 2], [0, 0, 1]])
+    assert dfamily_matching(W, 1).score == 3 + 2 + 1
+    assert dfamily_matching(W, 2).score == 3 + 2 + 2  # r1 with c1 and c2 (a star)
+    assert dfamily_matching(W, 3).score == 3 + 2 + 2 + 1  # {r1, r2, c1, c2} is a path of length 3
+    assert dfamily_matching(W, 5).score == W.sum()
+
+
+def test_d1_equals_linear_sum_assignment():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        W = rng.integers(0, 6, (rng.integers(1, 7), rng.integers(1, 7))) * (rng.random() < 0.9)
+        rows, cols = linear_sum_assignment(W, maximize=True)
+        result = dfamily_matching(W, 1)
+        assert result.score == W[rows, cols].sum()
+        check_groups(W, 1, result)
+
+
+@pytest.mark.parametrize("D", [2, 3])
+def test_exact_against_brute_force_over_partitions(D):
+    rng = np.random.default_rng(D)
+    for _ in range(12):
+        m, n = rng.integers(1, 5, 2)
+        W = rng.integers(1, 5, (m, n)) * (rng.random((m, n)) < 0.55)
+        result = dfamily_matching(W, D)
+        assert result.score == brute_force(W, D), W
+        check_groups(W, D, result)
+
+
+def test_complete_bipartite_block_is_taken_whole():
+    W = np.full((15, 15), 2.0)
+    result = dfamily_matching(W, 2)
+    assert result.score == W.sum() and result.groups == [(list(range(15)), list(range(15)))]
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="non-negative"):
+        dfamily_matching(np.array([[-1.0]]), 1)
+    with pytest.raises(ValueError, match="D must be an integer"):
+        dfamily_matching(np.ones((2, 2)), 0)
