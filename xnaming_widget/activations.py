@@ -9,7 +9,6 @@ people share these folders) and carries a content fingerprint that namings recor
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 from pathlib import Path
 from typing import Any, Callable, Sequence
