@@ -78,6 +78,7 @@ export class Canvas {
     this.pendingCount = 0;
     const before = this.knownConcepts;
     this.view = state;
+    this.root.dataset.version = String(state.version ?? 0); // which Python state is on screen
     this.knownConcepts = new Set(state.concepts.map((c) => String(c.id)));
     this.render();
     if (this.renameNextNew) {
@@ -330,23 +331,34 @@ export class Canvas {
     if (parts.check) parts.check.checked = this.mergeChecked.has(row.key);
   }
 
-  /** Put the thumbnails of `ids` into `grid` in order, touching nothing when unchanged. */
+  /**
+   * Put the thumbnails of `ids` into `grid` in order, touching as few nodes as possible: a row
+   * that only lost or gained thumbnails at the end keeps every other node in place (no
+   * re-layout of 2,000 nodes, no lost object URLs); any other change rebuilds the row.
+   */
   layoutRow(key, grid, ids) {
     const old = this.rowIds.get(key);
     if (old && old.length === ids.length && old.every((id, i) => id === ids[i])) return;
     this.rowIds.set(key, ids);
     const nodes = ids.map((id) => this.thumbFor(id));
-    const current = grid.children;
-    // fast path: the row only grew at the end (e.g. a drop onto it)
-    let same = 0;
-    const n = Math.min(current.length, nodes.length);
-    while (same < n && current[same] === nodes[same]) same += 1;
-    const frag = this.doc.createDocumentFragment();
-    if (same === current.length) {
-      for (let i = same; i < nodes.length; i += 1) frag.appendChild(nodes[i]);
-      grid.appendChild(frag);
+    const wanted = new Set(nodes);
+    const current = [...grid.children];
+    let j = 0;
+    let inOrder = true;
+    for (const child of current) {
+      if (j < nodes.length && child === nodes[j]) j += 1;
+      else if (wanted.has(child)) { inOrder = false; break; }
+    }
+    if (inOrder) {
+      for (const child of current) if (!wanted.has(child)) child.remove();
+      if (j < nodes.length) {
+        const frag = this.doc.createDocumentFragment();
+        for (let i = j; i < nodes.length; i += 1) frag.appendChild(nodes[i]);
+        grid.appendChild(frag);
+      }
       return;
     }
+    const frag = this.doc.createDocumentFragment();
     for (const node of nodes) frag.appendChild(node);
     grid.replaceChildren(frag);
   }

@@ -103,7 +103,9 @@ test("a drop sends one move and shows it at once; Python's state then wins", asy
   assert.equal(t.rowIds("unlabeled").length, 9);
   assert.match(t.q(".xn-live").textContent, /Moved 3 images to concept “toe”/);
   // Python refuses (e.g. error) and re-sends the old state: the view follows Python
-  t.model.emit("state", structuredClone(t.model.get("state")));
+  assert.equal(t.q(".xn-root").dataset.version, "2");
+  t.model.emit("state", pythonState(t.model, () => {}));
+  assert.equal(t.q(".xn-root").dataset.version, "3");
   assert.deepEqual(t.rowIds("c1"), []);
   assert.equal(t.rowIds("unlabeled").length, 12);
   await t.close();
@@ -349,5 +351,23 @@ test("the new-concept zone sits right under the pool, concepts and trash below",
   t.model.emit("state", pythonState(t.model, (s) => s.concepts.push({ id: "a", name: "A", members: [] })));
   const order = [...t.q(".xn-rows").children].map((n) => n.dataset.row);
   assert.deepEqual(order, ["unlabeled", "__new__", "a", "trash"]);
+  await t.close();
+});
+
+test("a drop touches only the moved thumbnails' nodes, not the whole pool", async () => {
+  const t = setup(300);
+  t.model.emit("state", pythonState(t.model, (s) => s.concepts.push({ id: "a", name: "A", members: [] })));
+  const poolGrid = t.q('.xn-row[data-row="unlabeled"] .xn-grid');
+  const records = [];
+  const observer = new t.window.MutationObserver((list) => records.push(...list));
+  observer.observe(poolGrid, { childList: true });
+  t.canvas.drop(["img10/x1", "img50/x0"], "a");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const removed = records.reduce((n, r) => n + r.removedNodes.length, 0);
+  const added = records.reduce((n, r) => n + r.addedNodes.length, 0);
+  assert.equal(removed, 2);
+  assert.equal(added, 0);
+  assert.deepEqual(t.rowIds("a"), ["img10/x1", "img50/x0"]);
+  observer.disconnect();
   await t.close();
 });

@@ -119,22 +119,24 @@ def launch_chromium(playwright):
 
 # ---- notebooks --------------------------------------------------------------------------------
 
-SYNTHETIC_SETUP = '''\
+SYNTHETIC_MODULE = '''\
+"""Synthetic activations for the naming widget's browser tests (written by lab_harness.py)."""
 import io, hashlib
 import numpy as np, pandas as pd
 from PIL import Image
-from xnaming_widget.widget import NamingWidget
 
 class SyntheticActivations:
     """A stand-in activation set: SPEC 5 table plus PNG thumbnails drawn from seeded noise."""
 
     def __init__(self, n_images, n_xfeatures=4, size=48, category="Sneaker", seed=0):
         rng = np.random.default_rng(seed)
-        rows, self._heat, self._plain = [], {{}}, {{}}
+        rows, self._heat, self._plain = [], {}, {}
         yy, xx = np.mgrid[0:size, 0:size] / size
         for i in range(n_images):
-            image_id = f"img{{i:05d}}"
-            base = (rng.random((size, size, 3)) * 80 + 60).astype(np.uint8)
+            image_id = f"img{i:05d}"
+            # smooth colour fields compress like real photos' thumbnails (noise would not)
+            coarse = (rng.random((5, 5, 3)) * 140 + 50).astype(np.uint8)
+            base = np.asarray(Image.fromarray(coarse).resize((size, size), Image.BILINEAR))
             self._plain[image_id] = self._png(base)
             label = category if i % 5 else "Sandal"
             for k in range(n_xfeatures):
@@ -143,7 +145,7 @@ class SyntheticActivations:
                 heat = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 0.02)
                 overlay = base.astype(float)
                 overlay[..., 0] = overlay[..., 0] * (1 - heat) + 255 * heat
-                aid = f"{{category}}/{{image_id}}/x{{k}}"
+                aid = f"{category}/{image_id}/x{k}"
                 self._heat[aid] = self._png(overlay.clip(0, 255).astype(np.uint8))
                 weight = 1.0 if significant else -0.5
                 value = float(0.5 + rng.random())
@@ -156,7 +158,7 @@ class SyntheticActivations:
     @staticmethod
     def _png(rgb):
         out = io.BytesIO()
-        Image.fromarray(rgb).save(out, format="PNG", compress_level=1)
+        Image.fromarray(rgb).save(out, format="PNG")
         return out.getvalue()
 
     def thumbnail(self, activation_id):
@@ -165,8 +167,6 @@ class SyntheticActivations:
     def image_thumbnail(self, image_id):
         return self._plain.get(image_id)
 
-acts = SyntheticActivations({n_images}, size={size})
-w = NamingWidget(acts, category="Sneaker", annotator="e2e", autosave="{autosave}", thumb_size={thumb_size})
 '''
 
 
@@ -186,9 +186,20 @@ def write_notebook(path: Path, cells: list[str]) -> Path:
     return path
 
 
-def synthetic_setup(n_images: int, *, size: int = 48, thumb_size: int = 96, autosave: str = "namings/e2e.json") -> str:
-    """Source of a cell that builds ``acts`` (3 significant x-features per image) and ``w``."""
-    return SYNTHETIC_SETUP.format(n_images=n_images, size=size, thumb_size=thumb_size, autosave=autosave)
+def synthetic_setup(root: Path, n_images: int, *, size: int = 48, thumb_size: int = 96,
+                    autosave: str | None = "namings/e2e.json", annotator: str = "e2e") -> str:
+    """Write ``synthetic_activations.py`` into ``root``; return a cell's source that builds
+    ``acts`` (``n_images`` images, 3 significant x-features each, PNG thumbnails of ``size`` px)
+    and, unless ``autosave`` is None, ``w``, a NamingWidget over them.
+    """
+    (root / "synthetic_activations.py").write_text(SYNTHETIC_MODULE, encoding="utf-8")
+    source = ("from synthetic_activations import SyntheticActivations\n"
+              "from xnaming_widget.widget import NamingWidget\n"
+              f"acts = SyntheticActivations({n_images}, size={size})\n")
+    if autosave is not None:
+        source += (f'w = NamingWidget(acts, category="Sneaker", annotator="{annotator}", '
+                   f'autosave="{autosave}", thumb_size={thumb_size})\n')
+    return source
 
 
 # ---- the JupyterLab UI ------------------------------------------------------------------------

@@ -64,7 +64,7 @@ def _wait_saved_version(page, python_state_check):
 
 
 def test_name_concepts_in_jupyterlab(lab, browser, request):
-    write_notebook(lab.root / "naming.ipynb", [synthetic_setup(N_IMAGES) + "w", RESULT_CELL])
+    write_notebook(lab.root / "naming.ipynb", [synthetic_setup(lab.root, N_IMAGES) + "w", RESULT_CELL])
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     dialogs, page_errors = [], []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
