@@ -15,10 +15,14 @@ export const SHORTCUTS = [
   ["?", "Show these shortcuts", true],
 ];
 
+const TEXT_INPUTS = new Set(["", "text", "search", "email", "number", "password", "url", "tel"]);
+
+/** True when keys go into a text field or menu (a slider or checkbox is not typing). */
 function isTyping(target) {
   if (!target || !target.tagName) return false;
   const tag = target.tagName.toLowerCase();
-  return tag === "input" || tag === "textarea" || tag === "select" || Boolean(target.isContentEditable);
+  if (tag === "input") return TEXT_INPUTS.has(String(target.type || "").toLowerCase());
+  return tag === "textarea" || tag === "select" || Boolean(target.isContentEditable);
 }
 
 /**

@@ -160,7 +160,7 @@ export class Canvas {
     });
 
     this.errorText = h(d, "span", { className: "xn-error-text" });
-    const dismiss = button("×", "Dismiss", () => { this.errorBox.hidden = true; }, "xn-error-close");
+    const dismiss = button("×", "Dismiss", () => this.dismissError(), "xn-error-close");
     this.errorBox = h(d, "div", { className: "xn-error", attrs: { role: "alert" }, children: [this.errorText, dismiss] });
     this.errorBox.hidden = true;
     this.live = h(d, "div", { className: "xn-live", attrs: { "aria-live": "polite", role: "status" } });
@@ -219,6 +219,19 @@ export class Canvas {
     const msg = this.model.get("error") || "";
     this.errorText.textContent = msg;
     this.errorBox.hidden = msg === "";
+  }
+
+  /** Python refused an operation: drop any optimistic change and show its message. */
+  onError() {
+    this.renderError();
+    if (this.model.get("error")) this.receiveState();
+  }
+
+  /** Hide the banner and clear the trait, so the same message shows again next time. */
+  dismissError() {
+    this.errorBox.hidden = true;
+    this.model.set("error", "");
+    this.model.save_changes();
   }
 
   fillXfeatureFilter() {
@@ -680,6 +693,7 @@ export class Canvas {
     closeBtn.addEventListener("click", () => this.closePanel());
     built.node.prepend(closeBtn);
     this.overlay.appendChild(built.node);
+    built.node.classList.toggle("xn-by-hover", byHover); // a hover preview never blocks clicks
     this.panel = { kind, close: built.close, byHover, node: built.node };
   }
 
@@ -747,7 +761,7 @@ export class Canvas {
 export function mount({ model, el, Observer, urlApi }) {
   const canvas = new Canvas({ model, el, Observer, urlApi });
   canvas.listen("state", () => canvas.receiveState());
-  canvas.listen("error", () => canvas.renderError());
+  canvas.listen("error", () => canvas.onError());
   canvas.listen("single_key_shortcuts", () => { canvas.keysBox.checked = canvas.model.get("single_key_shortcuts") !== false; });
   canvas.listen("thumb_size", () => canvas.renderHeader());
   canvas.listen("category", () => canvas.renderHeader());

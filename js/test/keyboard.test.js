@@ -37,6 +37,10 @@ test("single-key shortcuts can be switched off; F2, Space, Escape, undo stay", (
 
 test("typing in fields is never a shortcut; Space on a button clicks it", () => {
   for (const tagName of ["INPUT", "TEXTAREA", "SELECT"]) assert.equal(keyAction(ev("x", { target: { tagName } })), null);
+  assert.equal(keyAction(ev("x", { target: { tagName: "INPUT", type: "text" } })), null);
+  // a slider or checkbox is not a text field: shortcuts and Escape still work there
+  assert.deepEqual(keyAction(ev("Escape", { target: { tagName: "INPUT", type: "range" } })), { type: "escape" });
+  assert.deepEqual(keyAction(ev("x", { target: { tagName: "INPUT", type: "checkbox" } })), { type: "trash" });
   assert.equal(keyAction(ev("z", { ctrlKey: true, target: { tagName: "INPUT" } })), null);
   assert.equal(keyAction(ev("n", { target: { tagName: "DIV", isContentEditable: true } })), null);
   assert.equal(keyAction(ev(" ", { target: { tagName: "BUTTON" } })), null);

@@ -321,6 +321,8 @@ test("help lists the shortcuts; errors from Python show in a dismissible banner"
   assert.equal(t.el.querySelectorAll("img[src=x]").length, 0);
   t.click(t.q(".xn-error-close"));
   assert.equal(t.q(".xn-error").hidden, true);
+  assert.equal(t.model.get("error"), "", "dismissing clears the trait so a repeat shows again");
+  assert.equal(t.model.saved, 1);
   await t.close();
 });
 
@@ -369,5 +371,32 @@ test("a drop touches only the moved thumbnails' nodes, not the whole pool", asyn
   assert.equal(added, 0);
   assert.deepEqual(t.rowIds("a"), ["img10/x1", "img50/x0"]);
   observer.disconnect();
+  await t.close();
+});
+
+test("an error from Python drops the optimistic change even when the state did not change", async () => {
+  const t = setup(6);
+  t.click(t.thumb("img0/x0"));
+  t.key("x");
+  assert.deepEqual(t.rowIds("trash"), ["img0/x0"]);
+  // Python refuses: sets error; its state (the model's) never moved, so no change:state fires
+  t.model.emit("error", "activation 'img0/x0' cannot be trashed");
+  assert.deepEqual(t.rowIds("trash"), []);
+  assert.equal(t.rowIds("unlabeled").length, 6);
+  assert.equal(t.q(".xn-error").hidden, false);
+  await t.close();
+});
+
+test("hover opens a preview that lets clicks through; leaving closes it", async () => {
+  const t = setup(6);
+  const node = t.thumb("img1/x0");
+  node.dispatchEvent(new t.window.MouseEvent("mouseover", { bubbles: true }));
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  const panel = t.q(".xn-preview");
+  assert.ok(panel);
+  assert.ok(panel.classList.contains("xn-by-hover"));
+  node.dispatchEvent(new t.window.MouseEvent("mouseout", { bubbles: true, relatedTarget: t.q(".xn-toolbar") }));
+  assert.equal(t.q(".xn-preview"), null);
+  assert.equal(t.urlApi.live.size, 0);
   await t.close();
 });
