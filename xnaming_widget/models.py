@@ -41,8 +41,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 class DemoCNN(nn.Module):
     """Small VGG-like classifier: ``features`` (Conv-ReLU-MaxPool blocks) -> fc6 -> fc7 -> fc8.
 
-    ``channels`` gives one conv block per entry (default: two blocks for images up to 32 px,
-    three above). ``fc6``/``fc7`` are ``Sequential(Linear, ReLU)`` so their outputs are post-ReLU;
+    ``channels`` gives one conv block per entry (default (16, 32) for images up to 32 px,
+    (16, 32, 64) above: small enough to train on Fashion-MNIST to ~90 % in about 100 CPU-seconds). ``fc6``/``fc7`` are ``Sequential(Linear, ReLU)`` so their outputs are post-ReLU;
     ``fc8`` is a Linear giving pre-softmax logits. Dropout (identity in eval mode) sits between
     the fully connected layers.
     """
@@ -52,7 +52,7 @@ class DemoCNN(nn.Module):
                  dropout: float = 0.25):
         super().__init__()
         if channels is None:
-            channels = (32, 64) if image_size <= 32 else (32, 64, 64)
+            channels = (16, 32) if image_size <= 32 else (16, 32, 64)
         channels = tuple(int(c) for c in channels)
         if image_size < 2 ** len(channels):
             raise ValueError(f"image_size={image_size} is too small for {len(channels)} pooling blocks; "
@@ -132,7 +132,7 @@ def evaluate_accuracy(model: nn.Module, data, *, batch_size: int = 1000, device:
 
 
 def train_classifier(train_data, test_data=None, *, model: nn.Module | None = None, epochs: int = 4,
-                     batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.0, seed: int = 0,
+                     batch_size: int = 128, lr: float = 2e-3, weight_decay: float = 0.0, seed: int = 0,
                      device: str = "auto", cache_dir: str | os.PathLike | bool | None = None,
                      progress: bool = True) -> nn.Module:
     """Train a classifier (Adam, cosine learning-rate decay, cross-entropy); return it in eval mode.
