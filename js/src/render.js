@@ -296,7 +296,8 @@ export class Canvas {
     this.redoBtn.disabled = !this.view.can_redo;
     this.mergeBtn.disabled = [...this.mergeChecked].filter((k) => keep.has(k)).length < 2;
     this.fillMoveMenu();
-    if (hadFocus && !this.root.contains(this.doc.activeElement)) this.root.focus({ preventScroll: true });
+    const active = this.doc.activeElement;
+    if (hadFocus && (!this.root.contains(active) || active.disabled)) this.root.focus({ preventScroll: true });
   }
 
   makeRow(row) {

@@ -215,8 +215,11 @@ test("row tools: select all, merge checked rows, delete, F2 rename, Escape cance
     box.dispatchEvent(new t.window.Event("change"));
   }
   assert.equal(t.q(".xn-merge").disabled, false);
+  t.q(".xn-merge").focus();
   t.click(t.q(".xn-merge"));
   assert.deepEqual(t.model.sent.at(-1), { type: "op", op: "merge", concept_ids: ["a", "b"] });
+  assert.equal(t.q(".xn-merge").disabled, true);
+  assert.equal(t.document.activeElement, t.q(".xn-root"), "keys keep working after the button disables itself");
   assert.deepEqual(t.rowIds("a").length, 4);
   t.click(t.q('.xn-row[data-row="a"] [data-action=delete]'));
   assert.deepEqual(t.model.sent.at(-1), { type: "op", op: "delete", concept_id: "a" });

@@ -2,8 +2,9 @@
 
 One scenario on 540 activations (180 synthetic images x 3 significant x-features) with real
 PNG thumbnails: drag three thumbnails into a new concept, give it a name that is an HTML
-injection attempt, move a selection with the keyboard, undo and redo, trash one, reload the
-page, then read ``w.naming`` and the autosave file from the next cell.
+injection attempt, move a selection with the keyboard, undo and redo, trash one, make a second
+concept with N, merge, undo, delete it, reload the page, then read ``w.naming`` and the
+autosave file from the next cell.
 """
 from __future__ import annotations
 
@@ -142,11 +143,38 @@ def _scenario(page, lab, dialogs, page_errors):
     page.keyboard.press("x")
     _wait_progress(page, 5, N_SHOWN - 6, 1)
     assert _row_ids(page, "trash") == [lone]
+
+    # 6. a second concept from the keyboard (N), merge the two rows, undo, delete the second
+    extra = [i for i in visible_ids(page, "unlabeled") if i not in first3 + next2 + [lone]][:3]
+    _thumb(page, extra[0]).click()
+    _thumb(page, extra[1]).click(modifiers=["Control"])
+    _thumb(page, extra[2]).click(modifiers=["Control"])
+    page.keyboard.press("n")
+    second_box = page.locator(".xn-name-input")
+    second_box.wait_for(timeout=15_000)
+    second_box.fill("heel")
+    second_box.press("Enter")
+    _wait_progress(page, 8, N_SHOWN - 9, 1)
+    page.wait_for_function("() => document.querySelectorAll('.xn-row-concept').length === 2", timeout=15_000)
+    for box in page.locator(".xn-row-concept .xn-mergebox").all():
+        box.check()
+    page.locator(".xn-merge").click()
+    page.wait_for_function("() => document.querySelectorAll('.xn-row-concept').length === 1", timeout=15_000)
+    merged = _concept_rows(page)
+    assert merged[0]["name"] == NAME and sorted(merged[0]["ids"]) == sorted(first3 + next2 + extra)
+    page.keyboard.press("Control+z")
+    page.wait_for_function("() => document.querySelectorAll('.xn-row-concept').length === 2", timeout=15_000)
+    second_key = _concept_rows(page)[1]["key"]
+    page.locator(f'.xn-row[data-row="{second_key}"] [data-action=delete]').click()
+    _wait_progress(page, 5, N_SHOWN - 6, 1)
+    page.wait_for_function("() => document.querySelectorAll('.xn-row-concept').length === 1", timeout=15_000)
+    assert set(extra) <= set(_row_ids(page, "unlabeled"))
+
     page.wait_for_function("document.querySelector('.xn-saved')?.textContent.startsWith('saved')", timeout=15_000)
     before_reload = {"concepts": _concept_rows(page), "trash": _row_ids(page, "trash"),
                      "unlabeled": sorted(_row_ids(page, "unlabeled"))}
 
-    # 6. reload the page: the kernel keeps the widget, the view comes back with the same state
+    # 7. reload the page: the kernel keeps the widget, the view comes back with the same state
     page.locator(".jp-Cell").nth(1).locator(".jp-InputPrompt").click()
     page.keyboard.press("Control+s")
     page.wait_for_timeout(1000)
@@ -161,7 +189,7 @@ def _scenario(page, lab, dialogs, page_errors):
     assert page.locator(".jp-Notebook .jp-Cell").count() == 2
     assert page.locator(".jp-Notebook .jp-MarkdownCell").count() == 0
 
-    # 7. the next cell reads w.naming and the autosave file
+    # 8. the next cell reads w.naming and the autosave file
     run_cell(page, 1)
     out = page.locator(".jp-Cell").nth(1).locator(".jp-OutputArea").inner_text()
     assert re.search(rf"RESULT {N_SHOWN} 5 1", out), out
