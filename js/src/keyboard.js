@@ -8,6 +8,9 @@ export const SHORTCUTS = [
   ["U", "Move the selection back to unlabeled", true],
   ["Space", "Preview the focused image", false],
   ["C", "Compare the selected images (up to 8)", true],
+  ["← / →", "Previous / next image (Shift extends the selection, Ctrl/Cmd only moves focus)", false],
+  ["↑ / ↓", "Previous / next row", false],
+  ["Enter", "Add the focused image to the selection, or take it out", false],
   ["Ctrl/Cmd + A", "Select all in the focused row", false],
   ["Ctrl/Cmd + Z", "Undo", false],
   ["Ctrl/Cmd + Shift + Z, Ctrl + Y", "Redo", false],
@@ -34,6 +37,13 @@ export function keyAction(event, { singleKey = true } = {}) {
   if (isTyping(event.target)) return null;
   const mod = event.ctrlKey || event.metaKey;
   const key = event.key;
+  if (!event.altKey && (key === "ArrowLeft" || key === "ArrowRight")) {
+    return { type: "step", delta: key === "ArrowLeft" ? -1 : 1, extend: event.shiftKey, focusOnly: mod && !event.shiftKey };
+  }
+  if (!event.altKey && !mod && (key === "ArrowUp" || key === "ArrowDown")) {
+    return { type: "row", delta: key === "ArrowUp" ? -1 : 1 };
+  }
+  if (!event.altKey && !mod && key === "Enter") return { type: "toggle" };
   if (mod && !event.altKey) {
     const k = key.toLowerCase();
     if (k === "z") return { type: event.shiftKey ? "redo" : "undo" };

@@ -488,6 +488,44 @@ export class Canvas {
     thumb.focus({ preventScroll: true });
   }
 
+  /** Focus a thumbnail (scrolling it into view) and remember its row. */
+  focusThumb(id) {
+    const node = this.thumbEls.get(id);
+    if (!node || !node.isConnected) return;
+    this.focusRow = this.rowKeyOf(node) || this.focusRow;
+    node.focus({ preventScroll: true });
+    if (node.scrollIntoView) node.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }
+
+  selectFocused(id, mods) {
+    this.sel = clickSelect(this.sel, this.visibleIds(this.focusRow), id, mods);
+    this.paintSelection();
+    this.fillMoveMenu();
+    this.announce(`${this.sel.ids.size} selected`);
+  }
+
+  /** Arrow left/right: focus the previous/next image of the row; select as a click would. */
+  step(focused, { delta, extend, focusOnly }) {
+    const key = focused ? this.rowKeyOf(focused) : this.focusRow;
+    const ids = this.visibleIds(key);
+    if (!ids.length) return;
+    const at = focused ? ids.indexOf(focused.dataset.id) : -1;
+    const next = ids[at < 0 ? 0 : Math.max(0, Math.min(ids.length - 1, at + delta))];
+    this.focusThumb(next);
+    if (focusOnly) return;
+    this.selectFocused(next, extend ? { shift: true } : {});
+  }
+
+  /** Arrow up/down: focus the first image of the previous/next row that shows any. */
+  stepRow(focused, delta) {
+    const keys = deriveRows(this.view).map((r) => r.key).filter((k) => this.visibleIds(k).length);
+    if (!keys.length) return;
+    const current = focused ? this.rowKeyOf(focused) : null;
+    const at = keys.indexOf(current);
+    const key = at < 0 ? keys[0] : keys[Math.max(0, Math.min(keys.length - 1, at + delta))];
+    this.focusThumb(this.visibleIds(key)[0]);
+  }
+
   selectRow(key) {
     if (!key) return;
     this.focusRow = key;
@@ -667,6 +705,12 @@ export class Canvas {
         else if (id) this.openPreview(id, false);
         break;
       }
+      case "step": this.step(focused, action); break;
+      case "row": this.stepRow(focused, action.delta); break;
+      case "toggle":
+        if (focused) this.selectFocused(focused.dataset.id, { ctrl: true });
+        else handled = false;
+        break;
       case "compare": this.openCompare(); break;
       case "help": this.toggleHelp(); break;
       case "escape":

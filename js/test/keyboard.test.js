@@ -50,3 +50,13 @@ test("every single-key action is listed in the help", () => {
   const listed = SHORTCUTS.map(([keys]) => keys).join(" ");
   for (const k of ["1 – 9", "N", "X", "F2", "Ctrl/Cmd + Z", "?"]) assert.ok(listed.includes(k), k);
 });
+
+test("arrows step through images and rows; Enter toggles", () => {
+  assert.deepEqual(keyAction(ev("ArrowRight")), { type: "step", delta: 1, extend: false, focusOnly: false });
+  assert.deepEqual(keyAction(ev("ArrowLeft", { shiftKey: true })), { type: "step", delta: -1, extend: true, focusOnly: false });
+  assert.deepEqual(keyAction(ev("ArrowLeft", { ctrlKey: true })), { type: "step", delta: -1, extend: false, focusOnly: true });
+  assert.deepEqual(keyAction(ev("ArrowDown")), { type: "row", delta: 1 });
+  assert.deepEqual(keyAction(ev("ArrowUp"), { singleKey: false }), { type: "row", delta: -1 });
+  assert.deepEqual(keyAction(ev("Enter")), { type: "toggle" });
+  assert.equal(keyAction(ev("ArrowRight", { target: { tagName: "INPUT", type: "text" } })), null);
+});

@@ -403,3 +403,28 @@ test("hover opens a preview that lets clicks through; leaving closes it", async 
   assert.equal(t.urlApi.live.size, 0);
   await t.close();
 });
+
+test("keyboard only: arrows focus and select, Shift extends, Enter toggles, ↓ goes to the next row", async () => {
+  const t = setup(9);
+  t.model.emit("state", pythonState(t.model, (s) => {
+    s.concepts.push({ id: "a", name: "A", members: s.unlabeled.splice(6, 3) });
+  }));
+  t.canvas.root.focus();
+  t.key("ArrowRight");
+  const pool = t.rowIds("unlabeled");
+  assert.equal(t.document.activeElement.dataset.id, pool[0]);
+  t.key("ArrowRight");
+  t.key("ArrowRight", { shiftKey: true });
+  assert.deepEqual([...t.canvas.sel.ids].sort(), [pool[1], pool[2]].sort());
+  t.key("ArrowRight", { ctrlKey: true });
+  assert.equal(t.document.activeElement.dataset.id, pool[3]);
+  t.key("Enter");
+  assert.deepEqual([...t.canvas.sel.ids].sort(), [pool[1], pool[2], pool[3]].sort());
+  t.key("1");
+  assert.deepEqual(t.model.sent.at(-1), { type: "op", op: "move", ids: [pool[1], pool[2], pool[3]], target: "a" });
+  t.canvas.root.focus();
+  t.key("ArrowRight");
+  t.key("ArrowDown");
+  assert.equal(t.canvas.rowKeyOf(t.document.activeElement), "a");
+  await t.close();
+});
