@@ -91,6 +91,10 @@ def test_exact_against_brute_force_over_partitions(D):
         result = dfamily_matching(W, D)
         assert result.score == brute_force(W, D), W
         check_groups(W, D, result)
+        if D == 2 and W.any():  # the MILP used for large components, on the same graph
+            from xnaming_widget.analysis.dfamily import _d2_component
+
+            assert sum(W[np.ix_(r, c)].sum() for r, c in _d2_component(W)) == result.score
 
 
 def test_complete_bipartite_block_is_taken_whole():
@@ -104,3 +108,14 @@ def test_bad_input():
         dfamily_matching(np.array([[-1.0]]), 1)
     with pytest.raises(ValueError, match="D must be an integer"):
         dfamily_matching(np.ones((2, 2)), 0)
+
+
+def test_branch_and_bound_and_milp_agree_beyond_brute_force_sizes():
+    """The two exact D = 2 solvers (used for small and large components) give the same score."""
+    from xnaming_widget.analysis.dfamily import _d2_component, _d2_search
+
+    rng = np.random.default_rng(7)
+    for _ in range(6):
+        W = rng.integers(1, 6, (6, 7)) * (rng.random((6, 7)) < 0.5)
+        scores = [sum(W[np.ix_(r, c)].sum() for r, c in solver(W)) for solver in (_d2_component, _d2_search)]
+        assert scores[0] == scores[1], W

@@ -51,11 +51,15 @@ def _named_sets(a, b, activations, min_size):
     return concepts_a, names_a, concepts_b, names_b
 
 
+def _jaccard(concepts_a: pd.Series, concepts_b: pd.Series) -> float:
+    union = concepts_a.index.union(concepts_b.index)
+    return len(concepts_a.index.intersection(concepts_b.index)) / len(union) if len(union) else float("nan")
+
+
 def jaccard(a, b, activations=None, *, min_size: int = MIN_SIZE) -> float:
     """|A_a ∩ A_b| / |A_a ∪ A_b| of two namings of one category (NaN when both name nothing)."""
     concepts_a, _, concepts_b, _ = _named_sets(a, b, activations, min_size)
-    union = concepts_a.index.union(concepts_b.index)
-    return len(concepts_a.index.intersection(concepts_b.index)) / len(union) if len(union) else float("nan")
+    return _jaccard(concepts_a, concepts_b)
 
 
 def intersection_matrix(concepts_a: pd.Series, concepts_b: pd.Series, ids_a=None, ids_b=None) -> pd.DataFrame:
@@ -70,9 +74,7 @@ def intersection_matrix(concepts_a: pd.Series, concepts_b: pd.Series, ids_a=None
     return pd.DataFrame(counts, index=pd.Index(ids_a, name="concept_a"), columns=pd.Index(ids_b, name="concept_b"))
 
 
-def dfamily_agreement(a, b, D: int = 1, activations=None, *, min_size: int = MIN_SIZE) -> DFamilyResult:
-    """The best D-family matching of two namings' concepts and its agreement (exact for every D)."""
-    concepts_a, names_a, concepts_b, names_b = _named_sets(a, b, activations, min_size)
+def _dfamily(concepts_a, names_a, concepts_b, names_b, D: int) -> DFamilyResult:
     inter = intersection_matrix(concepts_a, concepts_b, sorted(names_a), sorted(names_b))
     match = dfamily_matching(inter.to_numpy(), D)
     groups = [([inter.index[r] for r in rows], [inter.columns[c] for c in cols]) for rows, cols in match.groups]
@@ -80,26 +82,35 @@ def dfamily_agreement(a, b, D: int = 1, activations=None, *, min_size: int = MIN
                          groups=groups, intersection=inter, names_a=names_a, names_b=names_b)
 
 
-def _measure(name: str, a, b, activations, min_size) -> float:
+def dfamily_agreement(a, b, D: int = 1, activations=None, *, min_size: int = MIN_SIZE) -> DFamilyResult:
+    """The best D-family matching of two namings' concepts and its agreement (exact for every D)."""
+    return _dfamily(*_named_sets(a, b, activations, min_size), D)
+
+
+def _measure(name: str, a: tuple, b: tuple) -> float:
+    """One measure of two prepared namings, each (concept_of, names)."""
     if name == "jaccard":
-        return jaccard(a, b, activations, min_size=min_size)
+        return _jaccard(a[0], b[0])
     if name.startswith("agreement_d") and name[len("agreement_d"):].isdigit():
-        return dfamily_agreement(a, b, int(name[len("agreement_d"):]), activations, min_size=min_size).agreement
+        return _dfamily(a[0], a[1], b[0], b[1], int(name[len("agreement_d"):])).agreement
     raise ValueError(f"Unknown measure {name!r}; use 'jaccard' or 'agreement_d<D>' such as 'agreement_d2'.")
 
 
 def pairwise_scores(namings, activations=None, *, measures=MEASURES, min_size: int = MIN_SIZE,
                     progress_bar: bool | None = None) -> pd.DataFrame:
     """Every measure for every unordered annotator pair of every category (long table)."""
-    by_category: dict[str, list[tuple[str, pd.DataFrame]]] = {}
+    for name in measures:
+        _measure(name, (pd.Series(dtype=str), {}), (pd.Series(dtype=str), {}))  # fail early on unknown names
+    by_category: dict[str, list[tuple[str, tuple]]] = {}
     for annotator, category, table in iter_namings(namings):
-        by_category.setdefault(category, []).append((annotator, table))
+        prepared = named_concepts(table, activations, min_size=min_size)
+        by_category.setdefault(category, []).append((annotator, prepared))
     jobs = [(c, x, y) for c, items in sorted(by_category.items()) for x, y in itertools.combinations(items, 2)]
     rows = []
     for category, (ann_a, a), (ann_b, b) in progress(jobs, desc="annotator pairs",
                                                      disable=None if progress_bar else True):
         rows.append({"category": category, "annotator_a": ann_a, "annotator_b": ann_b,
-                     **{m: _measure(m, a, b, activations, min_size) for m in measures}})
+                     **{m: _measure(m, a, b) for m in measures}})
     return pd.DataFrame(rows, columns=["category", "annotator_a", "annotator_b", *measures])
 
 

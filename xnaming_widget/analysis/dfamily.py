@@ -11,6 +11,9 @@ induced subgraph has diameter ≤ D; its score is the weight of the edges inside
   most among those it is adjacent to in full, so the problem is a set packing over row
   subsets S (variable y_S) and column-to-block choices (x_bS ≤ y_S, each row and each
   column used once), solved exactly by ``scipy.optimize.milp`` per connected component.
+  Components whose smaller side has at most ``SEARCH_SIDE_D2`` concepts (the common case
+  for real namings) skip the MILP: a branch and bound over the partitions of that side,
+  with each column joining its best block, is exact and much faster there.
 - D ≥ 3: connected node subsets of diameter ≤ D are enumerated (small components only) and
   packed exactly by ``milp``.
 
@@ -26,6 +29,7 @@ from scipy.sparse import csr_matrix, hstack, identity, vstack
 from scipy.sparse.csgraph import connected_components, shortest_path
 
 MAX_SIDE_D2 = 18
+SEARCH_SIDE_D2 = 6  # components whose smaller side is at most this are solved by branch and bound
 MAX_NODES_ENUM = 16
 
 
@@ -92,6 +96,53 @@ def _d2_component(W: np.ndarray) -> list[tuple[list[int], list[int]]]:
     return [([int(r) for r in g[0]], [int(c) for c in g[1]]) for g in groups]
 
 
+def _d2_search(W: np.ndarray) -> list[tuple[list[int], list[int]]]:
+    """Exact D = 2 by branch and bound over the partitions of the smaller side (small components).
+
+    Rows are placed one at a time into an existing block or a new one; given the row blocks,
+    each column independently joins the block it is fully adjacent to that pays it most. A
+    partial partition is pruned when, even if every column got all its remaining neighbours
+    on top of its best current block, it could not beat the best complete one.
+    """
+    transposed = W.shape[0] > W.shape[1]
+    if transposed:
+        W = W.T
+    m, n = W.shape
+    subsets = np.arange(1 << m)
+    gain = (((subsets[:, None] >> np.arange(m)) & 1).astype(float) @ W).T.tolist()   # gain[b][S] = w(b, S)
+    neighbours = [int(((W[:, b] > 0) * (1 << np.arange(m))).sum()) for b in range(n)]
+    columns = range(n)
+    best: list = [-1.0, []]
+
+    def best_block(b, blocks):
+        return max((gain[b][B] for B in blocks if B & ~neighbours[b] == 0), default=0.0)
+
+    def bound(blocks, rest):
+        return sum(best_block(b, blocks) + gain[b][rest & neighbours[b]] for b in columns)
+
+    def search(k, blocks, rest):
+        if k == m:
+            value = bound(blocks, 0)
+            if value > best[0]:
+                best[0], best[1] = value, list(blocks)
+            return
+        bit, rest = 1 << k, rest & ~(1 << k)
+        options = [blocks[:j] + [B | bit] + blocks[j + 1:] for j, B in enumerate(blocks)
+                   if any((B | bit) & ~neighbours[b] == 0 for b in columns)] + [blocks + [bit]]
+        for ub, new in sorted(((bound(o, rest), o) for o in options), key=lambda t: -t[0]):
+            if ub > best[0]:
+                search(k + 1, new, rest)
+
+    search(0, [], (1 << m) - 1)
+    chosen: dict[int, list[int]] = {}
+    for b in columns:
+        options = [(gain[b][B], -B, B) for B in best[1] if B & ~neighbours[b] == 0 and gain[b][B] > 0]
+        if options:
+            chosen.setdefault(max(options)[2], []).append(b)
+    groups = [([r for r in range(m) if B >> r & 1], cols) for B, cols in chosen.items()]
+    return [(c, r) if transposed else (r, c) for r, c in groups]
+
+
 def _enumerated_component(W: np.ndarray, D: int) -> list[tuple[list[int], list[int]]]:
     """Exact D-family matching of a small component by enumerating all valid groups."""
     m, n = W.shape
@@ -149,6 +200,8 @@ def dfamily_matching(weights, D: int = 1) -> Matching:
         sub = W[np.ix_(rows, cols)]
         if (sub > 0).all() or shortest_path(csr_matrix(adjacency[np.ix_(nodes, nodes)]), unweighted=True).max() <= D:
             local = [(list(range(len(rows))), list(range(len(cols))))]
+        elif D == 2 and min(sub.shape) <= SEARCH_SIDE_D2:
+            local = _d2_search(sub)
         elif D == 2:
             local = _d2_component(sub)
         else:
