@@ -128,7 +128,8 @@ def plot_matching(result, *, ax=None, label_a: str = "annotator i", label_b: str
             matched = g is not None and g == group_of.get(("b", cb))
             ax.plot([0, 1], [y_a[ca], y_b[cb]], color=colors(g % 10) if matched else "0.8",
                     lw=3 if matched else 1, zorder=2 if matched else 1, gid="matched" if matched else "edge")
-            ax.text(0.5, (y_a[ca] + y_b[cb]) / 2, str(weight), fontsize="small", ha="center",
+            ax.text(0.3, y_a[ca] + 0.3 * (y_b[cb] - y_a[ca]), str(weight), fontsize="small", ha="center",
+                    bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8),
                     color="black" if matched else "0.5", gid="weight")
     ax.scatter([0] * len(y_a), list(y_a.values()), s=120, color="tab:blue", zorder=3)
     ax.scatter([1] * len(y_b), list(y_b.values()), s=120, color="tab:red", zorder=3)

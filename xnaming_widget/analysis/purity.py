@@ -25,7 +25,7 @@ def purity(naming, activations, *, min_size: int = MIN_SIZE) -> Purity:
     xfeature = pd.Series(acts["xfeature"].to_numpy(), index=acts["activation_id"].astype(str))
     counts = pd.crosstab(concept_of.to_numpy(), xfeature.loc[concept_of.index].to_numpy()).to_numpy()
     total = counts.sum()
-    return Purity(counts.max(axis=1).sum() / total, counts.max(axis=0).sum() / total)
+    return Purity(float(counts.max(axis=1).sum() / total), float(counts.max(axis=0).sum() / total))
 
 
 def purity_table(namings, activations, *, min_size: int = MIN_SIZE) -> pd.DataFrame:
