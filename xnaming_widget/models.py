@@ -131,7 +131,7 @@ def evaluate_accuracy(model: nn.Module, data, *, batch_size: int = 1000, device:
     return correct / max(len(x), 1)
 
 
-def train_classifier(train_data, test_data=None, *, model: nn.Module | None = None, epochs: int = 4,
+def train_classifier(train_data, test_data=None, *, model: nn.Module | None = None, epochs: int = 5,
                      batch_size: int = 128, lr: float = 2e-3, weight_decay: float = 0.0, seed: int = 0,
                      device: str = "auto", cache_dir: str | os.PathLike | bool | None = None,
                      progress: bool = True) -> nn.Module:
@@ -254,7 +254,7 @@ def _fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, test, *, epochs: in
     return history
 
 
-def demo_classifier(*, root=None, epochs: int = 4, seed: int = 0, device: str = "auto",
+def demo_classifier(*, root=None, epochs: int = 5, seed: int = 0, device: str = "auto",
                     cache_dir=None, progress: bool = True) -> nn.Module:
     """The demo model in one call: a DemoCNN trained on Fashion-MNIST's train split (cached).
 
