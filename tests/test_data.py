@@ -240,3 +240,26 @@ def test_keypoint_and_box_invariants_for_any_seed_and_size(seed, size, clutter):
     inside = ((rr[None] >= ds.boxes[:, 0, None, None]) & (rr[None] < ds.boxes[:, 2, None, None])
               & (cc[None] >= ds.boxes[:, 1, None, None]) & (cc[None] < ds.boxes[:, 3, None, None]))
     assert not (bird & ~inside).any()
+
+
+def test_download_goes_through_torchvision_into_the_user_cache(tmp_path, tiny_images, no_default_dirs, monkeypatch):
+    torchvision = pytest.importorskip("torchvision")
+    images, labels = tiny_images
+    calls = []
+
+    class FakeFashionMNIST:
+        """Stands in for torchvision's downloader: writes IDX files where torchvision would."""
+
+        def __init__(self, root, train, download):
+            calls.append((root, train, download))
+            raw = tmp_path / "no-cache" / "fashion-mnist" / "FashionMNIST" / "raw"
+            raw.mkdir(parents=True, exist_ok=True)
+            write_fashion_files(raw, "train" if train else "t10k", images, labels, compress=False)
+
+    monkeypatch.setattr(torchvision.datasets, "FashionMNIST", FakeFashionMNIST)
+    with pytest.raises(FileNotFoundError):
+        load_fashion_mnist(split="train")
+    assert calls == [], "nothing is downloaded unless download=True"
+    ds = load_fashion_mnist(split="train", download=True)
+    assert calls == [(str(tmp_path / "no-cache" / "fashion-mnist"), True, True)]
+    np.testing.assert_array_equal(ds.images, images)

@@ -82,7 +82,7 @@ class PartsDataset(ImageArrayDataset):
 # rr, cc: pixel-centre grids (1, H, W); every parameter is an (N,) array broadcast to (N, 1, 1).
 
 def _col(a) -> np.ndarray:
-    return np.asarray(a, dtype=np.float64)[:, None, None]
+    return np.asarray(a, dtype=np.float32)[:, None, None]
 
 
 def _ellipse(rr, cc, cy, cx, ry, rx, angle=None) -> np.ndarray:
@@ -135,8 +135,8 @@ def make_parts_dataset(n_per_class: int = 100, size: int = 64, seed: int = 0, *,
     if shuffle:
         labels = labels[rng.permutation(n)]
     S = float(size)
-    rr, cc = np.mgrid[0:size, 0:size].astype(np.float64)
-    rr, cc = rr[None] + 0.5, cc[None] + 0.5  # pixel centres
+    rr, cc = np.mgrid[0:size, 0:size].astype(np.float32)
+    rr, cc = rr[None] + np.float32(0.5), cc[None] + np.float32(0.5)  # pixel centres
 
     # background: a tinted plane with a vertical gradient, noise added at the end, clutter blobs
     base = _BACKGROUNDS[rng.integers(len(_BACKGROUNDS), size=n)]
