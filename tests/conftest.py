@@ -14,7 +14,7 @@ import torch
 
 N_TRAIN_PER_CLASS = 300   # 3000 training images
 N_TEST = 2000
-SMALL_EPOCHS = 3
+SMALL_EPOCHS = 4
 
 
 def pytest_configure(config):
@@ -55,9 +55,9 @@ def model_cache_dir(request, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def demo_model_small(fashion_small, model_cache_dir):
-    """A DemoCNN trained for 3 epochs on ``fashion_small.train`` (seed 0, CPU, deterministic).
+    """A DemoCNN trained for 4 epochs on ``fashion_small.train`` (seed 0, CPU, deterministic).
 
-    About 75-85 % test accuracy; ``.history``, ``.test_accuracy``, ``.classes`` are set."""
+    About 77 % test accuracy (3000 images, seconds to train); ``.history``, ``.test_accuracy``, ``.classes`` are set."""
     from xnaming_widget.models import train_classifier
 
     torch.manual_seed(0)
