@@ -240,6 +240,7 @@ def test_a_folder_with_other_files_is_refused(tmp_path, capsys):
     (["demo", "--out", "x", "--seed", "-1"], "0 or more"),
     (["demo", "--out", "x", "--categories", "Shoe"], "Unknown categories ['Shoe']"),
     (["demo", "--out", "x", "--categories", "Bag", "Bag"], "repeat"),
+    (["demo", "--out", "x", "--significance", "top-90"], "invalid choice"),
     (["serve"], "invalid choice"),
     ([], "COMMAND"),
 ])

@@ -22,7 +22,7 @@ REPO_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .pipeline import DEFAULT_CATEGORIES
+    from .pipeline import DEFAULT_CATEGORIES, DEFAULT_SIGNIFICANCE, SIGNIFICANCE_RULES
 
     parser = argparse.ArgumentParser(
         prog="python -m xnaming_widget",
@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="number of simulated people (default: 3)")
     demo.add_argument("--seed", type=_non_negative_int, default=0, metavar="S",
                       help="seed of the explanation networks and the simulated people (default: 0)")
+    demo.add_argument("--significance", choices=sorted(SIGNIFICANCE_RULES), default=DEFAULT_SIGNIFICANCE,
+                      help=f"which x-features of an image are explained (default: {DEFAULT_SIGNIFICANCE})")
     demo.add_argument("--quick", action="store_true",
                       help="reduced setting (fewer images and epochs, tens of seconds) for tests")
     demo.add_argument("--data", type=Path, default=None, metavar="DIR",
@@ -92,7 +94,8 @@ def _demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     try:
         result = run_demo(args.out, categories=args.categories, n_annotators=args.annotators, seed=args.seed,
-                          quick=args.quick, data_root=args.data, show_progress=True if args.progress else False)
+                          quick=args.quick, significance=args.significance,
+                          data_root=args.data, show_progress=True if args.progress else False)
     except DemoError as err:
         parser.exit(2, f"{parser.prog} demo: error: {err}\n")
     except FileNotFoundError as err:  # no Fashion-MNIST: the loader says where it looked and how to fix it

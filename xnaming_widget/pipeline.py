@@ -39,10 +39,15 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["DemoError", "DemoResult", "DemoScale", "DEFAULT_CATEGORIES", "FULL", "QUICK", "region_truth",
-           "run_demo"]
+__all__ = ["DemoError", "DemoResult", "DemoScale", "DEFAULT_CATEGORIES", "DEFAULT_SIGNIFICANCE", "FULL", "QUICK",
+           "SIGNIFICANCE_RULES", "region_truth", "run_demo"]
 
 DEFAULT_CATEGORIES = ("Sneaker", "Bag")
+SIGNIFICANCE_RULES = {
+    "top_fraction": "the fewest x-features carrying 90 % of the positive evidence (top-fraction)",
+    "msx": "the minimal sufficient explanation (MSX: the fewest positive terms outweighing the negative ones)",
+}
+DEFAULT_SIGNIFICANCE = "top_fraction"
 LAYER = "fc6"
 N_XFEATURES = 5
 REGION_ROWS = ("top", "middle", "bottom")
@@ -180,10 +185,11 @@ def region_truth(activations) -> pd.Series:
 
 # ----------------------------------------------------------------------------- run folder
 
-def _settings(categories, n_annotators, seed, quick, scale: DemoScale) -> dict:
+def _settings(categories, n_annotators, seed, quick, significance, scale: DemoScale) -> dict:
     return {"categories": list(categories), "n_annotators": int(n_annotators), "seed": int(seed),
-            "quick": bool(quick), "scale": asdict(scale), "layer": LAYER, "n_xfeatures": N_XFEATURES,
-            "heatmaps": "cmwp", "truth": "object region under the heatmap peak (3 x 2 grid)"}
+            "quick": bool(quick), "significance": significance, "scale": asdict(scale), "layer": LAYER,
+            "n_xfeatures": N_XFEATURES, "heatmaps": "cmwp",
+            "truth": "object region under the heatmap peak (3 x 2 grid)"}
 
 
 def _claim_run_folder(out: Path, settings: dict) -> bool:
@@ -212,7 +218,7 @@ def _claim_run_folder(out: Path, settings: dict) -> bool:
 
 # ----------------------------------------------------------------------------- stages
 
-def _check_arguments(categories, n_annotators, seed) -> list[str]:
+def _check_arguments(categories, n_annotators, seed, significance) -> list[str]:
     from .data import FASHION_MNIST_CLASSES
 
     categories = [str(c) for c in categories]
@@ -228,6 +234,8 @@ def _check_arguments(categories, n_annotators, seed) -> list[str]:
         raise DemoError(f"The number of simulated annotators must be a whole number >= 1, got {n_annotators!r}.")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise DemoError(f"The seed must be a whole number >= 0, got {seed!r}.")
+    if significance not in SIGNIFICANCE_RULES:
+        raise DemoError(f"Unknown significance rule {significance!r}; use one of {sorted(SIGNIFICANCE_RULES)}.")
     return categories
 
 
@@ -383,8 +391,9 @@ def _report(path: Path, *, settings, model, faithfulness, summary, figures, tabl
     report.add(
         "Activations",
         f"The first {scale['n_explain']} test images; each category's images are those the classifier "
-        "predicts as it. Significant x-features (minimal sufficient explanation, MSX) get a contrastive "
-        "excitation-backprop (c-MWP) heatmap.",
+        f"predicts as it. The significant x-features of an image are "
+        f"{SIGNIFICANCE_RULES[settings['significance']]}; each gets a contrastive excitation-backprop "
+        "(c-MWP) heatmap.",
         summary,
     )
     report.add(
@@ -420,7 +429,7 @@ def _report(path: Path, *, settings, model, faithfulness, summary, figures, tabl
 # ----------------------------------------------------------------------------- the main job
 
 def run_demo(out_dir: str | os.PathLike, *, categories: Sequence[str] = DEFAULT_CATEGORIES, n_annotators: int = 3,
-             seed: int = 0, quick: bool = False, data_root: str | os.PathLike | None = None,
+             seed: int = 0, quick: bool = False, significance: str = DEFAULT_SIGNIFICANCE, data_root: str | os.PathLike | None = None,
              cache_dir: str | os.PathLike | None = None, log: Callable[[str], None] | None = _print_line,
              show_progress: bool | None = False) -> DemoResult:
     """Run the main job on Fashion-MNIST into ``out_dir`` and return its tables and file paths.
@@ -430,6 +439,12 @@ def run_demo(out_dir: str | os.PathLike, *, categories: Sequence[str] = DEFAULT_
     always the built-in one, seed 0, so its cache is shared); ``quick``: the reduced
     :data:`QUICK` scale (tens of seconds, for tests) instead of :data:`FULL` (a few minutes on
     two cores, plus about 100 CPU-seconds the first time to train the classifier);
+    ``significance``: which x-features of an image are explained, ``"top_fraction"`` (default)
+    or ``"msx"``. The demo defaults to top-fraction because the SRAE's class score here is
+    dominated by one large positive term, so MSX keeps exactly one x-feature per image (the
+    same one for every image of a category) and each local explanation is a single concept;
+    with top-fraction an image typically has two, and the global explanation shows which
+    concepts occur together;
     ``data_root``: where the Fashion-MNIST IDX files are (default: the usual places, see
     ``load_fashion_mnist``); ``cache_dir``: the model cache (default ``~/.cache/xnaming-widget/models``);
     ``log``: called with one line per stage (None: silent); ``show_progress``: progress bars
@@ -446,10 +461,10 @@ def run_demo(out_dir: str | os.PathLike, *, categories: Sequence[str] = DEFAULT_
     from .models import FeatureExtractor
     from .xnn import XNNBank, fit_class_xnns
 
-    categories = _check_arguments(categories, n_annotators, seed)
+    categories = _check_arguments(categories, n_annotators, seed, significance)
     scale = QUICK if quick else FULL
     out = Path(out_dir).expanduser()
-    settings = _settings(categories, n_annotators, seed, quick, scale)
+    settings = _settings(categories, n_annotators, seed, quick, significance, scale)
     resumed = _claim_run_folder(out, settings)
     show = show_progress is not False
     stages = _Stages(10, log)
@@ -503,7 +518,7 @@ def run_demo(out_dir: str | os.PathLike, *, categories: Sequence[str] = DEFAULT_
     with stages.stage("activations") as note:
         chunks = []
         activations = build_activations(model, LAYER, bank, test.subset(slice(0, scale.n_explain)), categories,
-                                        method="cmwp", out_dir=activations_dir, show_progress=show,
+                                        method="cmwp", significance=significance, out_dir=activations_dir, show_progress=show,
                                         on_chunk=lambda i, n: chunks.append(i))
         work["heatmap_chunks_computed"] = len(chunks)
         summary = _activation_summary(activations)
