@@ -321,3 +321,21 @@ def test_lab_finds_this_checkout_s_notebooks():
     if not (repo / "notebooks" / "01_quickstart.ipynb").is_file():
         pytest.skip("this checkout has no notebooks/01_quickstart.ipynb yet")
     assert cli.notebooks_dir() == repo / "notebooks"
+
+
+def test_a_naming_file_of_another_activation_set_is_never_overwritten(quick_run, tmp_path, monkeypatch):
+    import shutil
+
+    from xnaming_widget.pipeline import DemoError, run_demo
+
+    monkeypatch.setenv("XNAMING_CACHE", str(quick_run.cache))
+    copy = tmp_path / "run"
+    shutil.copytree(quick_run.out, copy)
+    foreign = naming_files(copy)[0]
+    doc = json.loads(foreign.read_text(encoding="utf-8"))
+    doc["fingerprint"] = "someone-else"
+    foreign.write_text(json.dumps(doc), encoding="utf-8")
+    before = foreign.read_bytes()
+    with pytest.raises(DemoError, match="another activation set"):
+        run_demo(copy, quick=True, log=None)
+    assert foreign.read_bytes() == before

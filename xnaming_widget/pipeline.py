@@ -377,6 +377,8 @@ def _report(path: Path, *, settings, model, faithfulness, summary, figures, tabl
         f"Categories {', '.join(settings['categories'])}; {settings['n_annotators']} simulated annotators; "
         f"seed {settings['seed']}; {'quick (reduced) setting' if settings['quick'] else 'full setting'}. "
         f"Made with Python {platform.python_version()} on {platform.machine()}.",
+        "Seconds per stage (this run; a resumed run reuses the classifier, the XNNs, the activations and the "
+        "naming files):",
         pd.DataFrame({"seconds": pd.Series(timings)}).rename_axis("stage"),
     )
     report.add(
@@ -524,7 +526,8 @@ def run_demo(out_dir: str | os.PathLike, *, categories: Sequence[str] = DEFAULT_
         summary = _activation_summary(activations)
         note.append(f"{int(summary['significant'].sum())} significant of {len(activations)} activations in "
                     f"{int(summary['images'].sum())} images; {len(chunks)} heatmap chunks computed")
-    empty = [c for c in categories if summary.loc[c, "significant"] == 0] if len(summary) else categories
+    significant = summary["significant"].reindex(categories, fill_value=0)
+    empty = list(significant.index[significant == 0])
     if empty:
         raise DemoError(f"No significant activations for {empty} among the first {scale.n_explain} test images; "
                         "choose other categories.")
