@@ -20,12 +20,16 @@ _EXPORTS = {
     "DemoCNN": "models",
     "train_classifier": "models",
     "FeatureExtractor": "models",
+    "demo_classifier": "models",
+    "load_efficientnet_lite0": "models",
     # explanation networks
     "XNN": "xnn",
     "XNNBank": "xnn",
     "fit_class_xnns": "xnn",
     "msx": "significance",
     "top_fraction": "significance",
+    "faithfulness_table": "metrics",
+    "compare_methods": "metrics",
     # heatmaps and activation sets
     "attribute": "heatmaps",
     "XFeatureModel": "heatmaps",
@@ -44,6 +48,8 @@ _EXPORTS = {
     "dfamily_agreement": "analysis",
     "pairwise_table": "analysis",
     "simulate_annotators": "analysis",
+    "matched_names": "analysis",
+    "Report": "report",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
