@@ -50,6 +50,8 @@ _EXPORTS = {
     "simulate_annotators": "analysis",
     "matched_names": "analysis",
     "Report": "report",
+    # the main job, headless
+    "run_demo": "pipeline",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
