@@ -1,11 +1,12 @@
 """Make the README's two images from a real run on the built-in default (Fashion-MNIST + DemoCNN).
 
-1. Pipeline: the demo CNN (trained once, then cached), its ``fc6`` features of the Fashion-MNIST
-   test split, one-vs-all SRAE XNNs for all classes, and the activation set (c-MWP heatmaps) of
-   one category on the first ``--n-images`` test images.
-2. A naming: the category's significant activations grouped by x-feature, each group named by
-   where its mean heatmap lies on the object (front / back, top / sole), the smallest group left
-   unlabeled and a few trashed, created through ``NamingWidget``'s Python API in a real
+1. Pipeline: the demo CNN (trained once, then cached), its ``fc6`` features of the first 4000
+   Fashion-MNIST test images, one-vs-all SRAE XNNs for all classes fitted on them, and the
+   activation set (c-MWP heatmaps, MSX significance) of one category on the first
+   ``--n-images`` test images.
+2. A naming: the category's significant activations grouped and named by where their heatmap
+   peaks on the object (toe, heel, sole, ...), rare groups left unlabeled and a few activations
+   on wrongly classified images trashed, created through ``NamingWidget``'s Python API in a real
    JupyterLab, shown in Debian's Chromium, and the widget element screenshotted
    (``naming-widget.png``).
 3. The global explanation of the naming the widget autosaved, drawn with
@@ -13,12 +14,14 @@
 
     python scripts/make_readme_images.py [--out docs/images] [--category Sneaker] [--work DIR]
 
-Takes a few minutes on two CPU cores (plus ~100 CPU-s the first time, to train the CNN).
-``--work`` keeps the activation set and the lab's files there, so a rerun skips step 1.
+About 2.5 minutes on two busy CPU cores, most of it fitting the XNNs (plus ~100 CPU-s the
+first time, to train the CNN). ``--work`` keeps the XNN bank, the activation set and the lab's
+files there, so a rerun with the same cached CNN skips the fitting (about 25 s).
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -33,7 +36,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_PNG_BYTES = 300_000
-ANNOTATOR = "readme"
+ANNOTATOR = "demo"
 FIT_IMAGES = 4000  # test images the XNNs are fitted on (~400 per class; about a minute on one core)
 
 _START = time.monotonic()
@@ -49,13 +52,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "images",
                         help="folder for naming-widget.png and global-explanation.png (default: docs/images)")
     parser.add_argument("--category", default="Sneaker", help="the Fashion-MNIST class to name (default: Sneaker)")
-    parser.add_argument("--n-images", type=int, default=2500,
-                        help="test images to take the category's images from (default: 2500, ~250 of a class)")
+    parser.add_argument("--n-images", type=int, default=1000,
+                        help="test images to take the category's images from (default: 1000, ~100 of a "
+                             "class: a widget that fits one screenshot)")
     parser.add_argument("--work", type=Path, default=None,
                         help="keep intermediate files (activation set, lab folders) here; default: a temp dir")
     parser.add_argument("--width", type=int, default=1200, help="browser viewport width in px (default: 1200)")
-    parser.add_argument("--height", type=int, default=1000, help="browser viewport height in px (default: 1000)")
-    parser.add_argument("--thumb-size", type=int, default=72, help="thumbnail size shown in the widget (default: 72)")
+    parser.add_argument("--height", type=int, default=900,
+                        help="browser viewport height in px (default: 900; grown to fit the whole widget)")
+    parser.add_argument("--thumb-size", type=int, default=64, help="thumbnail size shown in the widget (default: 64)")
     args = parser.parse_args(argv)
     if not 1 <= args.n_images <= 10_000:
         parser.error(f"--n-images must be between 1 and 10000 (the test split's size), got {args.n_images}")
@@ -75,30 +80,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 # ---- 1. the pipeline ---------------------------------------------------------------------------
 
-def build_activation_set(category: str, n_images: int, out_dir: Path):
-    """Demo CNN -> fc6 features -> XNN bank -> c-MWP activation set of ``category`` (saved in ``out_dir``)."""
+def state_digest(model) -> str:
+    """A short hash of a model's weights: intermediate files are kept per model, since the
+    cached demo CNN is retrained (and may differ slightly) when its cache is cleared."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:12]
+
+
+def build_activation_set(category: str, n_images: int, work: Path):
+    """Demo CNN -> fc6 features -> XNN bank -> c-MWP activation set of ``category``; return the
+    set and the folder it is saved in (under ``work``; a rerun with the same model loads it)."""
     import torch
 
     from xnaming_widget import models
-    from xnaming_widget.activations import ActivationSet, build_activations
+    from xnaming_widget.activations import build_activations
     from xnaming_widget.data import load_fashion_mnist
     from xnaming_widget.xnn import XNNBank, fit_class_xnns
 
-    if (out_dir / "activations").is_dir():
-        acts = ActivationSet.load(out_dir / "activations")
-        log(f"activation set loaded from {out_dir / 'activations'} ({len(acts)} rows)")
-        return acts
     torch.manual_seed(0)
     log("demo classifier (trains once, ~100 CPU-s; later runs load it from the cache)")
     model = models.demo_classifier(progress=False)
     log(f"  DemoCNN: {model.test_accuracy:.1%} test accuracy, "
         f"{'loaded from' if model.loaded_from_cache else 'saved to'} {model.cache_path}")
+    run_dir = work / f"model-{state_digest(model)}"
     test = load_fashion_mnist(split="test").subset(slice(0, max(n_images, FIT_IMAGES)))
     features = models.FeatureExtractor(model, "fc6").extract(test, progress=False)
     log(f"  fc6 features of the first {len(test)} test images: Z {features.Z.shape}")
-    bank_path = out_dir / "xnn-bank"
+    bank_path = run_dir / f"xnn-bank-{len(test)}"
     if bank_path.exists():
         bank = XNNBank.load(bank_path)
+        log(f"  XNN bank loaded from {bank_path}")
     else:
         log("fitting one-vs-all SRAE XNNs (5 x-features per class) on them")
         bank = fit_class_xnns(features.Z, features.logits, test.classes, labels=features.labels, seed=0,
@@ -109,62 +123,69 @@ def build_activation_set(category: str, n_images: int, out_dir: Path):
     subset = test.subset(slice(0, n_images))
     n_category = int((features.predictions[:n_images] == test.classes.index(category)).sum())
     log(f"c-MWP heatmaps for the {n_category} of the first {n_images} test images predicted as {category!r}")
+    acts_dir = run_dir / f"activations-{test.classes.index(category)}-{n_images}"
     acts = build_activations(model, "fc6", bank, subset, categories=[category], method="cmwp",
-                             out_dir=out_dir / "activations", show_progress=False,
+                             out_dir=acts_dir, show_progress=False,
                              on_chunk=lambda i, n: log(f"  heatmap chunk {i + 1}/{n}"))
-    log(f"  {int(acts.table['significant'].sum())} significant activations of {len(acts)}")
-    return acts
+    log(f"  {int(acts.table['significant'].sum())} significant activations of {len(acts)} ({acts_dir})")
+    return acts, acts_dir
 
 
-# ---- 2. a naming plan: groups by x-feature, named by where their heatmaps lie ----------------
+# ---- 2. a naming plan: the activations grouped by where their heatmap peaks on the object ------
 
-# Words for where a group's heatmaps lie on the object, per category (columns: left, middle,
-# right third of the object's box; rows: top, middle, bottom). Fashion-MNIST's shoes point left.
+# What a person would call the place a heatmap peaks at, per category, by the third of the
+# object's box it lies in (row: top / middle / bottom, column: left / middle / right).
+# Fashion-MNIST's shoes point left. A peak outside the box is "background".
 PLACE_WORDS = {
-    "Sneaker": {("top", "left"): "toe cap", ("top", "middle"): "laces", ("top", "right"): "collar",
-                ("middle", "left"): "toe", ("middle", "middle"): "side panel", ("middle", "right"): "heel",
-                ("bottom", "left"): "front sole", ("bottom", "middle"): "sole", ("bottom", "right"): "heel sole"},
-    "Ankle boot": {("top", "left"): "shaft front", ("top", "middle"): "shaft", ("top", "right"): "shaft back",
+    "Sneaker": {("top", "left"): "toe", ("top", "middle"): "laces", ("top", "right"): "collar",
+                ("middle", "left"): "toe", ("middle", "middle"): "side", ("middle", "right"): "heel",
+                ("bottom", "left"): "toe", ("bottom", "middle"): "sole", ("bottom", "right"): "heel"},
+    "Ankle boot": {("top", "left"): "shaft", ("top", "middle"): "shaft", ("top", "right"): "shaft",
                    ("middle", "left"): "toe", ("middle", "middle"): "instep", ("middle", "right"): "heel",
-                   ("bottom", "left"): "front sole", ("bottom", "middle"): "sole", ("bottom", "right"): "heel"},
+                   ("bottom", "left"): "toe", ("bottom", "middle"): "sole", ("bottom", "right"): "heel"},
     "Bag": {("top", "left"): "handle", ("top", "middle"): "handle", ("top", "right"): "handle",
-            ("middle", "left"): "left side", ("middle", "middle"): "front", ("middle", "right"): "right side",
-            ("bottom", "left"): "bottom corner", ("bottom", "middle"): "bottom", ("bottom", "right"): "bottom corner"},
+            ("middle", "left"): "side", ("middle", "middle"): "front", ("middle", "right"): "side",
+            ("bottom", "left"): "bottom", ("bottom", "middle"): "bottom", ("bottom", "right"): "bottom"},
 }
+OUTSIDE = "background"
+BOX_MARGIN = 0.1  # a peak this far (as a fraction of the box) outside the object box still counts as on it
 
 
-def place_of(centre_row: float, centre_col: float) -> tuple[str, str]:
+def place_of(row: float, col: float) -> tuple[str, str] | None:
     """Which third of the object's box a point lies in, ``(row word, column word)``, from
-    coordinates relative to the box (0 = top/left edge, 1 = bottom/right edge)."""
+    coordinates relative to the box (0 = top/left edge, 1 = bottom/right edge); None when the
+    point lies more than ``BOX_MARGIN`` outside the box."""
+    if not (-BOX_MARGIN <= row <= 1 + BOX_MARGIN and -BOX_MARGIN <= col <= 1 + BOX_MARGIN):
+        return None
+
     def third(value, words):
         return words[min(2, max(0, int(np.floor(value * 3))))]
 
-    return third(centre_row, ("top", "middle", "bottom")), third(centre_col, ("left", "middle", "right"))
+    return third(row, ("top", "middle", "bottom")), third(col, ("left", "middle", "right"))
 
 
-def heatmap_centres(heatmaps: np.ndarray, images: np.ndarray, ink: float = 0.1) -> np.ndarray:
-    """Each heatmap's centre of mass, as (row, col) relative to its image's object box.
+def heatmap_peaks(heatmaps: np.ndarray, images: np.ndarray, ink: float = 0.1) -> np.ndarray:
+    """Where each heatmap peaks (after a 3 x 3 box blur, so that a lone hot pixel does not win;
+    ties go to the hotter unblurred pixel), as (row, col) relative to its image's object box.
 
     ``heatmaps (R, H, W)`` non-negative; ``images (R, H, W)`` grey in [0, 1]. The object box is
-    the bounding box of the pixels brighter than ``ink`` (the whole image if there are none).
-    Returns float (R, 2), mostly in [0, 1].
+    the bounding box of the pixels brighter than ``ink`` (the whole image if there are none):
+    0 is its top/left pixel, 1 its bottom/right one. Returns float (R, 2).
     """
     heatmaps = np.asarray(heatmaps, dtype=np.float64)
     R, H, W = heatmaps.shape
-    rows, cols = np.arange(H, dtype=np.float64), np.arange(W, dtype=np.float64)
-    mass = heatmaps.sum(axis=(1, 2))
-    mass = np.where(mass > 0, mass, 1.0)
-    centre_r = (heatmaps.sum(axis=2) @ rows) / mass
-    centre_c = (heatmaps.sum(axis=1) @ cols) / mass
+    padded = np.pad(heatmaps, ((0, 0), (1, 1), (1, 1)))
+    blurred = sum(padded[:, dr:dr + H, dc:dc + W] for dr in range(3) for dc in range(3))
+    score = blurred + 1e-6 * heatmaps  # ties of the blurred map go to the hotter pixel
+    peak_r, peak_c = np.divmod(score.reshape(R, -1).argmax(axis=1), W)
     ink_rows, ink_cols = (images > ink).any(axis=2), (images > ink).any(axis=1)  # (R, H), (R, W)
     has_ink = ink_rows.any(axis=1)
     top = np.where(has_ink, ink_rows.argmax(axis=1), 0)
     bottom = np.where(has_ink, H - 1 - ink_rows[:, ::-1].argmax(axis=1), H - 1)
     left = np.where(has_ink, ink_cols.argmax(axis=1), 0)
     right = np.where(has_ink, W - 1 - ink_cols[:, ::-1].argmax(axis=1), W - 1)
-    rel_r = (centre_r - top) / np.maximum(bottom - top, 1)
-    rel_c = (centre_c - left) / np.maximum(right - left, 1)
-    return np.stack([rel_r, rel_c], axis=1)
+    return np.stack([(peak_r - top) / np.maximum(bottom - top, 1),
+                     (peak_c - left) / np.maximum(right - left, 1)], axis=1)
 
 
 @dataclass
@@ -180,49 +201,51 @@ class NamingPlan:
                            "trash": self.trash})
 
 
-def plan_naming(table, centres: np.ndarray, category: str, *, min_group: int = 12, n_trash: int = 4) -> NamingPlan:
-    """Group ``category``'s significant activations by x-feature and name each group by the
-    place its heatmaps' median centre lies on the object (``PLACE_WORDS``; "x-feature k" when
-    the category has no words). Groups smaller than ``min_group`` stay unlabeled, as a person
-    would leave rare cases for later. Up to ``n_trash`` activations on images the DNN got wrong
-    (a known label other than category) go to trash, as a person who spots a wrong image would do.
+def plan_naming(table, peaks: np.ndarray, category: str, *, min_group: int = 5, n_trash: int = 4) -> NamingPlan:
+    """Name ``category``'s significant activations as a person looking at the thumbnails might:
+    by the part of the object where the heatmap is hottest (``PLACE_WORDS``; ``OUTSIDE`` off the
+    object), or by x-feature ("x-feature k") for a category without words. Activations with the
+    same name form one concept. Concepts smaller than ``min_group`` stay unlabeled, rare cases
+    left for later. Up to ``n_trash`` activations on images of another class (a known label
+    other than ``category``: the DNN got them wrong) go to trash.
 
-    ``table``: SPEC §5 rows of the significant activations (in display order); ``centres``:
-    ``heatmap_centres`` of those rows.
+    ``table``: SPEC §5 rows of the significant activations (in display order); ``peaks``:
+    ``heatmap_peaks`` of those rows. Concepts come largest first; members keep table order.
     """
-    if len(table) != len(centres):
-        raise ValueError(f"table has {len(table)} rows but centres {len(centres)}; pass one centre per row")
+    if len(table) != len(peaks):
+        raise ValueError(f"table has {len(table)} rows but peaks {len(peaks)}; pass one peak per row")
     ids = table["activation_id"].astype(str).to_numpy()
     labels = table["label"].astype("string")
     wrong = (labels.notna() & (labels != category)).fillna(False).to_numpy(dtype=bool)
     trash = list(ids[wrong][:n_trash])
-    keep = ~np.isin(ids, trash)
     words = PLACE_WORDS.get(category)
-    concepts, unlabeled, used = [], [], {}
-    xfeatures = table["xfeature"].to_numpy()
-    for k in np.unique(xfeatures[keep]):
-        rows = keep & (xfeatures == k)
-        members = list(ids[rows])
+    if words:
+        places = [place_of(row, col) for row, col in peaks]
+        names = np.array([OUTSIDE if place is None else words[place] for place in places], dtype=object)
+    else:
+        names = np.array([f"x-feature {k}" for k in table["xfeature"]], dtype=object)
+    keep = ~np.isin(ids, trash)
+    concepts, unlabeled = [], []
+    for name in dict.fromkeys(names[keep]):
+        members = list(ids[keep & (names == name)])
         if len(members) < min_group:
             unlabeled += members
-            continue
-        place = place_of(*np.median(centres[rows], axis=0))
-        name = words[place] if words else f"x-feature {k}"
-        used[name] = used.get(name, 0) + 1
-        concepts.append((name if used[name] == 1 else f"{name} ({used[name]})", members))
+        else:
+            concepts.append((str(name), members))
     concepts.sort(key=lambda concept: -len(concept[1]))
+    unlabeled = [i for i in ids if i in set(unlabeled)]
     return NamingPlan(concepts=concepts, trash=trash, unlabeled=unlabeled)
 
 
 def significant_rows(acts, category: str):
-    """``category``'s significant activations: their table rows and ``heatmap_centres``."""
+    """``category``'s significant activations: their table rows and ``heatmap_peaks``."""
     table = acts.table
     mask = (table["category"] == category).to_numpy() & table["significant"].to_numpy(dtype=bool)
     rows = table[mask]
     heatmaps = acts.heatmaps[acts.heatmap_rows[np.flatnonzero(mask)]]
     image_index = np.array([acts.image_ids.index(i) for i in rows["image_id"]], dtype=np.int64)
     grey = acts.images[image_index].mean(axis=3) / 255.0
-    return rows, heatmap_centres(heatmaps, grey)
+    return rows, heatmap_peaks(heatmaps, grey)
 
 
 # ---- 3. the widget in a real JupyterLab --------------------------------------------------------
@@ -241,20 +264,24 @@ w.move(plan["trash"], "trash")
 w
 '''
 
-# Resolves when every thumbnail image the viewport shows of the widget is decoded.
-THUMBS_DECODED_JS = """() => {
-  const imgs = [...document.querySelectorAll('.xn-root .xn-thumb img')].filter(i => {
-    const r = i.getBoundingClientRect();
-    return r.bottom > 0 && r.top < window.innerHeight && r.width > 0;
+# True once every thumbnail the viewport shows (as an IntersectionObserver sees it, so clipping
+# by the widget's scrolling rows counts) is decoded.
+THUMBS_DECODED_JS = """() => new Promise(resolve => {
+  const imgs = [...document.querySelectorAll('.xn-root .xn-thumb img')];
+  const observer = new IntersectionObserver(entries => {
+    observer.disconnect();
+    const shown = entries.filter(e => e.isIntersecting).map(e => e.target);
+    resolve(shown.length > 0 && shown.every(i => i.src && i.complete && i.naturalWidth > 0));
   });
-  return imgs.length > 0 && imgs.every(i => i.src && i.complete && i.naturalWidth > 0);
-}"""
+  imgs.forEach(i => observer.observe(i));
+})"""
 
 
 def screenshot_widget(activations_dir: Path, plan_path: Path, autosave: Path, category: str, *, lab_dir: Path,
                       png: Path, width: int, height: int, thumb_size: int) -> None:
     """Open a throw-away JupyterLab in Chromium, run the cell that builds and names the widget,
-    and screenshot the widget element into ``png``."""
+    and screenshot the widget element into ``png``. The viewport grows to fit the whole widget
+    (JupyterLab scrolls inside the page, so a screenshot shows only what is on screen)."""
     sys.path.insert(0, str(REPO / "tests" / "e2e"))
     from lab_harness import launch_chromium, open_notebook, run_cell, start_lab, stop_process_group, write_notebook
     from playwright.sync_api import sync_playwright
@@ -277,20 +304,46 @@ def screenshot_widget(activations_dir: Path, plan_path: Path, autosave: Path, ca
             run_cell(page, 0, timeout_ms=180_000)
             root = page.locator(".xn-root")
             page.wait_for_selector(".xn-root .xn-row-concept .xn-thumb", timeout=60_000)
-            root.scroll_into_view_if_needed()
+            _collapse_cell_input(page)
+            _fit_viewport_to(page, root, width)
             page.mouse.move(0, 0)  # no hover preview over the thumbnails
             page.wait_for_function(THUMBS_DECODED_JS, timeout=30_000)
             page.wait_for_function("document.querySelector('.xn-saved')?.textContent.startsWith('saved')",
                                    timeout=15_000)
             page.wait_for_timeout(500)
             png.parent.mkdir(parents=True, exist_ok=True)
-            root.screenshot(path=str(png), animations="disabled", caret="hide")
+            box = root.bounding_box()
+            pad = 6  # a white margin, so the rows' borders are not cut
+            page.screenshot(path=str(png), animations="disabled", caret="hide",
+                            clip={"x": max(0, box["x"] - pad), "y": max(0, box["y"] - pad),
+                                  "width": box["width"] + 2 * pad, "height": box["height"] + 2 * pad})
             if errors:
                 raise RuntimeError(f"the page reported errors: {errors}")
             browser.close()
     finally:
         stop_process_group(proc)
     log(f"  wrote {png} ({png.stat().st_size / 1000:.0f} kB)")
+
+
+def _collapse_cell_input(page) -> None:
+    """Hide the cell's code (JupyterLab's input collapser), so the widget starts near the top."""
+    page.locator(".jp-Cell .jp-Cell-inputCollapser").first.click()
+    page.wait_for_timeout(300)
+
+
+def _fit_viewport_to(page, root, width: int, margin: int = 40) -> None:
+    """Grow the viewport until the whole widget is on screen (its rows' scroll caps grow with
+    the viewport height, so this takes a few rounds at most)."""
+    for _round in range(5):
+        root.scroll_into_view_if_needed()
+        box = root.bounding_box()
+        height = page.viewport_size["height"]
+        if box is not None and box["y"] >= 0 and box["y"] + box["height"] + margin <= height:
+            return
+        needed = int((box["y"] if box else 0) + (box["height"] if box else height) + 2 * margin)
+        page.set_viewport_size({"width": width, "height": max(needed, height + 100)})
+        page.wait_for_timeout(400)
+    raise RuntimeError("the widget does not fit on screen even after growing the viewport")
 
 
 def _close_left_sidebar(page) -> None:
@@ -358,12 +411,13 @@ def main(argv: list[str] | None = None) -> None:
     work.mkdir(parents=True, exist_ok=True)
     log(f"work folder: {work}")
     try:
-        acts = build_activation_set(args.category, args.n_images, work).for_category(args.category)
-        rows, centres = significant_rows(acts, args.category)
-        plan = plan_naming(rows, centres, args.category)
+        acts, acts_dir = build_activation_set(args.category, args.n_images, work)
+        rows, peaks = significant_rows(acts, args.category)
+        plan = plan_naming(rows, peaks, args.category, min_group=max(3, round(0.05 * len(rows))))
         for name, members in plan.concepts:
             log(f"  concept {name!r}: {len(members)} activations")
-        log(f"  {len(plan.trash)} to trash (images of other classes), {len(plan.unlabeled)} left unlabeled")
+        log(f"  {len(plan.trash)} to trash (images of other classes), {len(plan.unlabeled)} left unlabeled "
+            "(rare places)")
         plan_path = work / "plan.json"
         plan_path.write_text(plan.to_json(), encoding="utf-8")
         autosave = work / "namings" / f"{ANNOTATOR}.json"
@@ -371,7 +425,7 @@ def main(argv: list[str] | None = None) -> None:
         lab_dir = work / "lab"
         shutil.rmtree(lab_dir, ignore_errors=True)
         widget_png, global_png = args.out / "naming-widget.png", args.out / "global-explanation.png"
-        screenshot_widget(work / "activations", plan_path, autosave, args.category, lab_dir=lab_dir,
+        screenshot_widget(acts_dir, plan_path, autosave, args.category, lab_dir=lab_dir,
                           png=widget_png, width=args.width, height=args.height, thumb_size=args.thumb_size)
         plot_global(autosave, acts, args.category, global_png)
         for png in (widget_png, global_png):

@@ -1,4 +1,4 @@
-"""The README-image script's helpers: argument checks, heatmap centres relative to the object box,
+"""The README-image script's helpers: argument checks, heatmap peaks relative to the object box,
 and the naming plan (grouping, names, unlabeled small groups, trash). The slow parts (pipeline,
 browser) are not run here."""
 from __future__ import annotations
@@ -37,24 +37,24 @@ def test_arguments_default_to_docs_images_and_reject_bad_values(script, capsys):
         assert words in capsys.readouterr().err
 
 
-def test_heatmap_centre_is_relative_to_the_object_box(script):
+def test_heatmap_peak_is_relative_to_the_object_box_and_ignores_a_lone_hot_pixel(script):
     images = np.zeros((2, 10, 10))
     images[0, 2:7, 1:9] = 1.0   # box rows 2..6, cols 1..8
     heat = np.zeros((2, 10, 10))
-    heat[0, 6, 1] = 1.0          # bottom-left corner of the box
-    heat[0, 2, 8] = 3.0          # top-right corner, three times the weight
+    heat[0, 0, 0] = 5.0          # a lone hot pixel: blurred, 5 over its 3 x 3 neighbourhood
+    heat[0, 5:8, 6:9] = 1.0      # a 3 x 3 blob centred at (6, 7): blurred, 9 at its centre
     heat[1, 4, 5] = 2.0          # no ink at all: the box is the whole image
-    centres = script.heatmap_centres(heat, images)
-    # by hand: mass-weighted row (6*1 + 2*3)/4 = 3 -> (3-2)/(6-2); col (1*1 + 8*3)/4 = 6.25 -> 5.25/7
-    np.testing.assert_allclose(centres[0], [0.25, 5.25 / 7])
-    np.testing.assert_allclose(centres[1], [4 / 9, 5 / 9])
+    peaks = script.heatmap_peaks(heat, images)
+    np.testing.assert_allclose(peaks[0], [(6 - 2) / (6 - 2), (7 - 1) / (8 - 1)])
+    np.testing.assert_allclose(peaks[1], [4 / 9, 5 / 9])
 
 
 def test_place_of_splits_the_box_into_thirds(script):
     assert script.place_of(0.1, 0.9) == ("top", "right")
     assert script.place_of(0.5, 0.34) == ("middle", "middle")
     assert script.place_of(1.0, 0.0) == ("bottom", "left")  # the far edges belong to the last third
-    assert script.place_of(-0.2, 1.3) == ("top", "right")   # heat just outside the box
+    assert script.place_of(-0.05, 1.05) == ("top", "right")  # just outside the box, within the margin
+    assert script.place_of(0.5, 1.5) is None and script.place_of(-0.3, 0.5) is None
 
 
 def _table(xfeatures, labels):
@@ -62,27 +62,29 @@ def _table(xfeatures, labels):
     return pd.DataFrame({"activation_id": ids, "xfeature": xfeatures, "label": labels})
 
 
-def test_plan_groups_by_xfeature_names_by_place_and_keeps_small_groups_and_wrong_images_apart(script):
-    xfeatures = [0] * 14 + [1] * 13 + [2] * 5 + [3] * 12
-    labels = ["Sneaker"] * len(xfeatures)
+def test_plan_names_by_place_merges_same_names_and_keeps_small_groups_and_wrong_images_apart(script):
+    xfeatures = [4] * 44
+    labels = ["Sneaker"] * 44
     labels[0], labels[15], labels[16] = "Sandal", "Ankle boot", pd.NA   # two wrong, one unknown (kept)
-    centres = np.array([[0.5, 0.1]] * 14 + [[0.5, 0.9]] * 13 + [[0.9, 0.5]] * 5 + [[0.5, 0.05]] * 12)
+    # 14 at the toe (middle-left), 7 bottom-right + 6 middle-right (both "heel"), 5 off the box, 12 toe again
+    peaks = np.array([[0.5, 0.1]] * 14 + [[0.9, 0.9]] * 7 + [[0.5, 0.9]] * 6 + [[0.5, 2.0]] * 5 + [[0.1, 0.05]] * 12)
     table = _table(xfeatures, labels)
-    plan = script.plan_naming(table, centres, "Sneaker", min_group=12, n_trash=4)
+    plan = script.plan_naming(table, peaks, "Sneaker", min_group=12, n_trash=4)
     ids = table["activation_id"].tolist()
     assert plan.trash == [ids[0], ids[15]]
+    assert [name for name, _ in plan.concepts] == ["toe", "heel"]   # largest first
     by_name = dict(plan.concepts)
-    assert set(by_name) == {"toe", "heel", "toe (2)"}       # x3 also sits on the toe: a second "toe"
-    assert by_name["toe"] == ids[1:14] and by_name["heel"] == ids[14:15] + ids[16:27]
-    assert plan.unlabeled == ids[27:32]                      # x-feature 2: 5 < 12 members
-    assert [len(m) for _, m in plan.concepts] == sorted([len(m) for _, m in plan.concepts], reverse=True)
+    assert by_name["toe"] == ids[1:14] + ids[32:44]
+    assert by_name["heel"] == ids[14:15] + ids[16:27]
+    assert plan.unlabeled == ids[27:32]                      # "background": 5 < 12 members
     placed = sorted(plan.trash + plan.unlabeled + [i for _, m in plan.concepts for i in m])
     assert placed == sorted(ids)                             # every activation in exactly one place
 
 
 def test_plan_uses_xfeature_numbers_for_categories_without_words(script):
-    table = _table([4] * 12, ["Shirt"] * 12)
-    plan = script.plan_naming(table, np.full((12, 2), 0.5), "Shirt")
-    assert plan.concepts == [("x-feature 4", table["activation_id"].tolist())] and plan.trash == []
-    with pytest.raises(ValueError, match="one centre per row"):
+    table = _table([4] * 12 + [1] * 12, ["Shirt"] * 24)
+    plan = script.plan_naming(table, np.full((24, 2), 0.5), "Shirt")
+    ids = table["activation_id"].tolist()
+    assert dict(plan.concepts) == {"x-feature 4": ids[:12], "x-feature 1": ids[12:]} and plan.trash == []
+    with pytest.raises(ValueError, match="one peak per row"):
         script.plan_naming(table, np.zeros((3, 2)), "Shirt")
