@@ -81,9 +81,9 @@ QUICKSTART = [
 
     import xnaming_widget as xw
     from xnaming_widget import plots
-    from xnaming_widget.metrics import faithfulness_table
 
     torch.manual_seed(SEED)
+    print("xnaming-widget", xw.__version__, "| torch", torch.__version__)
     """),
     md("""
     ## 1. Data and classifier
@@ -156,7 +156,7 @@ QUICKSTART = [
     """),
     code("""
     held_features = extractor.extract(held_out)
-    faithfulness = faithfulness_table(bank, held_features.Z, held_features.logits, held_features.labels)
+    faithfulness = xw.faithfulness_table(bank, held_features.Z, held_features.logits, held_features.labels)
     faithfulness.round(3)
     """),
     md("""
@@ -327,8 +327,6 @@ YOUR_OWN_MODEL = [
 
     import xnaming_widget as xw
     from xnaming_widget.data import ImageArrayDataset
-    from xnaming_widget.metrics import faithfulness_table
-    from xnaming_widget.models import load_efficientnet_lite0
 
     torch.manual_seed(SEED)
     IMAGENET_CLASSES = MobileNet_V2_Weights.IMAGENET1K_V1.meta["categories"]  # the 1000 names, no download
@@ -393,7 +391,7 @@ YOUR_OWN_MODEL = [
             return self.net((images - 0.5) / 0.5)[:, self.class_indices]
 
 
-    net = load_efficientnet_lite0(pretrained=True)
+    net = xw.load_efficientnet_lite0(pretrained=True)
     all_classes = ExplainedClassifier(net, list(range(1000))).eval()
     """),
     md("""
@@ -449,7 +447,7 @@ YOUR_OWN_MODEL = [
 
     bank = xw.fit_class_xnns(features.Z[fit], logits[fit], class_names, n_features=5,
                              epochs=XNN_EPOCHS, seed=SEED)
-    faithfulness = faithfulness_table(bank, features.Z[held], logits[held], predicted[held])
+    faithfulness = xw.faithfulness_table(bank, features.Z[held], logits[held], predicted[held])
     faithfulness.round(3)
     """),
     md("""
@@ -571,7 +569,7 @@ COMPARE_ANNOTATORS = [
     """),
     params("""
     TRAIN_PER_CLASS = 100      # training birds per class (6 classes)
-    TEST_PER_CLASS = 40        # test birds per class: their activations get named
+    TEST_PER_CLASS = 100       # test birds per class: their activations get named
     IMAGE_SIZE = 64
     CNN_EPOCHS = 6
     XNN_EPOCHS = 20
@@ -593,6 +591,7 @@ COMPARE_ANNOTATORS = [
     from xnaming_widget.naming_format import write_json_atomic
 
     torch.manual_seed(SEED)
+    print("xnaming-widget", xw.__version__, "| torch", torch.__version__)
     """),
     md("""
     ## 1. Birds, a classifier and its XNNs
@@ -800,9 +799,9 @@ EXPLANATION_METRICS = [
     import torch
 
     import xnaming_widget as xw
-    from xnaming_widget.metrics import compare_methods
 
     torch.manual_seed(SEED)
+    print("xnaming-widget", xw.__version__, "| torch", torch.__version__)
     """),
     md("""
     ## 1. Data and classifier
@@ -825,7 +824,7 @@ EXPLANATION_METRICS = [
     """),
     code("""
     neural = {"epochs": XNN_EPOCHS, "seed": SEED}
-    table = compare_methods(train, test, dnn=cnn, layer="fc6", n_features=N_FEATURES,
+    table = xw.compare_methods(train, test, dnn=cnn, layer="fc6", n_features=N_FEATURES,
                             maps_per_class=MAPS_PER_CLASS,
                             xnn_params={m: neural for m in ("srae", "nn", "sae", "cae")}, seed=SEED)
     table.round(3)
@@ -857,15 +856,18 @@ EXPLANATION_METRICS = [
     md("""
     ## Reading the table
 
-    - On these small synthetic birds every neural XNN reproduces the CNN almost perfectly
-      (F_cls near 1); Lasso, limited to five input dimensions, is the least faithful.
-    - Orthogonality and locality are where the methods differ: x-features that reconstruct the
-      layer (SRAE, SAE) must cover different directions of it, which shows in their maps.
-    - The 1-Heatmap spreads over the whole bird: one map has to show every part that matters,
-      so its locality entropy is the highest.
-
-    With more data and epochs (see the parameters) the numbers settle; the paper's own setting
-    is `xw.xnn.PAPER_SETTINGS` (hidden layers 800 and 100) on CUB-200 birds.
+    - **Faithfulness comes first.** An XNN whose F_cls is clearly below 1 changes the
+      classifier's decisions, and its x-features explain something else. CAE, whose
+      x-features are learnt without looking at the class score at all, is the one to watch.
+    - **SRAE against NN** isolates what the sparse reconstruction term buys: both are trained
+      to be faithful; only SRAE must also keep the layer's information in its x-features. The
+      paper found it equally faithful and more orthogonal and local.
+    - **1-Heatmap** is the usual one-map explanation: one map has to show every part that
+      matters, so expect the highest locality entropy.
+    - On these small synthetic birds the differences between the neural methods are small and
+      move with the seed; raise `TRAIN_PER_CLASS`, `XNN_EPOCHS` and `MAPS_PER_CLASS` before
+      reading much into them. The paper's own setting is `xw.xnn.PAPER_SETTINGS` (hidden
+      layers 800 and 100), pass it per method through `xnn_params`.
     """),
     code("""
     summary = {
