@@ -178,6 +178,13 @@ QUICKSTART = [
     significant.groupby("category")["xfeature"].value_counts().unstack(fill_value=0)
     """),
     md("""
+    The table counts the significant activations per x-feature. MSX is strict: when one
+    x-feature alone outweighs the negative evidence, it is the whole explanation, and a
+    category may be carried by one or two x-features. To see more per image, build the set
+    with `significance="top_fraction"` (the formative study's rule: the fewest x-features
+    holding 90 % of the positive evidence).
+    """),
+    md("""
     ## 4. Name the activations
 
     The widget shows the significant activations of one category as heatmap thumbnails.
@@ -598,6 +605,9 @@ COMPARE_ANNOTATORS = [
 
     The same three steps as in the quickstart, on 64×64 colour birds: train a small CNN, fit
     one XNN per class at `fc6`, and build the activation set of the categories to name.
+    Significance here is `top_fraction` (the fewest x-features holding 90 % of an image's
+    positive evidence) rather than the stricter default MSX, so that images have several
+    significant activations and local explanations combine several concepts.
     """),
     code("""
     train = xw.make_parts_dataset(TRAIN_PER_CLASS, size=IMAGE_SIZE, seed=SEED)
@@ -617,7 +627,7 @@ COMPARE_ANNOTATORS = [
     features = xw.FeatureExtractor(cnn, "fc6").extract(train)
     bank = xw.fit_class_xnns(features.Z, features.logits, train.classes, labels=features.labels,
                              epochs=XNN_EPOCHS, seed=SEED)
-    activations = xw.build_activations(cnn, "fc6", bank, test, categories=CATEGORIES)
+    activations = xw.build_activations(cnn, "fc6", bank, test, categories=CATEGORIES, significance="top_fraction")
     print(activations)
     """),
     md("""
@@ -702,9 +712,10 @@ COMPARE_ANNOTATORS = [
     ## 6. Purity
 
     **CX purity**: give every concept its most common x-feature; the share of named
-    activations that sit on their concept's x-feature. **XC purity**: the other way round.
-    High XC with lower CX means that x-features are narrow (one x-feature, one concept) while
-    people use one name for several x-features.
+    activations that sit on their concept's x-feature. **XC purity**: the other way round,
+    give every x-feature its most common concept. High CX with low XC means each concept lives
+    on one x-feature but an x-feature is given several names: it responds to several parts.
+    Low CX with high XC means people use one name for what several x-features show.
     """),
     code("""
     purity = analysis.purity_table(namings, activations)
@@ -787,7 +798,7 @@ EXPLANATION_METRICS = [
     IMAGE_SIZE = 64
     CNN_EPOCHS = 6
     XNN_EPOCHS = 20            # for the neural methods (SRAE, NN, SAE, CAE)
-    MAPS_PER_CLASS = 20        # test images per class whose x-feature maps are measured
+    MAPS_PER_CLASS = 40        # test images per class whose x-feature maps are measured
     N_FEATURES = 5             # x-features per class, as in the paper
     SEED = 0
     """),
