@@ -191,5 +191,11 @@ def load_fashion_mnist(root: str | os.PathLike | None = None, split: str = "test
     return FashionMNIST(images=images, labels=labels.astype(np.int64), classes=list(FASHION_MNIST_CLASSES))
 
 
-# Imported last: parts_data builds on ImageArrayDataset defined above.
-from .parts_data import PartsDataset, make_parts_dataset  # noqa: E402
+def __getattr__(name: str):
+    """``PartsDataset`` and ``make_parts_dataset`` live in ``parts_data``, which builds on
+    ``ImageArrayDataset`` above; re-exported lazily so that importing either module first works."""
+    if name in ("PartsDataset", "make_parts_dataset"):
+        from . import parts_data
+
+        return getattr(parts_data, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
