@@ -243,7 +243,6 @@ def test_compare_annotators(executed):
 
 @pytest.mark.slow
 def test_explanation_metrics(executed):
-    from xnaming_widget.data import make_parts_dataset  # noqa: F401  (import data before parts_data)
     from xnaming_widget.metrics.compare import ROWS
     from xnaming_widget.parts_data import PART_NAMES
 
