@@ -793,12 +793,12 @@ EXPLANATION_METRICS = [
     ## Parameters
     """),
     params("""
-    TRAIN_PER_CLASS = 100      # training birds per class (6 classes)
-    TEST_PER_CLASS = 40        # test birds per class
+    TRAIN_PER_CLASS = 200      # training birds per class (6 classes)
+    TEST_PER_CLASS = 50        # test birds per class
     IMAGE_SIZE = 64
     CNN_EPOCHS = 6
     XNN_EPOCHS = 20            # for the neural methods (SRAE, NN, SAE, CAE)
-    MAPS_PER_CLASS = 40        # test images per class whose x-feature maps are measured
+    MAPS_PER_CLASS = 50        # test images per class whose x-feature maps are measured
     N_FEATURES = 5             # x-features per class, as in the paper
     SEED = 0
     """),
