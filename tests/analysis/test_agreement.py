@@ -98,3 +98,31 @@ def test_linguistic_compatibility_weighted_fractions():
     assert result[["exact", "subset", "incompatible"]].tolist() == pytest.approx([0.6, 0.9, 0.1])
     with pytest.raises(ValueError, match="No judgment for 1 matched name pairs"):
         linguistic_compatibility(matches, {k: v for k, v in list(judgments.items())[:2]})
+
+
+def test_pairwise_scores_equal_the_per_pair_functions():
+    """The encoded pairwise path gives exactly what jaccard and dfamily_agreement give pair by pair
+    (simulated namings of two categories, with skipping, trash, noise, splits and merges)."""
+    from xnaming_widget.analysis import simulate_annotators
+
+    rng = np.random.default_rng(3)
+    rows, truth = [], {}
+    for category in ("bird", "cat"):
+        for i in range(60):
+            aid = f"{category}/img{i // 2}/x{i % 2}"
+            rows.append((aid, f"{category}/img{i // 2}", category, i % 2, i % 7 != 0))
+            truth[aid] = f"part{rng.integers(6)}"
+    acts = pd.DataFrame(rows, columns=["activation_id", "image_id", "category", "xfeature", "significant"])
+    namings = simulate_annotators(acts, truth, 4, skip=0.2, trash=0.05, noise=0.15, split=0.3, merge=0.2, seed=4)
+    measures = ("agreement_d1", "agreement_d2", "agreement_d3", "jaccard")
+    scores = pairwise_scores(namings, acts, measures=measures)
+    assert len(scores) == 2 * 6
+    for row in scores.itertuples():
+        pick = namings[(namings["category"] == row.category)]
+        a, b = pick[pick["annotator"] == row.annotator_a], pick[pick["annotator"] == row.annotator_b]
+        assert row.jaccard == pytest.approx(jaccard(a, b, acts), nan_ok=True)
+        for D in (1, 2, 3):
+            assert getattr(row, f"agreement_d{D}") == pytest.approx(dfamily_agreement(a, b, D, acts).agreement,
+                                                                     nan_ok=True)
+    with pytest.raises(ValueError, match="Unknown measure 'agreement_dx'"):
+        pairwise_scores(namings, acts, measures=("agreement_dx",))

@@ -6,6 +6,8 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from xnaming_widget.analysis import dfamily_matching
+from xnaming_widget.analysis.biclique_packing import _BicliquePacking, _column_gain, _facility_milp
+from xnaming_widget.analysis.dfamily import _d2_search
 
 
 def partitions(items):
@@ -91,10 +93,6 @@ def test_exact_against_brute_force_over_partitions(D):
         result = dfamily_matching(W, D)
         assert result.score == brute_force(W, D), W
         check_groups(W, D, result)
-        if D == 2 and W.any():  # the MILP used for large components, on the same graph
-            from xnaming_widget.analysis.dfamily import _d2_component
-
-            assert sum(W[np.ix_(r, c)].sum() for r, c in _d2_component(W)) == result.score
 
 
 def test_complete_bipartite_block_is_taken_whole():
@@ -110,12 +108,68 @@ def test_bad_input():
         dfamily_matching(np.ones((2, 2)), 0)
 
 
-def test_branch_and_bound_and_milp_agree_beyond_brute_force_sizes():
-    """The two exact D = 2 solvers (used for small and large components) give the same score."""
-    from xnaming_widget.analysis.dfamily import _d2_component, _d2_search
+def partition_score(W, blocks):
+    """Score of disjoint row blocks (bit masks; uncovered rows alone) when every column joins the block
+    that pays it most."""
+    covered = [r for r in range(W.shape[0]) if any(S >> r & 1 for S in blocks)]
+    assert len(covered) == sum(bin(S).count("1") for S in blocks), "blocks overlap"
+    alone = [1 << r for r in range(W.shape[0]) if r not in covered]
+    return _column_gain(np.asarray(W, float), list(blocks) + alone).max(axis=1).sum()
 
+
+def branch_and_price(W):
+    packing = _BicliquePacking(np.asarray(W, float))
+    blocks = packing.solve()
+    assert packing.best_score == pytest.approx(partition_score(W, blocks))
+    return packing.best_score, packing.nodes
+
+
+def random_graph(rng, m, n, density, integer=True):
+    W = rng.integers(1, 6, (m, n)) * (rng.random((m, n)) < density)
+    return W if integer else W * rng.uniform(0.5, 1.5, (m, n))
+
+
+@pytest.mark.parametrize("density", [0.35, 0.6, 0.9])
+def test_each_exact_d2_solver_against_brute_force(density):
+    """Branch and price, the sparse-graph MILP and the partition search, on sparse and dense graphs."""
+    rng = np.random.default_rng(int(density * 100))
+    for _ in range(10):
+        m, n = rng.integers(1, 5, 2)
+        W = random_graph(rng, m, n, density)
+        expected = brute_force(W, 2)
+        assert branch_and_price(W)[0] == pytest.approx(expected), W
+        assert partition_score(W, _facility_milp(W.astype(float))) == pytest.approx(expected), W
+        assert sum(W[np.ix_(r, c)].sum() for r, c in _d2_search(W)) == pytest.approx(expected), W
+
+
+def test_exact_d2_solvers_agree_beyond_brute_force_sizes():
+    """On dense 7 × 8 graphs (integer and real weights) all three exact solvers give one score,
+    and some of these graphs make branch and price branch (a fractional LP at the root)."""
     rng = np.random.default_rng(7)
-    for _ in range(6):
-        W = rng.integers(1, 6, (6, 7)) * (rng.random((6, 7)) < 0.5)
-        scores = [sum(W[np.ix_(r, c)].sum() for r, c in solver(W)) for solver in (_d2_component, _d2_search)]
-        assert scores[0] == scores[1], W
+    branched = 0
+    for trial in range(10):
+        W = random_graph(rng, 7, 8, 0.75, integer=trial % 2 == 0)
+        search = sum(W[np.ix_(r, c)].sum() for r, c in _d2_search(W))
+        score, nodes = branch_and_price(W)
+        branched += nodes > 1
+        assert score == pytest.approx(search), W
+        assert partition_score(W, _facility_milp(W.astype(float))) == pytest.approx(search), W
+    assert branched > 0
+
+
+def test_dense_fifteen_by_fifteen_is_exact_and_valid():
+    """The benchmark's dense case: valid groups, and the same score as the sparse-graph MILP."""
+    rng = np.random.default_rng(2)
+    W = np.zeros((15, 15))
+    np.add.at(W, (rng.integers(0, 15, 300), rng.integers(0, 15, 300)), 1)
+    result = dfamily_matching(W, 2)
+    check_groups(W, 2, result)
+    assert result.score >= dfamily_matching(W, 1).score
+    assert result.score == branch_and_price(W)[0]
+
+
+def test_too_many_rows_for_exact_d2():
+    W = np.eye(20) + np.eye(20, k=1)
+    W[0, -1] = 1  # one connected cycle of 40 concepts: both sides have 20
+    with pytest.raises(ValueError, match="too large"):
+        dfamily_matching(W, 2)

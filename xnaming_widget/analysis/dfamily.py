@@ -8,12 +8,10 @@ induced subgraph has diameter ≤ D; its score is the weight of the edges inside
   (``scipy.optimize.linear_sum_assignment``).
 - D = 2: in a bipartite graph a group of diameter ≤ 2 is a complete bipartite block (or one
   node). Given the blocks' row parts, each column independently joins the block that pays it
-  most among those it is adjacent to in full, so the problem is a set packing over row
-  subsets S (variable y_S) and column-to-block choices (x_bS ≤ y_S, each row and each
-  column used once), solved exactly by ``scipy.optimize.milp`` per connected component.
-  Components whose smaller side has at most ``SEARCH_SIDE_D2`` concepts (the common case
-  for real namings) skip the MILP: a branch and bound over the partitions of that side,
-  with each column joining its best block, is exact and much faster there.
+  most among those it is adjacent to in full. Per connected component: when the smaller side
+  has at most ``SEARCH_SIDE_D2`` concepts (the common case for real namings), a branch and
+  bound over the partitions of that side is exact and fastest; larger components go to the
+  exact branch and price of :mod:`.biclique_packing` (LP bound priced over every row subset).
 - D ≥ 3: connected node subsets of diameter ≤ D are enumerated (small components only) and
   packed exactly by ``milp``.
 
@@ -25,11 +23,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
-from scipy.sparse import csr_matrix, hstack, identity, vstack
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, shortest_path
 
-MAX_SIDE_D2 = 18
-SEARCH_SIDE_D2 = 6  # components whose smaller side is at most this are solved by branch and bound
+from .biclique_packing import best_biclique_partition
+
+SEARCH_SIDE_D2 = 7  # smaller side at most this: branch and bound over partitions; above: biclique_packing
 MAX_NODES_ENUM = 16
 
 
@@ -60,40 +59,6 @@ def _solve_milp(c: np.ndarray, A, ub: np.ndarray) -> np.ndarray:
     if res.x is None:  # pragma: no cover - HiGHS always finds the empty packing
         raise RuntimeError(f"The matching MILP failed: {res.message}")
     return np.round(res.x).astype(bool)
-
-
-def _d2_component(W: np.ndarray) -> list[tuple[list[int], list[int]]]:
-    """Exact D = 2 on one connected component (rows are the smaller side)."""
-    transposed = W.shape[0] > W.shape[1]
-    if transposed:
-        W = W.T
-    m, n = W.shape
-    if m > MAX_SIDE_D2:
-        raise ValueError(f"Exact D=2 matching enumerates subsets of the smaller side; a connected component "
-                         f"with {m} concepts on each side is too large (limit {MAX_SIDE_D2}). Raise min_size or "
-                         "compare smaller namings.")
-    subsets = np.arange(1, 1 << m, dtype=np.int64)
-    members = ((subsets[:, None] >> np.arange(m)) & 1).astype(bool)            # (K, m)
-    neighbours = ((W > 0) * (1 << np.arange(m))[:, None]).sum(axis=0)           # (n,) row masks per column
-    eligible = (subsets[:, None] & ~neighbours[None, :]) == 0                    # S ⊆ N(b)
-    set_idx, cols = np.nonzero(eligible)
-    used_sets, set_pos = np.unique(set_idx, return_inverse=True)
-    gain = (members[set_idx] * W[:, cols].T).sum(axis=1)                        # w(b, S)
-    ny, nx = len(used_sets), len(set_idx)
-    row_use = hstack([csr_matrix(members[used_sets].T.astype(float)), csr_matrix((m, nx))])
-    col_use = hstack([csr_matrix((n, ny)), csr_matrix((np.ones(nx), (cols, np.arange(nx))), shape=(n, nx))])
-    link = hstack([csr_matrix((-np.ones(nx), (np.arange(nx), set_pos)), shape=(nx, ny)), identity(nx, format="csr")])
-    A = vstack([row_use, col_use, link]).tocsr()
-    ub = np.r_[np.ones(m + n), np.zeros(nx)]
-    x = _solve_milp(np.r_[np.zeros(ny), -gain], A, ub)
-    chosen_sets, chosen_x = np.nonzero(x[:ny])[0], np.nonzero(x[ny:])[0]
-    groups = []
-    for k in chosen_sets:
-        rows = list(np.nonzero(members[used_sets[k]])[0])
-        group_cols = sorted(int(cols[j]) for j in chosen_x if set_pos[j] == k)
-        if group_cols:
-            groups.append((rows, group_cols) if not transposed else (group_cols, rows))
-    return [([int(r) for r in g[0]], [int(c) for c in g[1]]) for g in groups]
 
 
 def _d2_search(W: np.ndarray) -> list[tuple[list[int], list[int]]]:
@@ -203,7 +168,7 @@ def dfamily_matching(weights, D: int = 1) -> Matching:
         elif D == 2 and min(sub.shape) <= SEARCH_SIDE_D2:
             local = _d2_search(sub)
         elif D == 2:
-            local = _d2_component(sub)
+            local = best_biclique_partition(sub)
         else:
             local = _enumerated_component(sub, D)
         groups += [([int(rows[r]) for r in g_rows], [int(cols[c]) for c in g_cols]) for g_rows, g_cols in local]
