@@ -27,9 +27,9 @@ CELL_TIMEOUT_S = 600
 # Smaller than the defaults, still meaningful: enough images per class for the CNN to learn,
 # for every class's XNN to have positives, and for several concepts of >= 3 members.
 REDUCED = {
-    "01_quickstart.ipynb": dict(TRAIN_IMAGES=4000, CNN_EPOCHS=2, XNN_IMAGES=1000, XNN_EPOCHS=10,
+    "01_quickstart.ipynb": dict(TRAIN_IMAGES=6000, CNN_EPOCHS=3, XNN_IMAGES=1000, XNN_EPOCHS=10,
                                 HELD_OUT_IMAGES=600, CATEGORIES=["Sneaker"], ANNOTATOR="tester"),
-    "02_your_own_model.ipynb": dict(CROPS_PER_PHOTO=16, MIN_PREDICTED=3, XNN_EPOCHS=30),
+    "02_your_own_model.ipynb": dict(CROPS_PER_PHOTO=24, MIN_PREDICTED=3, XNN_EPOCHS=30),
     "03_compare_annotators.ipynb": dict(TRAIN_PER_CLASS=40, TEST_PER_CLASS=30, CNN_EPOCHS=6, XNN_EPOCHS=10,
                                         CATEGORIES=["Cardinal", "Mallard"], N_PEOPLE=3),
     "04_explanation_metrics.ipynb": dict(TRAIN_PER_CLASS=40, TEST_PER_CLASS=12, CNN_EPOCHS=6, XNN_EPOCHS=8,
@@ -187,7 +187,7 @@ def test_quickstart(executed):
 
     notebook, workdir, _ = executed("01_quickstart.ipynb")
     summary = _common_checks("01_quickstart.ipynb", notebook)
-    assert summary["cnn_accuracy"] > 0.6  # 10 classes: chance is 0.1
+    assert summary["cnn_accuracy"] > 0.65  # 10 classes: chance is 0.1 (this run: ~0.75)
     assert summary["f_cls"] >= 0.9
     assert abs(summary["xnn_accuracy"] - summary["cnn_accuracy"]) <= 0.1
     # the widget autosaved into the notebook's own folder, and the file reads back
@@ -219,7 +219,7 @@ def test_your_own_model(executed):
     assert summary["n_crops"] == 4 * REDUCED["02_your_own_model.ipynb"]["CROPS_PER_PHOTO"]
     # the real ImageNet weights recognise the cat and the espresso in the photos
     assert any("cat" in c for c in summary["classes"]) and "espresso" in summary["classes"]
-    assert summary["f_cls"] >= 0.8 and 0 <= summary["xnn_accuracy"] <= 1
+    assert summary["f_cls"] >= 0.8 and 0.6 <= summary["xnn_accuracy"] <= 1  # XNNs mostly make the model's choice
     assert summary["n_significant"] >= len(summary["classes"])  # MSX: >= 1 per explained crop
     assert summary["heatmap_shape"] == [224, 224]
 
