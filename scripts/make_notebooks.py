@@ -188,9 +188,11 @@ QUICKSTART = [
     ## 4. Name the activations
 
     The widget shows the significant activations of one category as heatmap thumbnails.
-    Select some (click, Shift-click, or drag a box), press **N** to make a concept of them and
-    type its name (say *toe cap* or *heel*); drag thumbnails between concepts, into *trash*
-    (nothing to name) or back to *unlabeled*. **Ctrl-Z** undoes.
+    Select some (click; Ctrl/Cmd-click adds one, Shift-click a range), press **N** to make a
+    concept of them and name it (say *toe cap* or *heel*; **F2** renames). Drag thumbnails
+    between concepts, into *trash* (nothing worth naming) or back to *unlabeled*; keys **1-9**
+    move the selection to a concept and **X** to the trash. **Ctrl-Z** undoes, **?** lists
+    every key.
 
     Every change is written at once to the autosave file. Running the cell again restores your
     naming from that file, so nothing is lost when the kernel restarts. The file name carries
@@ -512,38 +514,43 @@ YOUR_OWN_MODEL = [
     md("""
     ## What to change for your own model
 
-    **A torchvision model**, e.g. a ResNet-50 with ImageNet weights:
+    **A torchvision model**, e.g. a ResNet-50 with ImageNet weights. `Normalize` is a module,
+    so the normalisation goes into the model as above and the data stay pixels in [0, 1]:
 
     ```python
     from torchvision.models import resnet50, ResNet50_Weights
-    weights = ResNet50_Weights.IMAGENET1K_V2
-    net = resnet50(weights=weights).eval()
-    preprocess = weights.transforms()   # resize, crop, normalise
-    LAYER = "avgpool"                   # pooled features before `fc` (2048 numbers)
-    HEATMAP_LAYER = "layer4"            # or "layer3" for finer maps
+    from torchvision.transforms import Normalize
+
+    net = resnet50(weights=ResNet50_Weights.IMAGENET1K_V2)
+    model = nn.Sequential(Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]), net).eval()
+    LAYER = "1.avgpool"          # pooled features before `fc` (2048 numbers)
+    HEATMAP_LAYER = "1.layer4"   # 7x7 maps; "1.layer3" for 14x14
     ```
 
-    Keep the normalisation either in the data (then thumbnails are min-max stretched for
-    display) or, as above, in a small wrapper module. For a VGG, `LAYER = "classifier.4"` is fc7
-    after its ReLU, as in the papers. A model with your own classes needs no `ExplainedClassifier`
-    column selection: give `fit_class_xnns` your class names.
+    For a VGG-16, `LAYER = "classifier.4"` is fc7 after its ReLU, as in the papers. A model
+    trained on your own classes needs no column selection: its logits are your classes, and
+    `fit_class_xnns` takes their names. An ImageNet model on your own images needs it, as
+    `ExplainedClassifier` does above.
 
     **A folder of images** (`root/<class name>/<image files>`):
 
     ```python
-    from torchvision.datasets import ImageFolder
     from torchvision import transforms
+    from torchvision.datasets import ImageFolder
+
     data = ImageFolder("path/to/root", transform=transforms.Compose([
         transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor()]))
     # data.classes holds the folder names; data[i] is (tensor (3, 224, 224) in [0, 1], label)
     features = xw.FeatureExtractor(model, LAYER).extract(data)
     bank = xw.fit_class_xnns(features.Z, features.logits, data.classes, labels=features.labels)
-    activations = xw.build_activations(model, LAYER, bank, data, categories=["..."])
+    activations = xw.build_activations(model, LAYER, bank, data, categories=["..."],
+                                       attribute_kwargs={"layer": HEATMAP_LAYER})
     ```
 
     Any `Dataset` yielding `(image tensor, label)` with a `.classes` list works; an
-    `ImageArrayDataset` (uint8 arrays in memory, as here) is just faster. On a GPU, pass
-    `device="cuda"` (the default `"auto"` picks it when there is one).
+    `ImageArrayDataset` (uint8 arrays in memory, as here) is just faster. With a GPU, move the
+    model there (`model.to("cuda")`): heatmaps are computed where the model is, and feature
+    extraction and XNN fitting use CUDA whenever there is one (`device="auto"`).
     """),
 ]
 
