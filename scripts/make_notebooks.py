@@ -95,7 +95,7 @@ QUICKSTART = [
 
     `train_classifier` caches the trained weights under a key that hashes the data, the
     hyper-parameters and the seed, so running this cell again loads the model in a second.
-    (`xw.models.demo_classifier()` does the same on the full training set in one call.)
+    (`xw.demo_classifier()` does the same on the full training set in one call.)
     """),
     code("""
     train = xw.load_fashion_mnist(split="train")
@@ -691,9 +691,9 @@ COMPARE_ANNOTATORS = [
     md("""
     ## 5. Agreement between pairs of people
 
-    For every pair of people and every category: the **Jaccard** index of the activations
-    both named, and the **D-family agreement**: the shared activations that fall in matched
-    concept groups, divided by all shared activations. D = 1 allows only one-to-one matches;
+    For every pair of people and every category: the **Jaccard** index of their two sets of
+    named activations (named by both / named by either), and the **D-family agreement**: of
+    the activations both named, the share that fall in matched concept groups. D = 1 allows only one-to-one matches;
     D = 2 also allows one concept to match several (a split or a merge), so it is never lower.
     The table gives mean ± std over pairs, min and max, per category, and the global average.
     """),
