@@ -141,10 +141,12 @@ def executed(tmp_path_factory):
             workdir = tmp_path_factory.mktemp(name.split("_")[0])
             notebook = with_parameters(read(name), REDUCED[name])
             env_backup = {}
-            # The kernel inherits this environment: a private model cache, no progress bars, and
-            # one torch thread as in tests/conftest.py (threads spinning on a shared machine's
-            # oversubscribed cores made training many times slower).
+            (workdir / "tmp").mkdir()
+            # The kernel inherits this environment: a private model cache and temporary folder,
+            # no progress bars, and one torch thread as in tests/conftest.py (threads spinning on
+            # a shared machine's oversubscribed cores made training many times slower).
             for key, value in {"XNAMING_CACHE": str(workdir / "cache"), "XNAMING_PROGRESS": "0",
+                               "TMPDIR": str(workdir / "tmp"),  # temporary files stay with the test
                                "OMP_NUM_THREADS": os.environ.get("XNAMING_TEST_THREADS", "1"),
                                "MPLBACKEND": "module://matplotlib_inline.backend_inline"}.items():
                 env_backup[key] = os.environ.get(key)
