@@ -263,3 +263,25 @@ def test_download_goes_through_torchvision_into_the_user_cache(tmp_path, tiny_im
     ds = load_fashion_mnist(split="train", download=True)
     assert calls == [(str(tmp_path / "no-cache" / "fashion-mnist"), True, True)]
     np.testing.assert_array_equal(ds.images, images)
+
+
+def test_every_module_imports_on_its_own_in_a_fresh_interpreter():
+    """Each module must import first, alone (a lazy re-export once made parts_data circular)."""
+    import pkgutil
+    import subprocess
+    import sys
+
+    import xnaming_widget
+
+    names = sorted(m.name for m in pkgutil.walk_packages(xnaming_widget.__path__, "xnaming_widget.")
+                   if m.name != "xnaming_widget.__main__")
+    script = ("import importlib, sys\nfailed = []\n"
+              f"for name in {names!r}:\n"
+              "    for loaded in [k for k in sys.modules if k.startswith('xnaming_widget')]:\n"
+              "        del sys.modules[loaded]\n"
+              "    try:\n        importlib.import_module(name)\n"
+              "    except Exception as exc:\n        failed.append(f'{name}: {exc!r}')\n"
+              "print('\\n'.join(failed))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"modules that fail to import first:\n{result.stdout}"
