@@ -157,6 +157,15 @@ def test_exact_d2_solvers_agree_beyond_brute_force_sizes():
     assert branched > 0
 
 
+def test_nearly_complete_graphs():
+    """Almost every edge present (the degenerate case for the master LP): branch and price against
+    the partition search."""
+    rng = np.random.default_rng(11)
+    for _ in range(4):
+        W = random_graph(rng, 7, 7, 0.93)
+        assert branch_and_price(W)[0] == sum(W[np.ix_(r, c)].sum() for r, c in _d2_search(W)), W
+
+
 def test_dense_fifteen_by_fifteen_is_exact_and_valid():
     """The benchmark's dense case: valid groups, and the same score as the sparse-graph MILP."""
     rng = np.random.default_rng(2)

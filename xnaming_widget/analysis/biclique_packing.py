@@ -1,25 +1,32 @@
 """Exact maximum-weight partition of a bipartite graph into bicliques (D = 2 matchings, SPEC §6).
 
 For D = 2 every group of a D-family matching is a complete bipartite block, so the best
-matching is the partition of the nodes into bicliques that keeps the most edge weight. This
-module solves that exactly by branch and price (column generation inside branch and bound):
+matching is the partition of the nodes into bicliques that keeps the most edge weight. Rows
+are the smaller side; given the row blocks, each column joins the block that pays it most.
 
-- Master LP (a set partitioning over blocks): one variable per block (S, T), S a set of rows,
-  T a set of columns adjacent to all of S; every row in exactly one block (a row alone is the
-  block ({r}, ∅) of weight 0), every column in at most one.
-- Pricing: given the LP duals π (rows) and σ (columns), the best block with row set S takes
-  exactly the columns that pay more than their dual, so its reduced cost is
-  Σ_b max(0, w(b, S) − σ_b) − π(S). The rows are the smaller side (≤ ``MAX_ROWS``), so this
-  is evaluated for *every* row subset at once with one vectorised numpy pass: no block is
-  ever missed, which is what makes the bound exact.
-- Bound: for any π and any σ ≥ 0, score ≤ Σπ + Σσ + m · max(0, best reduced cost) (a
-  Lagrangian bound, safe against LP tolerances). With integer weights it is rounded down.
-- Branching (Ryan and Foster): pick two rows whose LP co-membership is fractional; one branch
-  keeps them in the same block, the other in different blocks. When no such pair exists, the
-  LP support is a partition of the rows and its value is reached by a real matching.
+Sparse graphs (each column has few neighbours, as when two namings mostly agree): the row
+sets with a common neighbour are few, so one MILP over all of them is exact (y_S opens row
+set S, x_bS lets column b join it; only y is integer). Its LP relaxation is almost always
+integral, so the LP is tried first.
 
-Each node also turns its LP solution into a real partition (greedy by LP value, every column
-joining the block that pays it most), which usually closes the tree at the root.
+Dense graphs: branch and price (column generation inside branch and bound).
+
+- Master LP (set partitioning over blocks): one variable per block (S, T), T a set of
+  columns adjacent to all of S; every row in exactly one block (a row alone is ({r}, ∅)),
+  every column in at most one.
+- Pricing: for LP duals π (rows) and σ ≥ 0 (columns) the best block with row set S takes
+  the columns that pay more than their dual, so its reduced cost is
+  rc(S) = Σ_b max(0, w(b, S) − σ_b) − π(S). It is evaluated for *every* row set with a
+  common neighbour at once, in one vectorised numpy pass: no block is ever missed, which is
+  what makes the bound exact.
+- Bound: for any π and σ ≥ 0, score ≤ Σπ + Σσ + Σ_rows max_{S ∋ r} max(0, rc(S)) / |S|
+  (a Lagrangian bound, safe against LP tolerances); with integer weights it is rounded down.
+  Because it holds for any duals, pricing uses Wentges smoothing (a point between the LP
+  duals and the best duals so far), which tames the very degenerate master LPs of dense
+  graphs, and column generation stops as soon as the bound is decided.
+- Branching (Ryan and Foster): two rows whose LP co-membership is fractional go to the
+  same block in one branch and to different blocks in the other. Every LP is also rounded
+  to a real partition (greedy by LP value), which usually closes the tree at the root.
 """
 from __future__ import annotations
 
@@ -32,6 +39,7 @@ COLUMNS_PER_ROUND = 60
 FACILITY_MAX_CHOICES = 4000  # sparse graphs: at most this many (column, row set) choices go to one MILP
 FACILITY_TIME_LIMIT_S = 0.5  # after this the MILP gives way to branch and price
 _PRICE_TOL = 1e-9
+SMOOTHING = 0.7
 
 
 def _bits(masks: np.ndarray, m: int) -> np.ndarray:
@@ -70,6 +78,7 @@ class _BicliquePacking:
         keep = adjacent_to_all.any(axis=0) | singleton
         self.sets = all_sets[keep]                                                # the priced family
         self.members_f = _bits(self.sets, m).astype(float)                        # (K, m)
+        self.sizes = self.members_f.sum(axis=1)
         self.gain = (W.T @ self.members_f.T) * adjacent_to_all[:, keep]           # (n, K) w(b, S) where S ⊆ N(b)
         self.buffer = np.empty_like(self.gain)
         self.integral = bool(np.allclose(W, np.round(W)))
@@ -116,9 +125,16 @@ class _BicliquePacking:
         return rc
 
     def solve_lp(self, together: list, apart: list):
-        """Column generation under the branch's constraints: (bound, LP row sets, LP values)."""
+        """Column generation under the branch's constraints: (bound, LP row sets, LP values).
+
+        Every round gives a valid bound (the Lagrangian one) and a real partition (greedy from
+        the LP values), so the generation stops early once the bound cannot beat the best
+        partition found, or, for integer weights, once the master LP already reaches the
+        bound's integer part (converging further cannot lower it).
+        """
         m = self.m
         allowed = _allowed(self.sets, together, apart)
+        bound, centre = np.inf, None
         while True:
             use = np.nonzero(_allowed(self.pool_sets, together, apart))[0]
             masks, cols = self.pool_sets[use], self.pool_cols[use]
@@ -127,16 +143,42 @@ class _BicliquePacking:
                           A_eq=_bits(masks, m).T.astype(float), b_eq=np.ones(m), bounds=(0, None), method="highs")
             if res.status != 0:  # pragma: no cover - the pool always holds a partition
                 raise RuntimeError(f"The D=2 master LP failed: {res.message}")
-            pi = -np.asarray(res.eqlin.marginals)
-            sigma = np.maximum(-np.asarray(res.ineqlin.marginals), 0.0)
-            rc = self.reduced_costs(pi, sigma, allowed)
-            k = min(COLUMNS_PER_ROUND, len(rc) - 1)
-            top = np.argpartition(-rc, k)[:k] if k > 0 else np.arange(len(rc))
-            top = top[rc[top] > _PRICE_TOL * self.scale]
-            if not len(top) or not self.add_blocks(self.sets[top], sigma):
-                # Lagrangian bound: valid for every partition of this branch into family blocks.
-                bound = pi.sum() + sigma.sum() + m * max(0.0, float(rc.max()))
+            self.round_to_partition(masks, res.x)
+            duals = np.r_[-np.asarray(res.eqlin.marginals), np.maximum(-np.asarray(res.ineqlin.marginals), 0.0)]
+            # Price at a point between the LP duals and the best duals so far (Wentges smoothing:
+            # the LP duals of this degenerate master jump around); fall back to the LP duals.
+            for point in ([SMOOTHING * centre + (1 - SMOOTHING) * duals] if centre is not None else []) + [duals]:
+                pi, sigma = point[:m], point[m:]
+                rc = self.reduced_costs(pi, sigma, allowed)
+                value = pi.sum() + sigma.sum() + self.packing_excess(rc)  # Lagrangian bound: valid for any duals
+                if value < bound:
+                    bound, centre = value, point
+                k = min(COLUMNS_PER_ROUND, len(rc) - 1)
+                top = np.argpartition(-rc, k)[:k] if k > 0 else np.arange(len(rc))
+                top = top[rc[top] > _PRICE_TOL * self.scale]
+                if len(top) and self.add_blocks(self.sets[top], sigma):
+                    break
+            else:
                 return bound, masks, res.x
+            if not self.can_improve(bound) or (self.integral and np.floor(bound + 1e-6) <= -res.fun + 1e-6):
+                return bound, masks, res.x
+
+    def packing_excess(self, rc: np.ndarray) -> float:
+        """An upper bound on Σ rc over disjoint row sets: each row gets its best rc(S) / |S|."""
+        share = np.where(np.isfinite(rc), np.maximum(rc, 0.0), 0.0) / self.sizes
+        return float((self.members_f * share[:, None]).max(axis=0).sum())
+
+    def round_to_partition(self, masks: np.ndarray, lam: np.ndarray) -> None:
+        """Greedy real partition from LP values (largest first, disjoint); keep it if it is the best."""
+        used, blocks = 0, []
+        for k in np.argsort(-lam, kind="stable"):
+            S = int(masks[k])
+            if lam[k] > 1e-9 and not S & used:
+                blocks.append(S)
+                used |= S
+        value, blocks = self.score(blocks)
+        if value > self.best_score:
+            self.best_score, self.best_blocks = value, blocks
 
     def can_improve(self, bound: float) -> bool:
         if self.integral:
@@ -147,17 +189,6 @@ class _BicliquePacking:
         self.nodes += 1
         self.add_blocks(self.forced_classes(together), np.full(self.n, np.inf))
         bound, masks, lam = self.solve_lp(together, apart)
-        if not self.can_improve(bound):
-            return
-        used, blocks = 0, []
-        for k in np.argsort(-lam, kind="stable"):
-            S = int(masks[k])
-            if lam[k] > 1e-9 and not S & used:
-                blocks.append(S)
-                used |= S
-        value, blocks = self.score(blocks)
-        if value > self.best_score:
-            self.best_score, self.best_blocks = value, blocks
         if not self.can_improve(bound):
             return
         support = lam > 1e-9
@@ -237,7 +268,8 @@ def best_biclique_partition(W: np.ndarray) -> list[tuple[list[int], list[int]]]:
     """The exact best partition of a bipartite graph into bicliques, as (rows, columns) groups.
 
     ``W`` is a non-negative weight matrix (edge where > 0). Groups without an edge are
-    left out; the score is the total weight inside the returned groups.
+    left out; the score is the total weight inside the returned groups. Sparse graphs go to
+    one MILP (given up after ``FACILITY_TIME_LIMIT_S``), the rest to branch and price.
     """
     W = np.asarray(W, dtype=float)
     transposed = W.shape[0] > W.shape[1]
