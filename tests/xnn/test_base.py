@@ -37,12 +37,15 @@ def test_multi_output_shapes(synthetic):
     np.testing.assert_allclose(xnn.contributions(Z).sum(-1) + xnn.bias, xnn.predict(Z), rtol=1e-4, atol=1e-4)
 
 
-def test_embedding_module_is_a_plain_mlp_on_raw_features(synthetic):
+@pytest.mark.parametrize("final, last_type", [("softplus", torch.nn.Softplus), ("relu", torch.nn.ReLU)])
+def test_embedding_module_is_a_plain_mlp_on_raw_features(synthetic, final, last_type):
     Z, y = synthetic
-    xnn = XNN("nn", n_features=3, **FAST).fit(Z, y[:, 1])
+    xnn = XNN("nn", n_features=3, final_activation=final, **FAST).fit(Z, y[:, 1])
     module = xnn.embedding_module()
     assert isinstance(module, torch.nn.Sequential)
-    assert all(isinstance(m, (torch.nn.Linear, torch.nn.ReLU)) for m in module)
+    assert all(isinstance(m, (torch.nn.Linear, torch.nn.ReLU)) for m in module[:-1])
+    assert type(module[-1]) is last_type and isinstance(module[-2], torch.nn.Linear)
+    assert (xnn.transform(Z) >= 0).all()
     batch = torch.tensor(Z[:20], requires_grad=True)
     out = module(batch)
     np.testing.assert_allclose(out.detach().numpy(), xnn.transform(Z[:20]), rtol=1e-5, atol=1e-5)
@@ -89,3 +92,57 @@ def test_clear_errors_for_bad_input(synthetic):
     fitted = XNN("nn", **FAST).fit(Z, y[:, 0])
     with pytest.raises(ValueError, match="has 5 features but this XNN was fitted on 12"):
         fitted.predict(Z[:, :5])
+
+
+def test_files_saved_before_final_activation_load_as_relu_networks(synthetic, tmp_path):
+    """Older files carry ``final_relu`` in the network config and no ``final_activation`` param."""
+    import json
+
+    Z, y = synthetic
+    xnn = XNN("srae", final_activation="relu", **FAST).fit(Z, y[:, 0])
+    blob = torch.load(xnn.save(tmp_path / "new.pt"), weights_only=True)
+    config = json.loads(blob["config"])
+    del config["network"]["final_activation"], config["params"]["final_activation"]
+    config["network"]["final_relu"] = True
+    torch.save(dict(blob, config=json.dumps(config)), tmp_path / "old.pt")
+    old = ExplanationNetwork.load(tmp_path / "old.pt")
+    assert old.params["final_activation"] == "relu"
+    assert isinstance(old.embedding_module()[-1], torch.nn.ReLU)
+    np.testing.assert_allclose(old.predict(Z), xnn.predict(Z), rtol=1e-6, atol=1e-6)
+
+
+def test_final_activation_must_keep_x_features_non_negative():
+    with pytest.raises(ValueError, match="final_activation must be 'softplus' or 'relu'"):
+        XNN("srae", final_activation="none")
+
+
+def test_head_weights_start_at_equal_magnitudes_with_alternating_signs():
+    """No x-feature starts with a larger |v_k| (which would hand it most of every update)."""
+    from xnaming_widget.xnn._core import BatchedXNN
+
+    core = BatchedXNN(3, 6, (4,), 5, 2, (4,), seed=7)
+    expected = np.array([1.0, -1.0, 1.0, -1.0, 1.0]) / np.sqrt(5)
+    np.testing.assert_allclose(core.v.detach().numpy(), np.broadcast_to(expected, (3, 2, 5)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("final, can_recover", [("softplus", True), ("relu", False)])
+def test_a_silenced_x_feature_recovers_only_with_softplus(synthetic, final, can_recover):
+    """Push x-feature 0's pre-activation to -20 or below on every image: a ReLU feature then gets
+    no gradient at all (it is dead for good), a softplus feature still gets one (Adam rescales
+    small gradients, so it can come back)."""
+    Z, y = synthetic
+    xnn = XNN("srae", final_activation=final, **FAST).fit(Z, y[:, 0])
+    core = xnn._core
+    last = core.encoder.layers[-1]
+    with torch.no_grad():
+        core.encoder.final_activation = "none"
+        pre = core.encode(torch.as_tensor(Z))[..., 0]
+        core.encoder.final_activation = final
+        last.bias[0, 0] -= float(pre.max()) + 20.0
+    e = core.encode(torch.as_tensor(Z))
+    assert float(e[..., 0].detach().max()) < 1e-6
+    loss = ((core.head(e)[..., 0] - torch.as_tensor(y[:, 0])) ** 2).mean()
+    core.zero_grad(set_to_none=False)
+    loss.backward()
+    gradient = last.weight.grad[0, :, 0].abs().sum()
+    assert (float(gradient) > 0) == can_recover

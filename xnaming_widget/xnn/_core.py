@@ -10,6 +10,14 @@ Inputs are standardised inside (``z_mean``, ``z_std`` buffers, fitted on the tra
 so that the optimiser sees unit-scale features whatever layer Z comes from; the
 reconstruction target is the standardised Z. ``embedding(g)`` folds the standardisation
 into the first ``nn.Linear`` so that heatmap code sees a plain MLP on raw Z.
+
+x-features come out of a softplus by default (SPEC §2 allows ReLU or softplus): a ReLU
+x-feature that is zero on every training image gets no gradient and stays dead for good,
+and the pull-away term scores such a column as orthogonal to everything, so training
+was free to kill x-features (measured on the demo CNN: one x-feature per class carried
+~80 % of the positive evidence). A softplus feature is never flat, so it can always
+recover. ``final_activation="relu"`` keeps the old behaviour (and files saved before the
+option existed load as ReLU networks).
 """
 from __future__ import annotations
 
@@ -54,19 +62,36 @@ class GroupedLinear(nn.Module):
         return torch.baddbmm(self.bias[:, None, :], x, self.weight)
 
 
-class GroupedMLP(nn.Module):
-    """Grouped linear layers with ReLU between them (and after the last if ``final_relu``)."""
+FINAL_ACTIVATIONS = ("relu", "softplus", "none")
 
-    def __init__(self, groups: int, sizes: tuple[int, ...], final_relu: bool) -> None:
+
+def _final_module(name: str) -> nn.Module | None:
+    return {"relu": nn.ReLU(), "softplus": nn.Softplus(), "none": None}[name]
+
+
+def check_final_activation(name: str) -> str:
+    if name not in FINAL_ACTIVATIONS:
+        raise ValueError(f"final_activation must be one of {FINAL_ACTIVATIONS}, got {name!r}")
+    return name
+
+
+class GroupedMLP(nn.Module):
+    """Grouped linear layers with ReLU between them and ``final_activation`` after the last
+    ("relu", "softplus" or "none")."""
+
+    def __init__(self, groups: int, sizes: tuple[int, ...], final_activation: str) -> None:
         super().__init__()
         self.layers = nn.ModuleList(GroupedLinear(groups, a, b) for a, b in zip(sizes[:-1], sizes[1:]))
-        self.final_relu = final_relu
+        self.final_activation = check_final_activation(final_activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             x = layer(x)
-            if i < len(self.layers) - 1 or self.final_relu:
+            if i < last or self.final_activation == "relu":
                 x = torch.relu(x)
+            elif self.final_activation == "softplus":
+                x = nn.functional.softplus(x)
         return x
 
 
@@ -79,15 +104,15 @@ class BatchedXNN(nn.Module):
 
     def __init__(self, groups: int, in_dim: int, hidden: tuple[int, ...], n_features: int,
                  n_outputs: int, decoder_hidden: tuple[int, ...] | None, *,
-                 final_relu: bool = True, seed: int = 0) -> None:
+                 final_activation: str = "softplus", seed: int = 0) -> None:
         super().__init__()
         self.groups, self.in_dim, self.n_features, self.n_outputs = groups, in_dim, n_features, n_outputs
         self.hidden = tuple(int(h) for h in hidden)
         self.decoder_hidden = None if decoder_hidden is None else tuple(int(h) for h in decoder_hidden)
-        self.final_relu = final_relu
-        self.encoder = GroupedMLP(groups, (in_dim, *self.hidden, n_features), final_relu)
+        self.final_activation = check_final_activation(final_activation)
+        self.encoder = GroupedMLP(groups, (in_dim, *self.hidden, n_features), final_activation)
         self.decoder = (None if self.decoder_hidden is None
-                        else GroupedMLP(groups, (n_features, *self.decoder_hidden, in_dim), False))
+                        else GroupedMLP(groups, (n_features, *self.decoder_hidden, in_dim), "none"))
         self.v = nn.Parameter(torch.zeros(groups, n_outputs, n_features))
         self.b = nn.Parameter(torch.zeros(groups, n_outputs))
         self.register_buffer("z_mean", torch.zeros(in_dim))
@@ -100,7 +125,10 @@ class BatchedXNN(nn.Module):
 
         The head's weights alternate in sign (+, -, +, ...): x-features are non-negative, so a
         head whose weights share one sign can only move ȳ one way from b, and weights seldom
-        cross zero in training (seen as F_cls stuck at 0.84 for a demo class).
+        cross zero in training (seen as F_cls stuck at 0.84 for a demo class). They all start
+        at the same magnitude 1/sqrt(n): v hardly moves in training while the encoder scales
+        E, so an x-feature that drew a larger random |v_k| got more of every update and ended
+        up carrying most of the evidence. Equal magnitudes start every x-feature even.
         """
         gen = torch.Generator().manual_seed(int(seed))
         for layer in self.encoder.layers:
@@ -108,7 +136,7 @@ class BatchedXNN(nn.Module):
         bound = 1.0 / math.sqrt(self.n_features)
         with torch.no_grad():
             signs = torch.where(torch.arange(self.n_features) % 2 == 0, 1.0, -1.0)
-            self.v[g] = _uniform(gen, (self.n_outputs, self.n_features), bound).abs() * signs
+            self.v[g] = bound * signs.expand(self.n_outputs, self.n_features)
             self.b[g] = 0.0
         if self.decoder is not None:
             for layer in self.decoder.layers:
@@ -138,14 +166,19 @@ class BatchedXNN(nn.Module):
         return {"groups": self.groups, "in_dim": self.in_dim, "hidden": list(self.hidden),
                 "n_features": self.n_features, "n_outputs": self.n_outputs,
                 "decoder_hidden": None if self.decoder_hidden is None else list(self.decoder_hidden),
-                "final_relu": self.final_relu}
+                "final_activation": self.final_activation}
 
     @classmethod
     def from_config(cls, config: dict) -> "BatchedXNN":
+        """Rebuild from ``config()``; files from before ``final_activation`` carry ``final_relu``."""
+        if "final_activation" in config:
+            final = config["final_activation"]
+        else:
+            final = "relu" if config.get("final_relu", True) else "none"
         return cls(config["groups"], config["in_dim"], tuple(config["hidden"]), config["n_features"],
                    config["n_outputs"],
                    None if config["decoder_hidden"] is None else tuple(config["decoder_hidden"]),
-                   final_relu=config["final_relu"])
+                   final_activation=final)
 
     def select(self, groups: list[int]) -> "BatchedXNN":
         """A standalone copy holding only the listed groups (in that order)."""
@@ -159,7 +192,8 @@ class BatchedXNN(nn.Module):
         return out
 
     def embedding(self, g: int = 0) -> nn.Sequential:
-        """Group g's encoder as ``nn.Sequential`` of ``nn.Linear``/``nn.ReLU`` on raw Z.
+        """Group g's encoder as ``nn.Sequential`` of ``nn.Linear``/``nn.ReLU`` on raw Z (the last
+        activation is ``nn.Softplus``, ``nn.ReLU`` or none, as ``final_activation`` says).
 
         The standardisation ``(z - mean) / std`` is folded into the first Linear:
         ``W' = W / std`` and ``b' = b - W @ (mean / std)``.
@@ -177,6 +211,8 @@ class BatchedXNN(nn.Module):
                 linear.weight.copy_(weight)
                 linear.bias.copy_(bias)
             modules.append(linear)
-            if i < len(layers) - 1 or self.final_relu:
+            if i < len(layers) - 1:
                 modules.append(nn.ReLU())
+            elif (final := _final_module(self.final_activation)) is not None:
+                modules.append(final)
         return nn.Sequential(*modules)

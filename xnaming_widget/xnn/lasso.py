@@ -74,7 +74,7 @@ class Lasso(ExplanationNetwork):
             n_slots = p["n_features"]
         else:
             n_slots = max(1, max(len(s) for s in supports))
-        core = BatchedXNN(groups, in_dim, (), n_slots, n_outputs, None, final_relu=False)
+        core = BatchedXNN(groups, in_dim, (), n_slots, n_outputs, None, final_activation="none")
         encoder_w = torch.zeros(groups, in_dim, n_slots, dtype=torch.float64)
         encoder_b = torch.zeros(groups, n_slots, dtype=torch.float64)
         v = torch.zeros(groups, n_outputs, n_slots, dtype=torch.float64)
