@@ -217,6 +217,10 @@ class _BicliquePacking:
         return list(classes.values())
 
     def solve(self) -> list[int]:
+        # Start the pool with each column's whole neighbourhood as a block (the big bicliques of
+        # nearly complete graphs, which column generation would otherwise reach slowly).
+        neighbourhoods = np.unique(((self.W > 0) * (1 << np.arange(self.m))[:, None]).sum(axis=0))
+        self.add_blocks(neighbourhoods[neighbourhoods > 0], np.zeros(self.n))
         self.node([], [])
         return self.best_blocks
 
