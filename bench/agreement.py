@@ -13,7 +13,6 @@ Run: ``python bench/agreement.py`` (XNAMING_PROGRESS=0 to hide bars).
 """
 from __future__ import annotations
 
-import itertools
 import time
 
 import numpy as np

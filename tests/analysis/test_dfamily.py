@@ -1,5 +1,4 @@
 """Exact D-family matchings against linear_sum_assignment and brute force over all partitions."""
-import itertools
 
 import numpy as np
 import pytest

@@ -10,8 +10,9 @@ induced subgraph has diameter ≤ D; its score is the weight of the edges inside
   node). Given the blocks' row parts, each column independently joins the block that pays it
   most among those it is adjacent to in full. Per connected component: when the smaller side
   has at most ``SEARCH_SIDE_D2`` concepts (the common case for real namings), a branch and
-  bound over the partitions of that side is exact and fastest; larger components go to the
-  exact branch and price of :mod:`.biclique_packing` (LP bound priced over every row subset).
+  bound over the partitions of that side is exact and fastest; larger components go to
+  :mod:`.biclique_packing` (one MILP for sparse components, exact branch and price for dense
+  ones, with the LP bound priced over every row subset).
 - D ≥ 3: connected node subsets of diameter ≤ D are enumerated (small components only) and
   packed exactly by ``milp``.
 
