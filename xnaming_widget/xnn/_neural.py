@@ -55,8 +55,8 @@ class NeuralXNN(ExplanationNetwork):
     pays the network to silence x-features (η = 1 gave 93 %), and a ReLU x-feature silenced
     on every image gets no gradient again. Softplus x-features always get a gradient; a weak
     pull-away still separates them; equal initial |v_k| (``BatchedXNN.reset_group``) stop one
-    x-feature from winning the start. Now the top share is 64-66 %, 2.0-2.2 x-features per
-    class carry >= 10 % and top-90 % sets hold ~2.1 x-features, with F_cls >= 0.996 for every
+    x-feature from winning the start. Now the top share is 63-66 %, 2.0-2.2 x-features per
+    class carry >= 10 % and top-90 % sets hold 2.0-2.2 x-features, with F_cls >= 0.996 for every
     class and xNN accuracy within 0.1 point of the DNN's (as before).
     MSX stays at one x-feature for almost every image: on this CNN the negative evidence on
     a predicted image is under a tenth of its largest positive term (the DNN's own fc7 units
