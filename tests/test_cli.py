@@ -78,6 +78,7 @@ def test_naming_files_belong_to_the_activation_set_and_open_in_the_widget(quick_
 
     files = naming_files(quick_run.out)
     docs = [read_naming_file(f) for f in files]  # validates each file
+    assert max(len(d["concepts"]) for d in docs) >= 2, "the simulated people found several regions"
     assert sorted((d["annotator"], d["category"]) for d in docs) == sorted(
         (f"annotator{i}", c) for i in (1, 2, 3) for c in ("Sneaker", "Bag"))
     for path, doc in zip(files, docs):
@@ -86,7 +87,8 @@ def test_naming_files_belong_to_the_activation_set_and_open_in_the_widget(quick_
         shown = table.loc[(table["category"] == doc["category"]) & table["significant"], "activation_id"]
         placed = [a for c in doc["concepts"] for a in c["members"]] + doc["trash"] + doc["unlabeled"]
         assert sorted(placed) == sorted(shown)
-        assert len(doc["concepts"]) >= 2 and doc["log"], "the simulated person named through the widget"
+        # every person named through the widget; how many concepts depends on where the heatmaps peak
+        assert doc["concepts"] and len(doc["log"]) >= len(doc["concepts"]), "named through the widget"
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # e.g. "undo history starts afresh" would mean a foreign log
             widget = NamingWidget.load(path, activations)
