@@ -54,11 +54,8 @@ class GroupedLinear(nn.Module):
             self.bias[g] = _uniform(gen, (out_features,), 1.0 / math.sqrt(in_features))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() == 2:  # shared input: one (B, in) @ (in, G*out) matmul
-            groups, in_features, out_features = self.weight.shape
-            flat = self.weight.permute(1, 0, 2).reshape(in_features, groups * out_features)
-            out = (x @ flat).reshape(x.shape[0], groups, out_features).permute(1, 0, 2)
-            return out + self.bias[:, None, :]
+        if x.dim() == 2:  # shared input: a stride-0 (G, B, in) view, so neither x nor the weights
+            x = x.expand(self.weight.shape[0], *x.shape)  # are copied (a permuted (in, G*out) weight was)
         return torch.baddbmm(self.bias[:, None, :], x, self.weight)
 
 

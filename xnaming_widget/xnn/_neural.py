@@ -133,23 +133,28 @@ class NeuralXNN(ExplanationNetwork):
         batch_size = min(p["batch_size"], n_rows)
         epochs = p["epochs"]
         history = torch.zeros(epochs, groups)
+        starts = range(0, n_rows, batch_size)
+        batch_rows = torch.tensor([min(batch_size, n_rows - start) for start in starts], dtype=torch.float32,
+                                  device=device)
         bar = progress(range(epochs), total=epochs, desc=f"training {groups} {self.method} XNN(s)",
                        disable=None if p["progress"] is None else not p["progress"])
         for epoch in bar:
             for group in optimizer.param_groups:  # cosine decay from lr to lr/20
                 group["lr"] = p["lr"] * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * epoch / epochs)))
             order = torch.randperm(n_rows, generator=batch_gen).to(device)
-            epoch_loss = torch.zeros(groups, device=device)
-            for start in range(0, n_rows, batch_size):
-                index = order[start:start + batch_size]
-                zb = zs[index]
+            # shuffle once per epoch; each mini-batch is then a slice (a view), not a gather
+            zs_epoch, targets_epoch, weights_epoch = zs[order], targets[:, order], weights[:, order]
+            batch_losses = []
+            for start in starts:
+                zb = zs_epoch[start:start + batch_size]
                 e = core.encode_standardised(zb)
-                loss = self._group_loss(core, zb, targets[:, index], weights[:, index], e)
+                loss = self._group_loss(core, zb, targets_epoch[:, start:start + batch_size],
+                                        weights_epoch[:, start:start + batch_size], e)
                 optimizer.zero_grad(set_to_none=True)
                 loss.sum().backward()
                 optimizer.step()
-                epoch_loss += loss.detach() * len(index)
-            history[epoch] = (epoch_loss / n_rows).cpu()
+                batch_losses.append(loss.detach())
+            history[epoch] = (batch_rows @ torch.stack(batch_losses) / n_rows).cpu()  # row-weighted mean
         self.history = history.numpy()
         core.eval()
         with torch.no_grad():
