@@ -71,3 +71,22 @@ def test_losses_are_differentiable_torch():
     losses.pull_away(E).backward()
     assert E.grad is not None and torch.isfinite(E.grad).all()
     assert isinstance(losses.faithfulness(torch.zeros(3), torch.ones(3)), torch.Tensor)
+
+
+@pytest.mark.parametrize("z_shape", [(3, 6, 5), (6, 5)])
+def test_reconstruction_gradient_matches_autograd_of_the_formula(z_shape):
+    """The hand-written one-pass backward of Q against autograd of ``((Ẑ − Z) ** 2).mean(-2)``,
+    with Z per group and Z shared by all groups (broadcast), for both inputs; plus gradcheck."""
+    torch.manual_seed(1)
+    Z_hat = torch.randn(3, 6, 5, dtype=torch.float64, requires_grad=True)
+    Z = torch.randn(*z_shape, dtype=torch.float64, requires_grad=True)
+    upstream = torch.randn(3, 5, dtype=torch.float64)
+    got = torch.autograd.grad((losses.reconstruction_errors(Z_hat, Z) * upstream).sum(), (Z_hat, Z))
+    want = torch.autograd.grad((((Z_hat - Z) ** 2).mean(-2) * upstream).sum(), (Z_hat, Z))
+    for g, w in zip(got, want):
+        assert g.shape == w.shape
+        torch.testing.assert_close(g, w)
+    assert torch.autograd.gradcheck(losses.reconstruction_errors, (Z_hat, Z))
+    Q = losses.reconstruction_errors(Z_hat, Z).detach().numpy()
+    direct = ((Z_hat.detach().numpy() - Z.detach().numpy()) ** 2).mean(axis=-2)
+    np.testing.assert_allclose(Q, direct, rtol=1e-12)
