@@ -11,7 +11,7 @@ Both runs use the same seeds, sample weights and batch order, so they give the s
 The last line ends with the ratio loop / batched (best of ``--repeats`` for each).
 
 Measured on the 2-core machine (``--repeats 3``, 7-10 runs each, another job on one core at
-times): ``--threads 2`` loop 2.2-2.3 s, batched 0.52-0.56 s, ratio 4.0-4.9 (median 4.2; it was
+times): ``--threads 2`` loop 2.2-2.9 s, batched 0.51-0.70 s, ratio 4.0-4.9 (median 4.2; it was
 3.44 before the batched step lost its per-step copies); ``--threads 1`` loop 2.3 s, batched
 0.83-0.89 s, ratio 2.5-2.8 (was 2.54). Largest prediction difference loop vs batched: below 3e-5.
 What made the batched step leaner without changing what it computes: the shared-input first
