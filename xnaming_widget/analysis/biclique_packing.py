@@ -64,6 +64,14 @@ def _column_gain(W: np.ndarray, masks) -> np.ndarray:
     return (W.T @ bits.T.astype(float)) * adjacent
 
 
+def _with_lone_rows(blocks, m: int) -> list[int]:
+    """The row blocks plus a singleton for every row of the m that no block covers."""
+    covered = 0
+    for S in blocks:
+        covered |= S
+    return list(blocks) + [1 << r for r in range(m) if not covered >> r & 1]
+
+
 class _BicliquePacking:
     """Branch and price state for one weight matrix whose rows are the smaller side."""
 
@@ -94,10 +102,7 @@ class _BicliquePacking:
 
     def score(self, blocks: list[int]) -> tuple[float, list[int]]:
         """Real score of a row partition: each column joins the block that pays it most."""
-        covered = 0
-        for S in blocks:
-            covered |= S
-        blocks = list(blocks) + [1 << r for r in range(self.m) if not covered >> r & 1]
+        blocks = _with_lone_rows(blocks, self.m)
         return float(self.column_gain(blocks).max(axis=1).sum()), blocks
 
     def add_blocks(self, masks, sigma: np.ndarray) -> int:
@@ -246,9 +251,8 @@ def _facility_milp(W: np.ndarray) -> list[int] | None:
             sub = (sub - 1) & full
     masks = np.array(sorted(sets), dtype=np.int64)
     bits = _bits(masks, m)
-    adjacent = ~((W.T[:, None, :] <= 0) & bits[None, :, :]).any(axis=2)          # (n, K)
-    gain = (W.T @ bits.T.astype(float)) * adjacent
-    col_idx, set_idx = np.nonzero(adjacent)
+    gain = _column_gain(W, masks)                                                # (n, K)
+    col_idx, set_idx = np.nonzero(gain > 0)  # column b adjacent to all of a non-empty S: w(b, S) > 0
     ny, nx = len(masks), len(col_idx)
     member_row, member_set = np.nonzero(bits.T)
     links = m + n + np.arange(nx)
@@ -291,10 +295,7 @@ def best_biclique_partition(W: np.ndarray) -> list[tuple[list[int], list[int]]]:
     packing = _BicliquePacking(W) if blocks is None else None
     if packing is not None:
         blocks = packing.solve()
-    covered = 0
-    for S in blocks:
-        covered |= S
-    blocks = blocks + [1 << r for r in range(m) if not covered >> r & 1]
+    blocks = _with_lone_rows(blocks, m)
     gain = _column_gain(W, blocks)
     choice = np.array(blocks)[gain.argmax(axis=1)]
     paid = gain.max(axis=1) > 0
