@@ -51,15 +51,11 @@ def _named_sets(a, b, activations, min_size):
     return concepts_a, names_a, concepts_b, names_b
 
 
-def _jaccard(concepts_a: pd.Series, concepts_b: pd.Series) -> float:
-    union = concepts_a.index.union(concepts_b.index)
-    return len(concepts_a.index.intersection(concepts_b.index)) / len(union) if len(union) else float("nan")
-
-
 def jaccard(a, b, activations=None, *, min_size: int = MIN_SIZE) -> float:
     """|A_a ∩ A_b| / |A_a ∪ A_b| of two namings of one category (NaN when both name nothing)."""
     concepts_a, _, concepts_b, _ = _named_sets(a, b, activations, min_size)
-    return _jaccard(concepts_a, concepts_b)
+    union = concepts_a.index.union(concepts_b.index)
+    return len(concepts_a.index.intersection(concepts_b.index)) / len(union) if len(union) else float("nan")
 
 
 def intersection_matrix(concepts_a: pd.Series, concepts_b: pd.Series, ids_a=None, ids_b=None) -> pd.DataFrame:
@@ -74,17 +70,14 @@ def intersection_matrix(concepts_a: pd.Series, concepts_b: pd.Series, ids_a=None
     return pd.DataFrame(counts, index=pd.Index(ids_a, name="concept_a"), columns=pd.Index(ids_b, name="concept_b"))
 
 
-def _dfamily(concepts_a, names_a, concepts_b, names_b, D: int) -> DFamilyResult:
+def dfamily_agreement(a, b, D: int = 1, activations=None, *, min_size: int = MIN_SIZE) -> DFamilyResult:
+    """The best D-family matching of two namings' concepts and its agreement (exact for every D)."""
+    concepts_a, names_a, concepts_b, names_b = _named_sets(a, b, activations, min_size)
     inter = intersection_matrix(concepts_a, concepts_b, sorted(names_a), sorted(names_b))
     match = dfamily_matching(inter.to_numpy(), D)
     groups = [([inter.index[r] for r in rows], [inter.columns[c] for c in cols]) for rows, cols in match.groups]
     return DFamilyResult(D=D, score=match.score, n_common=len(concepts_a.index.intersection(concepts_b.index)),
                          groups=groups, intersection=inter, names_a=names_a, names_b=names_b)
-
-
-def dfamily_agreement(a, b, D: int = 1, activations=None, *, min_size: int = MIN_SIZE) -> DFamilyResult:
-    """The best D-family matching of two namings' concepts and its agreement (exact for every D)."""
-    return _dfamily(*_named_sets(a, b, activations, min_size), D)
 
 
 def _parse_measure(name: str) -> int | None:
