@@ -95,7 +95,7 @@ def _demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         result = run_demo(args.out, categories=args.categories, n_annotators=args.annotators, seed=args.seed,
                           quick=args.quick, significance=args.significance,
-                          data_root=args.data, show_progress=True if args.progress else False)
+                          data_root=args.data, show_progress=args.progress)
     except DemoError as err:
         parser.exit(2, f"{parser.prog} demo: error: {err}\n")
     except FileNotFoundError as err:  # no Fashion-MNIST: the loader says where it looked and how to fix it
