@@ -351,12 +351,12 @@ def _figures(result_tables: dict, namings, activations, categories, figures_dir:
                                               activations=activations)
     except ValueError:  # no concept large enough to show
         pass
-    paths = {}
+    saved = {}
     for name, fig in drawn.items():
         path = figures_dir / f"{name.replace('/', '_')}.png"
         fig.savefig(path, dpi=110, bbox_inches="tight")
-        paths[name] = path
-    return {name: (drawn[name], paths[name]) for name in drawn}
+        saved[name] = (fig, path)
+    return saved
 
 
 def _write_tables(tables_dir: Path, tables: dict[str, pd.DataFrame | None]) -> None:
