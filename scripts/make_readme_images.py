@@ -21,7 +21,6 @@ files there, so a rerun with the same cached CNN skips the fitting (about 25 s).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import json
 import os
@@ -80,23 +79,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 # ---- 1. the pipeline ---------------------------------------------------------------------------
 
-def state_digest(model) -> str:
-    """A short hash of a model's weights: intermediate files are kept per model, since the
-    cached demo CNN is retrained (and may differ slightly) when its cache is cleared."""
-    digest = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()[:12]
-
-
 def build_activation_set(category: str, n_images: int, work: Path):
     """Demo CNN -> fc6 features -> XNN bank -> c-MWP activation set of ``category``; return the
     set and the folder it is saved in (under ``work``; a rerun with the same model loads it)."""
     import torch
 
     from xnaming_widget import models
-    from xnaming_widget.activations import build_activations
+    from xnaming_widget.activations import _model_digest, build_activations
     from xnaming_widget.data import load_fashion_mnist
     from xnaming_widget.xnn import XNNBank, fit_class_xnns
 
@@ -105,7 +94,9 @@ def build_activation_set(category: str, n_images: int, work: Path):
     model = models.demo_classifier(progress=False)
     log(f"  DemoCNN: {model.test_accuracy:.1%} test accuracy, "
         f"{'loaded from' if model.loaded_from_cache else 'saved to'} {model.cache_path}")
-    run_dir = work / f"model-{state_digest(model)}"
+    # intermediate files are kept per model (the hash of its weights): the cached demo CNN is
+    # retrained, and may differ slightly, when its cache is cleared
+    run_dir = work / f"model-{_model_digest(model)[:12]}"
     test = load_fashion_mnist(split="test").subset(slice(0, max(n_images, FIT_IMAGES)))
     features = models.FeatureExtractor(model, "fc6").extract(test, progress=False)
     log(f"  fc6 features of the first {len(test)} test images: Z {features.Z.shape}")
