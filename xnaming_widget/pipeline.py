@@ -54,6 +54,8 @@ REGION_ROWS = ("top", "middle", "bottom")
 REGION_COLS = ("left", "right")
 BACKGROUND = "background"
 OBJECT_THRESHOLD = 0.1  # a pixel belongs to the object when brighter than 10 % of the image's maximum
+# how the simulated people stray from the truth (analysis.simulate_annotators' probabilities)
+SIMULATED_PEOPLE = {"skip": 0.1, "trash": 0.02, "noise": 0.05, "split": 0.1, "merge": 0.05}
 RUN_FILE = "demo.json"
 RUN_SCHEMA = "xnaming-widget/demo-run"
 
@@ -264,7 +266,7 @@ def _write_namings(activations, truth: pd.Series, namings_dir: Path, n_annotator
     from .naming_format import read_naming_file
     from .widget import NamingWidget
 
-    simulated = simulate_annotators(activations, truth, n_annotators, seed=seed)
+    simulated = simulate_annotators(activations, truth, n_annotators, seed=seed, **SIMULATED_PEOPLE)
     written = 0
     for (annotator, category), rows in simulated.groupby(["annotator", "category"], sort=True):
         path = namings_dir / f"{annotator}-{category.replace('/', '_')}.json"
@@ -403,8 +405,10 @@ def _report(path: Path, *, settings, model, faithfulness, summary, figures, tabl
         "Fashion-MNIST has no part annotations, so each significant heatmap's true concept is where it "
         "points: the cell of a 3 × 2 grid (top / middle / bottom × left / right) over the object's bounding "
         "box that holds the heatmap's maximum, or 'background' outside the box. Each simulated person starts "
-        "from that truth, skips 10 % of the activations, trashes 2 %, misnames 5 %, splits 10 % of the "
-        "concepts and merges 5 %, and names in the naming widget (its autosave files are in namings/).",
+        f"from that truth, skips {SIMULATED_PEOPLE['skip']:.0%} of the activations, trashes "
+        f"{SIMULATED_PEOPLE['trash']:.0%}, misnames {SIMULATED_PEOPLE['noise']:.0%}, splits "
+        f"{SIMULATED_PEOPLE['split']:.0%} of the concepts and merges {SIMULATED_PEOPLE['merge']:.0%}, and names "
+        "in the naming widget (its autosave files are in namings/).",
     )
     global_table = tables["global"]
     shown = global_table.drop(columns=["explanation"])
@@ -443,10 +447,9 @@ def run_demo(out_dir: str | os.PathLike, *, categories: Sequence[str] = DEFAULT_
     two cores, plus about 100 CPU-seconds the first time to train the classifier);
     ``significance``: which x-features of an image are explained, ``"top_fraction"`` (default)
     or ``"msx"``. The demo defaults to top-fraction because the SRAE's class score here is
-    dominated by one large positive term, so MSX keeps exactly one x-feature per image (the
-    same one for every image of a category) and each local explanation is a single concept;
-    with top-fraction an image typically has two, and the global explanation shows which
-    concepts occur together;
+    dominated by one large positive term, so MSX keeps one x-feature for almost every image
+    and each local explanation is a single concept; with top-fraction an image typically has
+    two, and the global explanation shows which concepts occur together;
     ``data_root``: where the Fashion-MNIST IDX files are (default: the usual places, see
     ``load_fashion_mnist``); ``cache_dir``: the model cache (default ``~/.cache/xnaming-widget/models``);
     ``log``: called with one line per stage (None: silent); ``show_progress``: progress bars
