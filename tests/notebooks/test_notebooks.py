@@ -261,3 +261,17 @@ def test_explanation_metrics(executed):
     assert table["SRAE"]["F_cls train"] >= 0.8
     assert all(table["1-Heatmap"][row] is None for row in ROWS[:6])
     assert 0 <= table["1-Heatmap"]["Locality"] <= math.log(len(PART_NAMES) + 1) + 1e-9
+
+
+def test_committed_notebooks_are_what_the_generator_writes(tmp_path):
+    """scripts/make_notebooks.py is where cells are edited; the .ipynb files must not drift from it."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, str(REPO / "scripts" / "make_notebooks.py"), "--out", str(tmp_path)],
+                   check=True, capture_output=True, timeout=120)
+    for name in NOTEBOOKS:
+        generated = (tmp_path / name).read_bytes()
+        assert generated == (NOTEBOOK_DIR / name).read_bytes(), (
+            f"notebooks/{name} differs from what scripts/make_notebooks.py writes: edit the cell in the "
+            "script and run `python scripts/make_notebooks.py`")
