@@ -37,17 +37,10 @@ def quick_run(tmp_path_factory):
         pytest.skip(f"Fashion-MNIST not available ({err})")
     cache = tmp_path_factory.mktemp("cache")
     out = tmp_path_factory.mktemp("runs") / "demo-run"
-    old_cache = os.environ.get("XNAMING_CACHE")
-    os.environ["XNAMING_CACHE"] = str(cache)
     stdout = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(stdout):
-            code = cli.main(["demo", "--out", str(out), "--quick"])
-    finally:
-        if old_cache is None:
-            os.environ.pop("XNAMING_CACHE", None)
-        else:
-            os.environ["XNAMING_CACHE"] = old_cache
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(stdout):
+        patch.setenv("XNAMING_CACHE", str(cache))
+        code = cli.main(["demo", "--out", str(out), "--quick"])
     return SimpleNamespace(out=out, code=code, output=stdout.getvalue(), cache=cache)
 
 
