@@ -602,7 +602,7 @@ COMPARE_ANNOTATORS = [
 
     import xnaming_widget as xw
     from xnaming_widget import analysis, plots
-    from xnaming_widget.naming_format import write_json_atomic
+    from xnaming_widget._files import write_json_atomic
 
     torch.manual_seed(SEED)
     print("xnaming-widget", xw.__version__, "| torch", torch.__version__)

@@ -355,7 +355,7 @@ def plot_global(naming_file: Path, acts, category: str, png: Path) -> None:
     import matplotlib.pyplot as plt
 
     from xnaming_widget.analysis.explanations import explanation_summary, global_explanation
-    from xnaming_widget.naming_format import naming_table
+    from xnaming_widget.naming.document import naming_table
     from xnaming_widget.plots import plot_global_explanation
 
     doc = json.loads(naming_file.read_text(encoding="utf-8"))

@@ -66,7 +66,7 @@ def test_demo_succeeds_and_reports_every_stage(quick_run):
 
 
 def test_naming_files_belong_to_the_activation_set_and_open_in_the_widget(quick_run, activations):
-    from xnaming_widget.naming_format import naming_table, read_naming_file
+    from xnaming_widget.naming.document import naming_table, read_naming_file
     from xnaming_widget.widget import NamingWidget
 
     files = naming_files(quick_run.out)
@@ -132,7 +132,7 @@ class _Tables(HTMLParser):
 
 def test_report_global_explanations_equal_a_recomputation_from_the_naming_files(quick_run, activations):
     from xnaming_widget.analysis import global_explanation
-    from xnaming_widget.naming_format import naming_table, read_naming_file
+    from xnaming_widget.naming.document import naming_table, read_naming_file
 
     expected = []
     for path in naming_files(quick_run.out):

@@ -1,17 +1,19 @@
 """Files behind an ActivationSet: the canonical table, packed PNG blobs, atomic numpy/CSV
-writes and the content fingerprint. numpy, JSON and CSV only; nothing is ever pickled."""
+writes (through :mod:`._files`) and the content fingerprint. numpy, JSON and CSV only;
+nothing is ever pickled."""
 from __future__ import annotations
 
 import hashlib
 import io
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+
+from ._files import replace_atomically, write_json_atomic, write_text_atomic
 
 SCHEMA = "xnaming-widget/activations"
 SCHEMA_VERSION = 1
@@ -81,35 +83,12 @@ def unpack_blobs(data: np.ndarray, offsets: np.ndarray) -> list[bytes]:
     return [raw[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
-def _shareable_mode() -> int:
-    """rw for everyone the umask allows (mkstemp's own 0600 would hide shared folders' files)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _replace_atomically(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, _shareable_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_npy_atomic(path: str | os.PathLike, array: np.ndarray) -> None:
     """``np.save`` that leaves either the old or the new file, never half of one."""
     array = np.ascontiguousarray(array)
     if array.dtype == object:
         raise TypeError(f"refusing to save an object array to {path}: it would need pickle")
-    _replace_atomically(Path(path), lambda handle: np.save(handle, array, allow_pickle=False))
+    replace_atomically(Path(path), lambda handle: np.save(handle, array, allow_pickle=False))
 
 
 def save_npz_atomic(path: str | os.PathLike, **arrays: np.ndarray) -> None:
@@ -117,7 +96,7 @@ def save_npz_atomic(path: str | os.PathLike, **arrays: np.ndarray) -> None:
     for name, array in arrays.items():
         if np.asarray(array).dtype == object:
             raise TypeError(f"refusing to save object array {name!r} to {path}: it would need pickle")
-    _replace_atomically(Path(path), lambda handle: np.savez(handle, **arrays))
+    replace_atomically(Path(path), lambda handle: np.savez(handle, **arrays))
 
 
 def load_npy(path: str | os.PathLike) -> np.ndarray:
@@ -125,14 +104,9 @@ def load_npy(path: str | os.PathLike) -> np.ndarray:
     return np.load(path, allow_pickle=False)
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write UTF-8 text atomically."""
-    _replace_atomically(Path(path), lambda handle: handle.write(text.encode("utf-8")))
-
-
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as indented UTF-8 JSON, atomically and readable by the folder's users."""
-    write_text_atomic(path, json.dumps(obj, ensure_ascii=False, indent=1) + "\n")
+    write_json_atomic(path, obj)
 
 
 def read_json(path: str | os.PathLike) -> Any:

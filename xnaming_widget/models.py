@@ -186,12 +186,11 @@ def train_classifier(train_data, test_data=None, *, model: nn.Module | None = No
             history = _fit(model, x, y, test, epochs=epochs, batch_size=batch_size, lr=lr,
                            weight_decay=weight_decay, seed=seed, device=dev, show=progress)
             if cache_path is not None:
-                cache_path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cache_path.with_suffix(f".tmp{os.getpid()}")
+                from ._files import save_torch_atomic
+
                 state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-                torch.save({"state_dict": state, "history_json": json.dumps(history),
-                            "key_json": json.dumps(key_parts)}, tmp)
-                os.replace(tmp, cache_path)
+                save_torch_atomic({"state_dict": state, "history_json": json.dumps(history),
+                                   "key_json": json.dumps(key_parts)}, cache_path)
     model.to(dev).eval()
     model.history = history  # plain attributes: nn.Module keeps them, state_dict ignores them
     model.test_accuracy = history[-1]["test_accuracy"] if history else None

@@ -212,7 +212,7 @@ def _claim_run_folder(out: Path, settings: dict) -> bool:
     if out.is_dir() and any(out.iterdir()):
         raise DemoError(f"{out} is not empty and holds no demo run ({RUN_FILE} is missing). "
                         "Choose a new or empty folder for --out.")
-    from .naming_format import write_json_atomic
+    from ._files import write_json_atomic
 
     write_json_atomic(run_file, {"schema": RUN_SCHEMA, "settings": settings})
     return False
@@ -263,7 +263,7 @@ def _write_namings(activations, truth: pd.Series, namings_dir: Path, n_annotator
     refused rather than overwritten.
     """
     from .analysis import simulate_annotators
-    from .naming_format import read_naming_file
+    from .naming.document import read_naming_file
     from .widget import NamingWidget
 
     simulated = simulate_annotators(activations, truth, n_annotators, seed=seed, **SIMULATED_PEOPLE)

@@ -3,7 +3,8 @@ import pytest
 
 from xnaming_widget.analysis import NamingError, Namings, named_concepts
 from xnaming_widget.analysis.simulate import naming_docs
-from xnaming_widget.naming_format import write_json_atomic
+from xnaming_widget._files import write_json_atomic
+from xnaming_widget.naming import fingerprint_of
 
 
 def test_cleaning_dissolves_small_concepts_and_drops_trash(birds):
@@ -37,7 +38,7 @@ def test_views_per_annotator_and_category(birds, tmp_path):
 
 def test_loads_files_and_folders(birds, tmp_path):
     acts, alice, bob = birds
-    for doc in naming_docs(pd.concat([alice, bob]), fingerprint="f"):
+    for doc in naming_docs(pd.concat([alice, bob]), fingerprint=fingerprint_of(acts)):
         write_json_atomic(tmp_path / f"{doc['annotator']}.json", doc)
     from_folder = Namings(tmp_path, acts)
     from_files = Namings([tmp_path / "alice.json", tmp_path / "bob.json"], acts)
@@ -66,3 +67,14 @@ def test_validation_errors_say_what_and_where(birds):
         Namings(mixed, acts)
     with pytest.raises(NamingError, match="one annotator's naming of one category"):
         named_concepts(pd.concat([alice, bob]), acts)
+
+
+def test_a_naming_of_another_activation_set_is_refused_unless_asked(birds, tmp_path):
+    """Regression: Namings used to read a file of another set against these activations."""
+    acts, alice, _ = birds
+    doc = naming_docs(alice, fingerprint="another-set")[0]
+    with pytest.raises(NamingError, match="another activation set.*check_fingerprint=False"):
+        Namings(doc, acts)
+    with pytest.raises(NamingError, match="another activation set"):
+        named_concepts(Namings(doc).get("alice", "bird"), acts)  # the table remembers its set
+    assert len(Namings(doc, acts, check_fingerprint=False)) == 1

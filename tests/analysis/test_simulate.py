@@ -45,8 +45,8 @@ def test_seeded_and_writable(world):
     one = simulate_annotators(acts, truth, 2, seed=5)
     pd.testing.assert_frame_equal(one, simulate_annotators(acts, truth, 2, seed=5))
     assert not one.equals(simulate_annotators(acts, truth, 2, seed=6))
-    docs = naming_docs(one, fingerprint="abc")
-    assert len(docs) == 4 and docs[0]["fingerprint"] == "abc"
+    docs = naming_docs(one, fingerprint=fingerprint_of(acts))
+    assert len(docs) == 4 and docs[0]["fingerprint"] == fingerprint_of(acts)
     back = Namings(docs, acts).table.sort_values(["annotator", "activation_id"]).reset_index(drop=True)
     assert back.equals(one.sort_values(["annotator", "activation_id"]).reset_index(drop=True))
 

@@ -185,7 +185,7 @@ def _common_checks(name: str, notebook) -> dict:
 @pytest.mark.slow
 def test_quickstart(executed):
     from xnaming_widget.analysis import Namings
-    from xnaming_widget.naming_format import read_naming_file
+    from xnaming_widget.naming.document import read_naming_file
 
     notebook, workdir, _ = executed("01_quickstart.ipynb")
     summary = _common_checks("01_quickstart.ipynb", notebook)

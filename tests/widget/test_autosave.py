@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xnaming_widget.naming_format import NamingFileError, read_naming_file
+from xnaming_widget.naming.document import NamingFileError, read_naming_file
 from xnaming_widget.widget import AutosaveConflictError, NamingWidget
 
 
@@ -57,13 +57,16 @@ def test_every_change_is_on_disk_with_owner_and_timestamped_log(tmp_path, widget
     some_work(w)
     doc = read_naming_file(path)
     assert (doc["annotator"], doc["category"], doc["fingerprint"]) == ("ana", "Sneaker", w.fingerprint)
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     assert [e["op"] for e in doc["log"]] == ["create", "create", "move", "rename", "move", "undo"]
     times = [datetime.fromisoformat(e["time"]) for e in doc["log"]]
     assert times == sorted(times) and all(t.tzinfo is not None for t in times)
     assert doc["saved_at"] == w.state["saved_at"]
     assert doc["concepts"][1] == {"id": doc["concepts"][1]["id"], "name": "toe cap", "members": IDS[3:5]}
     assert doc["trash"] == IDS[5:6]
+    lock = f".{path.name}.lock"  # says who has the file open, while the widget is open
+    assert sorted(p.name for p in tmp_path.joinpath("namings").iterdir()) == sorted([path.name, lock])
+    w.close()
     assert [p.name for p in tmp_path.joinpath("namings").iterdir()] == [path.name]  # no temp files left
 
 
@@ -159,7 +162,7 @@ def test_a_change_made_by_someone_else_is_never_overwritten(tmp_path, widgets):
     path = tmp_path / "ana.json"
     w = widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
     w.create_concept("heel", IDS[:3])
-    doc = json.loads(path.read_text())
+    doc = read_naming_file(path)
     doc["concepts"][0]["name"] = "edited elsewhere"
     path.write_text(json.dumps(doc))  # e.g. a widget in another kernel
     foreign = path.read_bytes()
@@ -229,7 +232,7 @@ def test_a_log_that_does_not_fit_restores_the_naming_with_a_warning(tmp_path, wi
 
 
 def test_a_failed_write_rolls_the_change_back(tmp_path, widgets, monkeypatch):
-    from xnaming_widget.widget import autosave as autosave_module
+    from xnaming_widget.naming import journal as autosave_module
 
     path = tmp_path / "ana.json"
     w = widgets(TABLE, category="Sneaker", annotator="ana", autosave=path)
@@ -239,7 +242,7 @@ def test_a_failed_write_rolls_the_change_back(tmp_path, widgets, monkeypatch):
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(autosave_module, "write_json_atomic", disk_full)
+    monkeypatch.setattr(autosave_module.os, "fsync", disk_full)
     with pytest.raises(OSError, match="No space"):
         w.move(IDS[3:6], "trash")
     w._handle_msg({"content": {"data": {"method": "custom", "content": {

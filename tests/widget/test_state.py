@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from xnaming_widget.widget.state import MAX_NAME_LENGTH, NamingError, NamingState
+from xnaming_widget.naming import MAX_NAME_LENGTH, NamingError, NamingState
 
 IDS = [f"Sneaker/img{i:03d}/x{k}" for i in range(4) for k in range(3)]  # 12 activations
 
@@ -213,6 +213,11 @@ class ReferenceNaming:
         self.concepts: list[list] = []  # [id, name] in display order
         self.past, self.future = [], []
 
+    def name_taken(self, name, except_ids=()):
+        """Names that differ only in case or white space are the same name."""
+        key = " ".join(name.split()).lower()
+        return any(" ".join(n.split()).lower() == key for cid, n in self.concepts if cid not in except_ids)
+
     def _save(self):
         self.past.append(copy.deepcopy((self.where, self.concepts)))
         self.future = []
@@ -263,7 +268,7 @@ class ReferenceNaming:
         }
 
 
-names = st.sampled_from(["wheel", " sole", "lace ", "<b>x</b>", "logo"])
+names = st.sampled_from(["wheel", " sole", "lace ", "<b>x</b>", "logo", "Wheel", "lace  "])
 subsets = st.lists(st.sampled_from(IDS), max_size=6, unique=True)
 
 
@@ -278,6 +283,10 @@ class NamingMachine(RuleBasedStateMachine):
 
     @rule(name=names, members=subsets)
     def create(self, name, members):
+        if self.model.name_taken(name):
+            with pytest.raises(NamingError, match="already called"):
+                self.state.create_concept(name, members)
+            return
         cid = self.state.create_concept(name, members)
         self.model.create(cid, name, members)
 
@@ -292,6 +301,10 @@ class NamingMachine(RuleBasedStateMachine):
     @rule(data=st.data(), name=st.none() | names)
     def merge(self, data, name):
         cids = data.draw(st.lists(st.sampled_from(self.concept_ids()), min_size=2, max_size=3, unique=True))
+        if name is not None and self.model.name_taken(name, except_ids=cids):
+            with pytest.raises(NamingError, match="already called"):
+                self.state.merge(cids, name)
+            return
         assert self.state.merge(cids, name) == cids[0]
         self.model.merge(cids, name)
 

@@ -1,7 +1,8 @@
 """Naming tables: load, validate, and clean them (SPEC §5, §6) before any analysis.
 
 Every measure in :mod:`xnaming_widget.analysis` goes through :func:`named_concepts`, which
-applies the two rules of SPEC §6 in one place: only the category's significant activations
+checks that the naming belongs to the activation set given (its fingerprint) and applies the
+cleaning rules of ``docs/definitions.md`` in one place: only the category's significant activations
 count, trash counts as unnamed, and concepts with fewer than ``min_size`` members are
 dissolved (their members count as unnamed).
 """
@@ -13,32 +14,17 @@ from typing import Iterable, Mapping
 
 import pandas as pd
 
-from xnaming_widget.naming_format import TABLE_COLUMNS, STATUSES, naming_table, read_naming_file, validate_naming_doc
+from xnaming_widget.naming.activation_table import activation_table, significant_ids
+from xnaming_widget.naming.activation_table import check_fingerprint as check_fingerprint_of
+from xnaming_widget.naming.document import TABLE_COLUMNS, naming_table, read_naming_file, validate_naming_doc
+from xnaming_widget.naming.rules import (MIN_CONCEPT_SIZE, STATUSES, NamingError,
+                                         clean_concept_name, name_key)
 
-MIN_SIZE = 3
+MIN_SIZE = MIN_CONCEPT_SIZE
+FINGERPRINT = "fingerprint"  # key of a naming table's .attrs that names its activation set
 
-
-class NamingError(ValueError):
-    """A naming table that cannot be analysed as it is; the message says what and where."""
-
-
-def activation_table(activations) -> pd.DataFrame:
-    """The SPEC §5 activation table from a DataFrame or anything with a ``.table`` (ActivationSet)."""
-    table = getattr(activations, "table", activations)
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError("activations must be the activation DataFrame of SPEC §5 or an ActivationSet, "
-                        f"not {type(activations).__name__}.")
-    missing = {"activation_id", "image_id", "category", "significant"} - set(table.columns)
-    if missing:
-        raise NamingError(f"The activation table lacks the columns {sorted(missing)} (SPEC §5).")
-    return table
-
-
-def significant_ids(activations, category: str) -> pd.Index:
-    """S: the significant activation ids of ``category``, in table order."""
-    table = activation_table(activations)
-    rows = (table["category"] == category) & table["significant"].astype(bool)
-    return pd.Index(table.loc[rows, "activation_id"].astype(str))
+__all__ = ["MIN_SIZE", "NamingError", "Namings", "activation_table", "significant_ids", "as_table",
+           "single_naming", "named_concepts", "validate_table", "iter_namings"]
 
 
 def as_table(naming) -> pd.DataFrame:
@@ -47,7 +33,9 @@ def as_table(naming) -> pd.DataFrame:
         return naming.table
     if isinstance(naming, Mapping):
         validate_naming_doc(naming)
-        return naming_table(naming)
+        table = naming_table(naming)
+        validate_table(table)
+        return table
     if not isinstance(naming, pd.DataFrame):
         raise TypeError(f"Expected a naming table (DataFrame), a Namings or a naming document, not {type(naming).__name__}.")
     missing = set(TABLE_COLUMNS) - set(naming.columns)
@@ -75,7 +63,9 @@ def named_concepts(naming, activations=None, *, min_size: int = MIN_SIZE) -> tup
     given; trash and dissolved concepts dropped) and a dict concept_id -> name of the concepts
     that survive.
     """
-    table, _, category = single_naming(naming)
+    table, annotator, category = single_naming(naming)
+    check_fingerprint_of(table.attrs.get(FINGERPRINT), activations,
+                      source=f"The naming of {category!r} by {annotator!r}")
     rows = table[table["status"] == "named"]
     if activations is not None:
         rows = rows[rows["activation_id"].isin(significant_ids(activations, category))]
@@ -114,11 +104,13 @@ def validate_table(table: pd.DataFrame, activations=None) -> None:
         raise NamingError(f"Annotator {row.annotator!r}, category {row.category!r}: activation "
                           f"{row.activation_id!r} is in two places ({', '.join(where)}); every activation "
                           "must be in exactly one concept, trash or unlabeled.")
-    shared_ids = table[table["status"] == "named"].groupby(["annotator", "category", "concept_id"])["concept"].nunique()
+    named = table[table["status"] == "named"]
+    shared_ids = named.groupby(["annotator", "category", "concept_id"])["concept"].nunique()
     if (shared_ids > 1).any():
         annotator, category, cid = shared_ids[shared_ids > 1].index[0]
         raise NamingError(f"Annotator {annotator!r}, category {category!r}: concept id {cid!r} carries "
                           "several names; give each concept one name.")
+    _check_names(named)
     if activations is None:
         return
     acts = activation_table(activations)
@@ -137,42 +129,76 @@ def validate_table(table: pd.DataFrame, activations=None) -> None:
                           "a naming holds the activations of one category only (mixed categories).")
 
 
-def _load_one(source) -> pd.DataFrame:
-    if isinstance(source, pd.DataFrame):
-        return as_table(source)
-    if isinstance(source, Mapping):
-        return as_table(source)
+def _check_names(named: pd.DataFrame) -> None:
+    """Concept names obey the naming rules, and no two concepts of one naming share a name."""
+    concepts = named.drop_duplicates(["annotator", "category", "concept_id"])
+    for annotator, category, cid, name in zip(concepts["annotator"], concepts["category"],
+                                              concepts["concept_id"], concepts["concept"]):
+        try:
+            if pd.isna(name) or clean_concept_name(name) != name:
+                raise NamingError(f"the name {None if pd.isna(name) else name!r} is empty, has outer white "
+                                  "space or is not in Unicode NFC")
+        except NamingError as err:
+            raise NamingError(f"Annotator {annotator!r}, category {category!r}: concept {cid!r} has an "
+                              f"invalid name ({err}).") from None
+    keys = concepts.assign(key=[name_key(n) for n in concepts["concept"]])
+    repeated = keys.duplicated(["annotator", "category", "key"], keep=False)
+    if repeated.any():
+        first = keys[repeated].iloc[0]
+        same = keys[repeated & (keys["key"] == first.key) & (keys["annotator"] == first.annotator)
+                    & (keys["category"] == first.category)]
+        raise NamingError(f"Annotator {first.annotator!r}, category {first.category!r}: concepts "
+                          f"{list(same['concept_id'])} share the name {first.concept!r} (case and spaces "
+                          "ignored); a naming gives each concept its own name (merge them or rename one).")
+
+
+def _load_one(source) -> list[pd.DataFrame]:
+    """The naming tables of one source (a folder gives one per file), each tagged with its fingerprint."""
+    if isinstance(source, (pd.DataFrame, Mapping)):
+        return [as_table(source)]
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.is_dir():
             files = sorted(path.glob("*.json"))
             if not files:
                 raise FileNotFoundError(f"No naming files (*.json) in {path}.")
-            return pd.concat([naming_table(read_naming_file(f)) for f in files], ignore_index=True)
-        return naming_table(read_naming_file(path))
+            return [naming_table(read_naming_file(f)) for f in files]
+        return [naming_table(read_naming_file(path))]
     raise TypeError(f"Cannot read a naming from {type(source).__name__}; give a DataFrame, a naming "
                     "document, a naming file or a folder of them.")
 
 
 class Namings:
-    """Many people's namings of many categories as one validated long table (SPEC §5).
+    """Many people's namings of many categories as one validated long table.
 
     ``sources`` is a DataFrame, a naming document, a naming file, a folder of naming files, or
-    a list of these; they are concatenated. With ``activations`` the ids are checked against
-    the activation table too. Views: :meth:`for_annotator`, :meth:`for_category`, :meth:`get`.
+    a list of these; they are concatenated. With ``activations`` each naming's fingerprint
+    must be that activation set's (``check_fingerprint=False`` compares across sets on
+    purpose) and the ids are checked against its table. Views: :meth:`for_annotator`,
+    :meth:`for_category`, :meth:`get` (tables that remember their fingerprint).
     """
 
-    def __init__(self, sources, activations=None):
+    def __init__(self, sources, activations=None, *, check_fingerprint: bool = True):
         if isinstance(sources, (pd.DataFrame, Mapping, str, os.PathLike)):
             sources = [sources]
-        tables = [_load_one(s) for s in sources]
+        tables = [t for s in sources for t in _load_one(s)]
         if not tables:
             raise NamingError("No namings given.")
+        fingerprints: dict[tuple[str, str], str | None] = {}
+        for t in tables:
+            fingerprint = t.attrs.get(FINGERPRINT) if check_fingerprint else None
+            for key in t[["annotator", "category"]].drop_duplicates().itertuples(index=False):
+                key = (str(key[0]), str(key[1]))
+                if fingerprint is not None and activations is not None:
+                    check_fingerprint_of(fingerprint, activations,
+                                         source=f"The naming of {key[1]!r} by {key[0]!r}")
+                fingerprints[key] = fingerprint
         table = pd.concat(tables, ignore_index=True)[TABLE_COLUMNS]
         table = table.astype({c: "string" for c in TABLE_COLUMNS})
         validate_table(table, activations)
         self.table = table.reset_index(drop=True)
         self.activations = activations
+        self._fingerprints = fingerprints
 
     @property
     def annotators(self) -> list[str]:
@@ -185,7 +211,13 @@ class Namings:
     def _subset(self, rows) -> "Namings":
         view = object.__new__(Namings)
         view.table, view.activations = self.table[rows].reset_index(drop=True), self.activations
+        view._fingerprints = self._fingerprints
         return view
+
+    def _tagged(self, table: pd.DataFrame, annotator: str, category: str) -> pd.DataFrame:
+        table = table.reset_index(drop=True)
+        table.attrs = {FINGERPRINT: self._fingerprints.get((annotator, category))}
+        return table
 
     def for_annotator(self, annotator: str) -> "Namings":
         """The namings of one annotator (all their categories)."""
@@ -204,12 +236,12 @@ class Namings:
         rows = (self.table["annotator"] == annotator) & (self.table["category"] == category)
         if not rows.any():
             raise KeyError(f"Annotator {annotator!r} has no naming of category {category!r}.")
-        return self.table[rows].reset_index(drop=True)
+        return self._tagged(self.table[rows], annotator, category)
 
     def pairs(self) -> Iterable[tuple[str, str, pd.DataFrame]]:
         """(annotator, category, table) for every naming, sorted."""
         for (annotator, category), table in self.table.groupby(["annotator", "category"], sort=True):
-            yield str(annotator), str(category), table.reset_index(drop=True)
+            yield str(annotator), str(category), self._tagged(table, str(annotator), str(category))
 
     def __len__(self) -> int:
         return int(self.table.groupby(["annotator", "category"]).ngroups)

@@ -12,7 +12,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from xnaming_widget.naming_format import TABLE_COLUMNS, naming_doc
+from xnaming_widget.naming.document import TABLE_COLUMNS, naming_doc
 
 from .namings import activation_table
 
@@ -83,7 +83,7 @@ def simulate_annotators(activations, truth, n: int, *, skip: float = 0.1, trash:
 
 
 def naming_docs(table: pd.DataFrame, fingerprint: str | None = None) -> list[dict]:
-    """Naming documents (the file layout of ``naming_format``), one per (annotator, category)."""
+    """Naming documents (the file layout of :mod:`xnaming_widget.naming.document`), one per (annotator, category)."""
     docs = []
     for (annotator, category), rows in table.groupby(["annotator", "category"], sort=True):
         named = rows[rows["status"] == "named"]

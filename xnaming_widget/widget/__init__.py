@@ -1,10 +1,9 @@
-"""The naming widget: sort a category's activations into named concepts (SPEC §5).
+"""The naming widget: sort a category's activations into named concepts.
 
-``NamingWidget`` is the anywidget shown in JupyterLab; ``NamingState`` holds the naming and
-its undo history in pure Python; errors say what was wrong and how to fix it.
+``NamingWidget`` is the anywidget shown in JupyterLab; the naming's rules, state, file and
+errors live in :mod:`xnaming_widget.naming` (re-exported here for convenience).
 """
-from .autosave import AutosaveConflictError
+from ..naming import AutosaveConflictError, NamingError, NamingFileLockedError, NamingState
 from .naming_widget import NamingWidget
-from .state import NamingError, NamingState
 
-__all__ = ["NamingWidget", "NamingState", "NamingError", "AutosaveConflictError"]
+__all__ = ["NamingWidget", "NamingState", "NamingError", "AutosaveConflictError", "NamingFileLockedError"]

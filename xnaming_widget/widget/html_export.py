@@ -13,9 +13,8 @@ from html import escape
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from .state import TRASH, UNLABELED
+from ..naming.rules import MIN_CONCEPT_SIZE, TRASH, UNLABELED
 
-MIN_CONCEPT_SIZE = 3  # the papers dissolve smaller concepts before analysis (SPEC §6)
 
 
 def _progress_line(snapshot: Mapping) -> str:

@@ -2,8 +2,9 @@
 
 Python is the source of truth (docs/widget-protocol.md). The browser renders the synced traits
 and sends operations as custom messages; the same operations are methods here. Each one is
-applied to a :class:`NamingState`, autosaved, and published as one new ``state`` value; if the
-autosave write fails the operation is rolled back, so memory and file never disagree.
+applied to a :class:`NamingState`, appended to the autosave journal (one fsynced record, so an
+edit costs the same however long the session), and published as one new ``state`` value; if
+the autosave write fails the operation is rolled back, so memory and file never disagree.
 """
 from __future__ import annotations
 
@@ -16,11 +17,14 @@ import anywidget
 import pandas as pd
 import traitlets
 
-from ..naming_format import NamingFileError, naming_doc, naming_table, read_naming_file, write_json_atomic
-from .autosave import AutosaveConflictError, AutosaveFile, check_owner
+from ..naming.activation_table import WIDGET_COLUMNS, activation_table, fingerprint_of
+from ..naming.document import check_owner, naming_doc, naming_table, read_naming_file
+from ..naming.journal import COMPACT_EVERY, AutosaveConflictError, NamingJournal, write_naming_copy
+from ..naming.operations import call_arguments
+from ..naming.rules import NamingError, NamingFileError
+from ..naming.state import NamingState, now_iso
 from .html_export import snapshot_html, summary_html, write_snapshot
-from .payload import Payload, activation_table, build_payload, fingerprint_of
-from .state import NamingError, NamingState, now_iso
+from .payload import Payload, build_payload
 
 _STATIC = Path(__file__).resolve().parent.parent / "static"
 _BUNDLE = _STATIC / "widget.js"
@@ -77,18 +81,19 @@ class NamingWidget(anywidget.AnyWidget):
         annotator = annotator.strip()
         payload = build_payload(activations, category)
         self._payload: Payload = payload
-        self._autosave: AutosaveFile | None = None
+        self._autosave: NamingJournal | None = None
         self._saved_at: str | None = None
         self._closed = False
         self._superseded = False  # a newer widget took over the autosave file
         self._rejections = 0  # browser operations refused so far; part of the state's version
         doc = dict(_initial_doc) if _initial_doc is not None else None
+        previous = None
         if autosave is not None:
-            self._autosave = AutosaveFile(autosave, fingerprint=payload.fingerprint,
-                                          category=payload.category, annotator=annotator)
+            self._autosave = NamingJournal(autosave, fingerprint=payload.fingerprint,
+                                           category=payload.category, annotator=annotator)
         try:
             if self._autosave is not None:
-                doc = self._autosave.read_existing()
+                doc, previous = self._autosave.open(self)  # locks it; raises if another process has it
             self._naming, history_kept = self._state_from(doc, payload)
             if doc is not None:
                 self._saved_at = doc.get("saved_at")
@@ -102,11 +107,9 @@ class NamingWidget(anywidget.AnyWidget):
                 single_key_shortcuts=single_key_shortcuts, thumb_size=thumb_size,
             )
             if self._autosave is not None:
-                if doc is None or not history_kept:
-                    self._write_autosave()
-                    self.state = self._state_message()
-                previous = self._autosave.take_over(self)
-                if previous is not None:
+                self._compact()  # a clean snapshot at open: journal folded in, old versions upgraded
+                self.state = self._state_message()
+                if previous is not None and previous is not self:
                     previous._superseded_by_newer_widget()
         except BaseException:
             if self._autosave is not None:
@@ -198,7 +201,11 @@ class NamingWidget(anywidget.AnyWidget):
         with self._naming.transaction():
             result = operation(*args)
             if self._naming.version != version and self._autosave is not None:
-                self._write_autosave()
+                records = self._naming.log_since(version)
+                self._autosave.append(records, first_number=version)
+                self._saved_at = records[-1]["time"]  # what a reader of the file sees as saved_at
+        if self._autosave is not None and self._autosave.records_since_compaction >= COMPACT_EVERY:
+            self._compact_quietly()
         if self._naming.version != version:
             with self.hold_sync():
                 self.state = self._state_message()
@@ -208,31 +215,12 @@ class NamingWidget(anywidget.AnyWidget):
 
     # ------------------------------------------------------------ front end
 
-    _OPS = {
-        "create": ("create_concept", ("name",), ("members",)),
-        "move": ("move", ("ids", "target"), ()),
-        "rename": ("rename", ("concept_id", "name"), ()),
-        "merge": ("merge", ("concept_ids",), ("name",)),
-        "delete": ("delete_concept", ("concept_id",), ()),
-        "undo": ("undo", (), ()),
-        "redo": ("redo", (), ()),
-    }
-
     def _on_frontend_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         """Apply an operation sent by the browser; report problems in ``error``, never raise."""
         if not isinstance(content, Mapping) or content.get("type") != "op":
             return
         try:
-            op = content.get("op")
-            if op not in self._OPS:
-                raise NamingError(f"Unknown operation {op!r}; expected one of {sorted(self._OPS)}.")
-            method, required, optional = self._OPS[op]
-            missing = [f for f in required if f not in content]
-            if missing:
-                raise NamingError(f"Operation {op!r} lacks the field(s) {missing}.")
-            kwargs = {f: content[f] for f in required}
-            kwargs.update({f: content[f] for f in optional if content.get(f) is not None})
-            args = [kwargs[f] for f in required + optional if f in kwargs]
+            method, args = call_arguments(content)
             getattr(self, method)(*args)
         except Exception as err:  # noqa: BLE001 - the comm must never see an exception
             self._reject(str(err) or type(err).__name__)
@@ -270,19 +258,13 @@ class NamingWidget(anywidget.AnyWidget):
         """
         target = Path(path).expanduser().resolve()
         if self._autosave is not None and target == self._autosave.path:
-            self._write_autosave()
+            self._compact()
             self.state = self._state_message()
             return target
-        probe = AutosaveFile(target, fingerprint=self.fingerprint, category=self.category,
-                             annotator=self.annotator)
-        probe.claim(self)  # refuses a file that another open widget autosaves into
-        try:
-            if target.exists() and not overwrite:
-                check_owner(read_naming_file(target), source=str(target), fingerprint=self.fingerprint,
-                            category=self.category, annotator=self.annotator)
-            write_json_atomic(target, self._document(saved_at=now_iso()))
-        finally:
-            probe.release()
+        if target.exists() and not overwrite:
+            check_owner(read_naming_file(target), source=str(target), fingerprint=self.fingerprint,
+                        category=self.category, annotator=self.annotator)
+        write_naming_copy(target, self._document(saved_at=now_iso()))  # refuses a file a widget has open
         return target
 
     @classmethod
@@ -293,7 +275,7 @@ class NamingWidget(anywidget.AnyWidget):
         if autosave:
             return cls(activations, category=doc["category"], annotator=doc["annotator"], autosave=path,
                        **kwargs)
-        fingerprint = fingerprint_of(activations, activation_table(activations))
+        fingerprint = fingerprint_of(activations, activation_table(activations, required=WIDGET_COLUMNS))
         check_owner(doc, source=str(path), fingerprint=fingerprint, category=doc["category"],
                     annotator=doc["annotator"])
         return cls(activations, category=doc["category"], annotator=doc["annotator"], _initial_doc=doc,
@@ -310,14 +292,22 @@ class NamingWidget(anywidget.AnyWidget):
     def _superseded_by_newer_widget(self) -> None:
         """Stop changing the naming: a newer widget now autosaves into the same file."""
         self._superseded = True
+        if self._autosave is not None:
+            self._autosave.disown()
         self._autosave = None
         if not self._closed:
             self.error = _SUPERSEDED
 
     def close(self) -> None:
         """Close the widget and free its autosave file for another widget."""
-        if getattr(self, "_autosave", None) is not None:
-            self._autosave.release()
+        if getattr(self, "_autosave", None) is not None and not self._closed and hasattr(self, "_naming"):
+            try:
+                self._compact()
+            except (OSError, AutosaveConflictError) as err:  # every change is already in the journal
+                warnings.warn(f"The naming file was not compacted at close ({err}); it loads as it is.",
+                              stacklevel=2)
+            finally:
+                self._autosave.release()
         self._closed = True
         super().close()
 
@@ -338,13 +328,22 @@ class NamingWidget(anywidget.AnyWidget):
         snap = self._naming.snapshot()
         return naming_doc(annotator=self.annotator, category=self._payload.category,
                           fingerprint=self._payload.fingerprint, concepts=snap["concepts"],
-                          trash=snap["trash"], unlabeled=snap["unlabeled"], log=self._naming.log,
-                          saved_at=saved_at)
+                          trash=snap["trash"], unlabeled=snap["unlabeled"], log=self._naming.log_since(0),
+                          saved_at=saved_at, order=self._naming.activation_ids)
 
-    def _write_autosave(self) -> None:
+    def _compact(self) -> None:
+        """Rewrite the autosave file as one snapshot (at open, at close, every COMPACT_EVERY records)."""
         saved_at = now_iso()
-        self._autosave.write(self._document(saved_at=saved_at))
+        self._autosave.compact(self._document(saved_at=saved_at))
         self._saved_at = saved_at
+
+    def _compact_quietly(self) -> None:
+        """Compact now; a failure only warns, because every change is already in the journal."""
+        try:
+            self._compact()
+        except OSError as err:
+            warnings.warn(f"Compacting the naming file failed ({err}); changes keep being appended.",
+                          stacklevel=3)
 
     def _state_message(self) -> dict:
         snap = self._naming.snapshot()

@@ -7,19 +7,15 @@ buffer, never as base64 inside JSON.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from .._activation_store import pack_blobs
 from .._progress import progress
-
-ACTIVATION_COLUMNS = ["activation_id", "image_id", "category", "xfeature", "value", "weight",
-                      "contribution", "significant", "predicted", "label"]
-REQUIRED_COLUMNS = ["activation_id", "image_id", "category", "xfeature", "contribution", "significant"]
-
+from ..naming.activation_table import WIDGET_COLUMNS, activation_table, fingerprint_of
 
 @dataclass
 class Blob:
@@ -30,9 +26,8 @@ class Blob:
 
     @classmethod
     def pack(cls, pngs: Sequence[bytes]) -> "Blob":
-        sizes = np.fromiter((len(p) for p in pngs), dtype=np.int64, count=len(pngs))
-        offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
-        return cls(b"".join(pngs), [int(o) for o in offsets])
+        data, offsets = pack_blobs(pngs)
+        return cls(data.tobytes(), offsets.tolist())
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -53,46 +48,6 @@ class Payload:
     images: list[dict]
     thumbnails: Blob
     image_thumbnails: Blob
-
-
-def activation_table(activations: Any) -> pd.DataFrame:
-    """The SPEC §5 table of an ``ActivationSet`` or a DataFrame, checked for the needed columns."""
-    if isinstance(activations, pd.DataFrame):
-        table = activations
-    elif hasattr(activations, "table") and isinstance(activations.table, pd.DataFrame):
-        table = activations.table
-    else:
-        raise TypeError(
-            "activations must be an ActivationSet (from build_activations / ActivationSet.load) or a "
-            f"pandas DataFrame with the columns {ACTIVATION_COLUMNS}; got {type(activations).__name__}."
-        )
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"The activation table lacks the column(s) {missing}; SPEC §5 lists "
-                         f"{ACTIVATION_COLUMNS}.")
-    if table["activation_id"].duplicated().any():
-        dupes = table.loc[table["activation_id"].duplicated(), "activation_id"].head(5).tolist()
-        raise ValueError(f"activation_id must be unique; repeated: {dupes}.")
-    return table
-
-
-def table_fingerprint(table: pd.DataFrame) -> str:
-    """A content hash of an activation table (row order does not matter), for bare DataFrames."""
-    columns = [c for c in ACTIVATION_COLUMNS if c in table.columns]
-    canonical = table[columns].sort_values("activation_id", kind="stable").reset_index(drop=True)
-    canonical = canonical.astype({c: "string" for c in columns if c not in ("xfeature", "value", "weight",
-                                                                            "contribution", "significant")})
-    row_hashes = pd.util.hash_pandas_object(canonical, index=False).to_numpy()
-    digest = hashlib.sha256(",".join(columns).encode() + row_hashes.tobytes()).hexdigest()
-    return f"table-sha256:{digest[:32]}"
-
-
-def fingerprint_of(activations: Any, table: pd.DataFrame) -> str:
-    """The activation set's own fingerprint, or a content hash of a bare table."""
-    fingerprint = getattr(activations, "fingerprint", None)
-    if isinstance(activations, pd.DataFrame) or not fingerprint:
-        return table_fingerprint(table)
-    return str(fingerprint)
 
 
 def resolve_category(table: pd.DataFrame, category: Any) -> str:
@@ -136,7 +91,7 @@ def _gather(getter: Callable[[str], Any] | None, keys: Sequence[str], desc: str)
 
 def build_payload(activations: Any, category: Any) -> Payload:
     """Select a category's significant activations and pack their data and thumbnails."""
-    table = activation_table(activations)
+    table = activation_table(activations, required=WIDGET_COLUMNS)
     fingerprint = fingerprint_of(activations, table)
     category = resolve_category(table, category)
     rows = table[table["category"].astype(str) == category]

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._files import save_torch_atomic
 from ._core import BatchedXNN
 from ._validate import check_features, to_numpy
 from .base import (FILE_VERSION, _PREDICT_CHUNK, ExplanationNetwork, _load_device, method_class,
@@ -177,8 +178,8 @@ class XNNBank:
         path.parent.mkdir(parents=True, exist_ok=True)
         config = {"classes": self.classes, "method": self.method, "params": self.params,
                   "network": self._core.config()}
-        torch.save({"format": BANK_FORMAT, "version": FILE_VERSION, "config": json.dumps(config),
-                    "state_dict": {k: v.detach().cpu() for k, v in self._core.state_dict().items()}}, path)
+        save_torch_atomic({"format": BANK_FORMAT, "version": FILE_VERSION, "config": json.dumps(config),
+                    "state_dict": {k: v.detach().cpu() for k, v in self._core.state_dict().items()}}, path)  # atomic: an interrupted save leaves the old file
         return path
 
     @classmethod

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from .._files import save_torch_atomic
 from ._core import BatchedXNN
 from ._validate import check_features, check_sample_weight, check_targets, resolve_device
 
@@ -165,8 +166,8 @@ class ExplanationNetwork(ABC):
         path = Path(path)
         core = self._require_fitted()
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"format": FILE_FORMAT, "version": FILE_VERSION, "config": json.dumps(self.config()),
-                    "state_dict": {k: v.detach().cpu() for k, v in core.state_dict().items()}}, path)
+        save_torch_atomic({"format": FILE_FORMAT, "version": FILE_VERSION, "config": json.dumps(self.config()),
+                    "state_dict": {k: v.detach().cpu() for k, v in core.state_dict().items()}}, path)  # atomic: an interrupted save leaves the old file
         return path
 
     @classmethod

@@ -20,54 +20,19 @@ Change layout::
 from __future__ import annotations
 
 import copy
-import re
-import unicodedata
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-UNLABELED = "unlabeled"
-TRASH = "trash"
-SPECIAL_PLACES = (UNLABELED, TRASH)
-MAX_NAME_LENGTH = 200
+from .rules import (SPECIAL_PLACES, TRASH, UNLABELED, NamingError, check_new_name, clean_concept_name,
+                    concept_number, preview)
+
 HISTORY_RESET = "history_reset"  # log entry: undo history starts again here
-_CONCEPT_ID = re.compile(r"^c(\d+)$")
-
-
-class NamingError(ValueError):
-    """An operation that cannot be applied to the naming as it is; the message says why."""
 
 
 def now_iso() -> str:
     """The current time as an ISO 8601 string in UTC, to the millisecond."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def clean_concept_name(name: Any) -> str:
-    """Validate a concept name: a non-empty single line of at most ``MAX_NAME_LENGTH`` characters.
-
-    Names are untrusted text; they are stored as given (after stripping outer white space) and
-    never interpreted as markup anywhere in the package.
-    """
-    if not isinstance(name, str):
-        raise NamingError(f"A concept name must be a string, not {type(name).__name__}.")
-    cleaned = name.strip()
-    if not cleaned:
-        raise NamingError("A concept name cannot be empty; type a few words that describe the concept.")
-    if len(cleaned) > MAX_NAME_LENGTH:
-        raise NamingError(
-            f"A concept name can have at most {MAX_NAME_LENGTH} characters (this one has "
-            f"{len(cleaned)}); shorten it."
-        )
-    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
-        raise NamingError("A concept name must be a single line without control characters (tabs, newlines).")
-    return cleaned
-
-
-def _preview(items: Iterable[Any], limit: int = 5) -> str:
-    items = list(items)
-    shown = ", ".join(repr(x) for x in items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 class NamingState:
@@ -82,7 +47,7 @@ class NamingState:
         if len(set(ids)) != len(ids):
             seen: set[str] = set()
             dupes = [a for a in ids if a in seen or seen.add(a)]
-            raise NamingError(f"Activation ids must be unique; repeated: {_preview(dupes)}.")
+            raise NamingError(f"Activation ids must be unique; repeated: {preview(dupes)}.")
         self._ids: list[str] = ids
         self._place: dict[str, str] = dict.fromkeys(ids, UNLABELED)
         self._order: list[str] = []  # concept ids in display order
@@ -146,6 +111,13 @@ class NamingState:
         """Every operation, undo and redo so far, with ISO timestamps (JSON-ready copies)."""
         return copy.deepcopy(self._log)
 
+    def log_since(self, start: int) -> list[dict]:
+        """The log entries from index ``start`` on (the records an autosave journal appends).
+
+        The entries are shared, not copied: they are never changed once written.
+        """
+        return self._log[start:]
+
     @property
     def version(self) -> int:
         """Counts the changes so far; grows by one with every operation, undo or redo."""
@@ -165,6 +137,7 @@ class NamingState:
     def create_concept(self, name: str, members: Iterable[str] = ()) -> str:
         """Make a concept called ``name`` (optionally moving ``members`` into it); return its id."""
         name = clean_concept_name(name)
+        check_new_name(name, self._names)
         members = self._check_ids(members, allow_empty=True)
         concept_id = self._new_concept_id()
         change = {
@@ -189,6 +162,7 @@ class NamingState:
         old = self._names[concept_id]
         if name == old:
             return
+        check_new_name(name, self._names, except_id=concept_id)
         index = self._order.index(concept_id)
         change = {"moves": [], "concepts": [
             {"id": concept_id, "before": {"name": old, "index": index}, "after": {"name": name, "index": index}}
@@ -208,6 +182,7 @@ class NamingState:
             self._require_concept(cid)
         keep, absorbed = concept_ids[0], concept_ids[1:]
         new_name = self._names[keep] if name is None else clean_concept_name(name)
+        check_new_name(new_name, {c: n for c, n in self._names.items() if c not in concept_ids})
         groups = self.members_by_place()
         moves = [[groups[cid], cid, keep] for cid in absorbed if groups[cid]]
         keep_index = self._order.index(keep)
@@ -246,6 +221,36 @@ class NamingState:
         self._apply(change, reverse=False)
         self._undo.append(self._redo.pop())
         self._log.append({"op": "redo", "time": now_iso()})
+
+    def apply_logged(self, entry: Mapping) -> None:
+        """Apply a log entry read back from a journal (an operation, an undo or a redo).
+
+        The entry's ``n`` (its index in the log, when present) must be the next one, so a
+        journal with a missing or repeated record is refused instead of silently skewed.
+        """
+        expected = entry.get("n")
+        if expected is not None and expected != len(self._log):
+            raise NamingError(f"record number {expected} where {len(self._log)} was expected")
+        op = entry["op"]
+        entry = {k: v for k, v in entry.items() if k != "n"}
+        if op in ("undo", "redo"):
+            stack, other = (self._undo, self._redo) if op == "undo" else (self._redo, self._undo)
+            if not stack:
+                raise NamingError(f"nothing to {op}")
+            self._apply(stack[-1], reverse=op == "undo")
+            other.append(stack.pop())
+        elif op == HISTORY_RESET:
+            self._undo, self._redo = [], []
+        else:
+            change = _validated_change(entry["change"])
+            self._apply(change, reverse=False)
+            self._undo.append(change)
+            self._redo.clear()
+            for step in change["concepts"]:
+                number = concept_number(step["id"])
+                if number is not None:
+                    self._next_number = max(self._next_number, number + 1)
+        self._log.append(entry)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -286,17 +291,19 @@ class NamingState:
         missing = [a for a in state._ids if a not in placed]
         if missing:
             raise NamingError(f"The naming does not place {len(missing)} shown activation(s) "
-                              f"({_preview(missing)}); it was made for another activation set.")
+                              f"({preview(missing)}); it was made for another activation set.")
         for concept in concepts:
             cid = str(concept["id"])
             if cid in SPECIAL_PLACES or cid in state._names:
                 raise NamingError(f"Invalid or repeated concept id {cid!r} in the naming.")
+            name = clean_concept_name(concept["name"])
+            check_new_name(name, state._names)
             state._order.append(cid)
-            state._names[cid] = str(concept["name"])
+            state._names[cid] = name
         state._place = placed
         history_ok = state._restore_history(log)
-        numbers = [int(m.group(1)) for m in map(_CONCEPT_ID.match, state._all_known_concept_ids()) if m]
-        state._next_number = max(numbers, default=0) + 1
+        numbers = [concept_number(cid) for cid in state._all_known_concept_ids()]
+        state._next_number = max((n for n in numbers if n is not None), default=0) + 1
         return state, history_ok
 
     def _restore_history(self, log: Sequence[Mapping]) -> bool:
@@ -344,8 +351,9 @@ class NamingState:
         return ids
 
     def _new_concept_id(self) -> str:
-        known = self._all_known_concept_ids()
-        while f"c{self._next_number}" in known:
+        # _next_number is above every numbered id the history knows (set on restore, only grows),
+        # so an id is never reused and no scan of the history is needed.
+        while f"c{self._next_number}" in self._names:
             self._next_number += 1
         concept_id = f"c{self._next_number}"
         self._next_number += 1
@@ -364,7 +372,7 @@ class NamingState:
             raise NamingError("No activations given; select at least one.")
         unknown = [a for a in ids if a not in self._place]
         if unknown:
-            raise NamingError(f"Unknown activation id(s) {_preview(unknown)}; only the shown (significant) "
+            raise NamingError(f"Unknown activation id(s) {preview(unknown)}; only the shown (significant) "
                               "activations of this category can be placed.")
         return ids
 
@@ -388,8 +396,8 @@ class NamingState:
         self._apply(change, reverse=False)
         self._undo.append(change)
         self._redo.clear()
-        self._log.append({"op": op, "time": now_iso(), "args": copy.deepcopy(args),
-                          "change": copy.deepcopy(change)})
+        # the change is built fresh by the operation and never mutated, so undo and log share it
+        self._log.append({"op": op, "time": now_iso(), "args": args, "change": change})
 
     def _apply(self, change: Mapping, reverse: bool) -> None:
         """Apply a change forwards or backwards, checking every step against the current state.
