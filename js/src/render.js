@@ -93,7 +93,7 @@ export class Canvas {
   /** Send an operation to Python and show its expected result at once. */
   sendOp(msg, announce) {
     this.model.send(msg);
-    const next = applyOp(this.view, msg, `pending-${++this.pendingCount}`);
+    const next = applyOp(this.view, msg, `pending-${++this.pendingCount}`, this.order);
     if (next !== this.view) {
       this.view = next;
       this.render();

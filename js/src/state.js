@@ -2,9 +2,10 @@
 // canvas shows, apply an operation optimistically, and sort/filter the unlabeled pool.
 // No DOM here, so every rule is unit-tested in Node.
 
-export const UNLABELED = "unlabeled";
-export const TRASH = "trash";
-export const MIN_CONCEPT_SIZE = 3; // the papers dissolve smaller concepts before analysis
+import { UNLABELED, TRASH, MIN_CONCEPT_SIZE } from "./naming_rules.generated.js";
+import { NamingError, applyChange, changeFor, orderOf } from "./naming.js";
+
+export { UNLABELED, TRASH, MIN_CONCEPT_SIZE }; // defined once, in xnaming_widget/naming/rules.py
 
 /** An empty state, used before Python has sent one. */
 export function emptyState() {
@@ -54,10 +55,6 @@ export function progressText(state) {
   return `${p.named} named · ${p.unlabeled} unlabeled · ${p.trash} trash of ${p.total}`;
 }
 
-function withoutIds(list, drop) {
-  return list.filter((id) => !drop.has(id));
-}
-
 /** A row key's human label: "Unlabeled", "Trash" or the concept's name. */
 export function targetLabel(state, key) {
   if (key === UNLABELED) return "Unlabeled";
@@ -67,65 +64,21 @@ export function targetLabel(state, key) {
 }
 
 /**
- * Apply one protocol operation to a copy of `state` for instant feedback; Python's next
- * `state` replaces the result anyway. Returns the same object when the op changes nothing
- * or cannot be applied locally (undo/redo, unknown ids), so callers can skip a re-render.
- * `create` uses `pendingId` as the new concept's temporary id.
+ * Apply one protocol operation to `state` for instant feedback, with the naming core's rules
+ * (naming.js, the same as Python's): lists stay in display order (`order`: id -> position; by
+ * default the state's own list order). Returns the same object when the op changes nothing or
+ * Python would refuse it (Python then reports the error), and for undo/redo (Python's next
+ * `state` brings them). `create` uses `pendingId` as the new concept's temporary id.
  */
-export function applyOp(state, op, pendingId = "pending") {
-  const s = state;
-  switch (op.op) {
-    case "move": {
-      const ids = new Set(op.ids);
-      const where = locate(s);
-      const known = [...ids].filter((id) => where.has(id));
-      if (known.length === 0) return s;
-      const target = String(op.target);
-      if (target !== UNLABELED && target !== TRASH && !s.concepts.some((c) => String(c.id) === target)) return s;
-      if (known.every((id) => where.get(id) === target)) return s;
-      const moving = known.filter((id) => where.get(id) !== target);
-      const movingSet = new Set(moving);
-      const next = {
-        ...s,
-        unlabeled: withoutIds(s.unlabeled, movingSet),
-        trash: withoutIds(s.trash, movingSet),
-        concepts: s.concepts.map((c) => ({ ...c, members: withoutIds(c.members, movingSet) })),
-      };
-      if (target === UNLABELED) next.unlabeled = next.unlabeled.concat(moving);
-      else if (target === TRASH) next.trash = next.trash.concat(moving);
-      else next.concepts = next.concepts.map((c) => (String(c.id) === target ? { ...c, members: c.members.concat(moving) } : c));
-      return next;
-    }
-    case "create": {
-      const withPending = { ...s, concepts: s.concepts.concat([{ id: pendingId, name: op.name, members: [] }]) };
-      return applyOp(withPending, { op: "move", ids: op.members || [], target: pendingId });
-    }
-    case "rename": {
-      const key = String(op.concept_id);
-      if (!s.concepts.some((c) => String(c.id) === key)) return s;
-      return { ...s, concepts: s.concepts.map((c) => (String(c.id) === key ? { ...c, name: op.name } : c)) };
-    }
-    case "delete": {
-      const key = String(op.concept_id);
-      const c = s.concepts.find((x) => String(x.id) === key);
-      if (!c) return s;
-      return { ...s, concepts: s.concepts.filter((x) => x !== c), unlabeled: s.unlabeled.concat(c.members) };
-    }
-    case "merge": {
-      const keys = (op.concept_ids || []).map(String);
-      const merging = keys.map((k) => s.concepts.find((c) => String(c.id) === k)).filter(Boolean);
-      if (merging.length < 2) return s;
-      const first = merging[0];
-      const rest = new Set(merging.slice(1));
-      const members = merging.flatMap((c) => c.members);
-      const name = op.name == null || op.name === "" ? first.name : op.name;
-      return {
-        ...s,
-        concepts: s.concepts.filter((c) => !rest.has(c)).map((c) => (c === first ? { ...c, name, members } : c)),
-      };
-    }
-    default:
-      return s;
+export function applyOp(state, op, pendingId = "pending", order = undefined) {
+  if (op.op === "undo" || op.op === "redo") return state;
+  const ord = order || orderOf([...state.concepts.flatMap((c) => c.members), ...state.unlabeled, ...state.trash]);
+  try {
+    const change = changeFor(state, op, pendingId);
+    return change ? applyChange(state, change, false, ord) : state;
+  } catch (err) {
+    if (err instanceof NamingError) return state;
+    throw err;
   }
 }
 

@@ -31,9 +31,11 @@ test("progress counts each place once", () => {
   assert.deepEqual(progressCounts(emptyState()), { named: 0, unlabeled: 0, trash: 0, total: 0 });
 });
 
-test("move keeps order of the moved ids and skips ids already there", () => {
+test("move puts members in display order (as Python does) and skips ids already there", () => {
   const s = applyOp(base(), { op: "move", ids: ["f", "a", "d"], target: "c2" });
-  assert.deepEqual(s.concepts[1].members, ["d", "f", "a"]);
+  assert.deepEqual(s.concepts[1].members, ["a", "d", "f"]);
+  const reversed = new Map(["g", "f", "e", "d", "c", "b", "a"].map((id, i) => [id, i]));
+  assert.deepEqual(applyOp(base(), { op: "move", ids: ["a", "f"], target: "c2" }, "p", reversed).concepts[1].members, ["f", "d", "a"]);
   assert.deepEqual(s.concepts[0].members, ["b", "c"]);
   assert.deepEqual(s.unlabeled, ["e"]);
 });
@@ -55,7 +57,7 @@ test("create, rename, delete, merge", () => {
   s = applyOp(s, { op: "rename", concept_id: "tmp", name: "<b>heel</b>" });
   assert.equal(s.concepts[2].name, "<b>heel</b>");
   s = applyOp(s, { op: "merge", concept_ids: ["c2", "c1"] });
-  assert.deepEqual(s.concepts.map((c) => [c.id, c.name, c.members]), [["c2", "laces", ["d", "a", "b", "c"]], ["tmp", "<b>heel</b>", ["e", "g"]]]);
+  assert.deepEqual(s.concepts.map((c) => [c.id, c.name, c.members]), [["c2", "laces", ["a", "b", "c", "d"]], ["tmp", "<b>heel</b>", ["e", "g"]]]);
   s = applyOp(s, { op: "merge", concept_ids: ["c2", "tmp"], name: "shoe" });
   assert.equal(s.concepts.length, 1);
   assert.equal(s.concepts[0].name, "shoe");
@@ -67,15 +69,17 @@ test("create, rename, delete, merge", () => {
 });
 
 // A second, independent model of the naming: a map id -> place plus an ordered concept list.
+// Like Python, an operation naming an unknown activation or concept is refused whole.
 function referenceApply(ref, op, pendingId) {
   const { loc, concepts } = ref;
   const exists = (k) => k === "unlabeled" || k === "trash" || concepts.some((c) => c.id === k);
   if (op.op === "move") {
-    if (!exists(op.target)) return;
-    for (const id of op.ids) if (loc.has(id)) loc.set(id, op.target);
+    if (!exists(op.target) || !op.ids.length || op.ids.some((id) => !loc.has(id))) return;
+    for (const id of op.ids) loc.set(id, op.target);
   } else if (op.op === "create") {
+    if (op.members.some((id) => !loc.has(id))) return;
     concepts.push({ id: pendingId, name: op.name });
-    for (const id of op.members) if (loc.has(id)) loc.set(id, pendingId);
+    for (const id of op.members) loc.set(id, pendingId);
   } else if (op.op === "rename") {
     const c = concepts.find((x) => x.id === op.concept_id);
     if (c) c.name = op.name;
@@ -85,8 +89,8 @@ function referenceApply(ref, op, pendingId) {
     concepts.splice(i, 1);
     for (const [id, k] of loc) if (k === op.concept_id) loc.set(id, "unlabeled");
   } else if (op.op === "merge") {
-    const ids = op.concept_ids.filter((k) => concepts.some((c) => c.id === k));
-    if (ids.length < 2) return;
+    const ids = op.concept_ids;
+    if (ids.length < 2 || ids.some((k) => !concepts.some((c) => c.id === k))) return;
     const first = concepts.find((c) => c.id === ids[0]);
     if (op.name) first.name = op.name;
     for (const k of ids.slice(1)) concepts.splice(concepts.findIndex((c) => c.id === k), 1);

@@ -1,0 +1,233 @@
+// The naming's operations in the browser, following xnaming_widget/naming/state.py rule for rule,
+// so the optimistic view equals what Python publishes next (tests/naming/test_parity.py writes a
+// fixture of random operations that test/naming.test.js replays here, snapshot by snapshot).
+// Constants and the operation table come from the generated naming_rules.generated.js.
+//
+// A state is {concepts: [{id, name, members}], unlabeled: [...], trash: [...]} with every list of
+// activation ids in display order; `order` maps an id to its display position. A *change* is
+// Python's record: {moves: [[ids, from, to]], concepts: [{id, before: {name, index}|null,
+// after: {name, index}|null}]}. Functions return new objects and never mutate their arguments.
+
+import { UNLABELED, TRASH, MAX_NAME_LENGTH } from "./naming_rules.generated.js";
+
+/** An operation that breaks the naming rules (Python raises NamingError for the same ones). */
+export class NamingError extends Error {}
+
+// Python's str.strip() and re's \s: Unicode white space, including \x1c-\x1f.
+const WS = "\\t\\n\\u000b\\u000c\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+const OUTER_WS = new RegExp(`^[${WS}]+|[${WS}]+$`, "g");
+const WS_RUNS = new RegExp(`[${WS}]+`, "g");
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** clean_concept_name: NFC, outer white space stripped, non-empty, at most MAX_NAME_LENGTH code points, one line. */
+export function cleanConceptName(name) {
+  if (typeof name !== "string") throw new NamingError("A concept name must be a string.");
+  const cleaned = name.normalize("NFC").replace(OUTER_WS, "");
+  if (!cleaned) throw new NamingError("A concept name cannot be empty; type a few words that describe the concept.");
+  if ([...cleaned].length > MAX_NAME_LENGTH) throw new NamingError(`A concept name can have at most ${MAX_NAME_LENGTH} characters.`);
+  if (CONTROL.test(cleaned)) throw new NamingError("A concept name must be a single line without control characters.");
+  return cleaned;
+}
+
+/** name_key: case and runs of white space do not make two names different (toLowerCase for casefold). */
+export function nameKey(name) {
+  return name.normalize("NFC").replace(WS_RUNS, " ").replace(OUTER_WS, "").toLowerCase();
+}
+
+function checkNewName(state, name, except = []) {
+  const key = nameKey(name);
+  const clash = state.concepts.find((c) => !except.includes(String(c.id)) && nameKey(c.name) === key);
+  if (clash) throw new NamingError(`A concept is already called ${JSON.stringify(clash.name)} (${clash.id}).`);
+}
+
+/** Map id -> display position, from the activations in display order. */
+export function orderOf(ids) {
+  return new Map(ids.map((id, i) => [String(id), i]));
+}
+
+function placeMap(state) {
+  const where = new Map();
+  for (const c of state.concepts) for (const id of c.members) where.set(id, String(c.id));
+  for (const id of state.unlabeled) where.set(id, UNLABELED);
+  for (const id of state.trash) where.set(id, TRASH);
+  return where;
+}
+
+function checkIds(where, ids, allowEmpty = false) {
+  if (typeof ids === "string") ids = [ids];
+  const unique = [...new Set((ids || []).map(String))];
+  if (!unique.length && !allowEmpty) throw new NamingError("No activations given; select at least one.");
+  const unknown = unique.filter((id) => !where.has(id));
+  if (unknown.length) throw new NamingError(`Unknown activation id(s) ${unknown.slice(0, 5).join(", ")}.`);
+  return unique;
+}
+
+function conceptIndex(state, id) {
+  return state.concepts.findIndex((c) => String(c.id) === String(id));
+}
+
+function requireConcept(state, id) {
+  const index = conceptIndex(state, id);
+  if (index < 0) throw new NamingError(`No concept with id ${JSON.stringify(id)}.`);
+  return index;
+}
+
+/** _moves_to: the ids grouped by where they are now, sources in order of first appearance; no-ops dropped. */
+function movesTo(where, ids, target) {
+  const bySource = new Map();
+  for (const id of ids) {
+    const source = where.get(id);
+    if (source === target) continue;
+    if (!bySource.has(source)) bySource.set(source, []);
+    bySource.get(source).push(id);
+  }
+  return [...bySource].map(([source, members]) => [members, source, target]);
+}
+
+/**
+ * The change an operation makes (Python's NamingState methods), or null when it changes nothing.
+ * `newId` is the id a new concept gets (Python's when replaying, a pending one in the canvas).
+ * Throws NamingError where Python refuses. undo/redo are not changes: see History.
+ */
+export function changeFor(state, op, newId = "pending") {
+  const where = placeMap(state);
+  switch (op.op) {
+    case "create": {
+      const name = cleanConceptName(op.name);
+      checkNewName(state, name);
+      const members = checkIds(where, op.members || [], true);
+      return {
+        moves: movesTo(where, members, String(newId)),
+        concepts: [{ id: String(newId), before: null, after: { name, index: state.concepts.length } }],
+      };
+    }
+    case "move": {
+      const ids = checkIds(where, op.ids);
+      const target = String(op.target);
+      if (target !== UNLABELED && target !== TRASH && conceptIndex(state, target) < 0) {
+        throw new NamingError(`Unknown target ${JSON.stringify(op.target)}.`);
+      }
+      const moves = movesTo(where, ids, target);
+      return moves.length ? { moves, concepts: [] } : null;
+    }
+    case "rename": {
+      const index = requireConcept(state, op.concept_id);
+      const old = state.concepts[index].name;
+      const name = cleanConceptName(op.name);
+      if (name === old) return null;
+      checkNewName(state, name, [String(op.concept_id)]);
+      return { moves: [], concepts: [{ id: String(op.concept_id), before: { name: old, index }, after: { name, index } }] };
+    }
+    case "merge": {
+      if (typeof op.concept_ids === "string") throw new NamingError("merge takes a list of concept ids.");
+      const ids = (op.concept_ids || []).map(String);
+      if (new Set(ids).size !== ids.length) throw new NamingError("merge got a concept id twice.");
+      if (ids.length < 2) throw new NamingError("merge needs at least two concept ids.");
+      const indices = ids.map((id) => requireConcept(state, id));
+      const keep = state.concepts[indices[0]];
+      const name = op.name == null ? keep.name : cleanConceptName(op.name);
+      if (op.name != null) checkNewName(state, name, ids);
+      const moves = [];
+      const concepts = [{ id: ids[0], before: { name: keep.name, index: indices[0] }, after: { name, index: indices[0] } }];
+      ids.slice(1).forEach((id, k) => {
+        const c = state.concepts[indices[k + 1]];
+        if (c.members.length) moves.push([c.members.slice(), id, ids[0]]);
+        concepts.push({ id, before: { name: c.name, index: indices[k + 1] }, after: null });
+      });
+      return { moves, concepts };
+    }
+    case "delete": {
+      const index = requireConcept(state, op.concept_id);
+      const c = state.concepts[index];
+      return {
+        moves: c.members.length ? [[c.members.slice(), String(c.id), UNLABELED]] : [],
+        concepts: [{ id: String(c.id), before: { name: c.name, index }, after: null }],
+      };
+    }
+    default:
+      throw new NamingError(`Unknown operation ${JSON.stringify(op.op)}.`);
+  }
+}
+
+function sortedByOrder(ids, order) {
+  return ids.slice().sort((a, b) => order.get(a) - order.get(b));
+}
+
+/**
+ * Apply a change forwards (or backwards with `reverse`), checking it fits first, as Python's
+ * NamingState._apply does; every list stays in display order (`order`). Throws NamingError
+ * when the change does not fit.
+ */
+export function applyChange(state, change, reverse, order) {
+  const steps = change.concepts.map((c) => (reverse ? [String(c.id), c.after, c.before] : [String(c.id), c.before, c.after]));
+  const moves = change.moves.map((m) => (reverse ? [m[0], String(m[2]), String(m[1])] : [m[0], String(m[1]), String(m[2])]));
+  const adds = steps.filter(([, old]) => old === null).sort((x, y) => x[2].index - y[2].index);
+  const removes = steps.filter(([, , next]) => next === null).sort((x, y) => y[1].index - x[1].index);
+  const renames = steps.filter(([, old, next]) => old !== null && next !== null);
+
+  const concepts = state.concepts.map((c) => ({ id: String(c.id), name: c.name, members: c.members }));
+  for (const [id, , entry] of adds) {
+    if (concepts.some((c) => c.id === id) || id === UNLABELED || id === TRASH || entry.index < 0 || entry.index > concepts.length) {
+      throw new NamingError(`Change does not fit: cannot add concept ${id}.`);
+    }
+    concepts.splice(entry.index, 0, { id, name: entry.name, members: [] });
+  }
+  const lists = new Map(concepts.map((c) => [c.id, c.members]));
+  lists.set(UNLABELED, state.unlabeled);
+  lists.set(TRASH, state.trash);
+  const where = placeMap(state);
+  for (const [ids, source, target] of moves) {
+    if (!lists.has(source) || !lists.has(target)) throw new NamingError("Change does not fit: no such concept.");
+    if (ids.some((id) => where.get(id) !== source)) throw new NamingError(`Change does not fit: activations are not in ${source}.`);
+  }
+  const touched = new Set();
+  for (const [ids, source, target] of moves) {
+    for (const id of ids) where.set(id, target);
+    touched.add(source);
+    touched.add(target);
+  }
+  const rebuilt = new Map([...touched].map((key) => [key, []]));
+  for (const [id, place] of where) if (rebuilt.has(place)) rebuilt.get(place).push(id);
+  for (const [key, ids] of rebuilt) lists.set(key, sortedByOrder(ids, order));
+  let next = concepts.map((c) => ({ ...c, members: lists.get(c.id) }));
+  for (const [id, old] of removes) {
+    const index = next.findIndex((c) => c.id === id);
+    if (index < 0 || index !== old.index || next[index].members.length) {
+      throw new NamingError(`Change does not fit: cannot remove concept ${id}.`);
+    }
+    next = next.filter((c) => c.id !== id);
+  }
+  for (const [id, , entry] of renames) {
+    const index = next.findIndex((c) => c.id === id);
+    if (index < 0) throw new NamingError(`Change does not fit: cannot rename missing concept ${id}.`);
+    next[index] = { ...next[index], name: entry.name };
+  }
+  return { ...state, concepts: next, unlabeled: lists.get(UNLABELED), trash: lists.get(TRASH) };
+}
+
+/** A naming with undo and redo, as Python's NamingState keeps it (used by the parity test). */
+export class History {
+  constructor(state, order) {
+    this.state = state;
+    this.order = order;
+    this.undoStack = [];
+    this.redoStack = [];
+  }
+
+  /** Apply an operation (create needs `newId`); returns whether the naming changed. */
+  perform(op, newId) {
+    if (op.op === "undo" || op.op === "redo") {
+      const [from, to] = op.op === "undo" ? [this.undoStack, this.redoStack] : [this.redoStack, this.undoStack];
+      if (!from.length) throw new NamingError(`Nothing to ${op.op}.`);
+      this.state = applyChange(this.state, from[from.length - 1], op.op === "undo", this.order);
+      to.push(from.pop());
+      return true;
+    }
+    const change = changeFor(this.state, op, newId);
+    if (!change) return false;
+    this.state = applyChange(this.state, change, false, this.order);
+    this.undoStack.push(change);
+    this.redoStack = [];
+    return true;
+  }
+}
