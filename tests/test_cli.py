@@ -334,3 +334,47 @@ def test_a_naming_file_of_another_activation_set_is_never_overwritten(quick_run,
     with pytest.raises(DemoError, match="another activation set"):
         run_demo(copy, quick=True, log=None)
     assert foreign.read_bytes() == before
+
+
+def test_an_interrupted_naming_stage_is_redone_not_taken_for_finished(quick_run, tmp_path, monkeypatch):
+    """Regression: a run stopped while the simulated people named left half-written naming files
+    that the next run kept, and its report showed coverage 0 where a clean run has more."""
+    import shutil
+
+    from xnaming_widget.naming.document import naming_table as table_of
+    from xnaming_widget.naming.document import read_naming_file
+    from xnaming_widget.pipeline import run_demo
+    from xnaming_widget.widget import NamingWidget
+
+    monkeypatch.setenv("XNAMING_CACHE", str(quick_run.cache))
+    copy = tmp_path / "run"
+    shutil.copytree(quick_run.out, copy)
+    for path in naming_files(copy):
+        path.unlink()
+    real_move, calls = NamingWidget.move, []
+
+    def interrupted_move(self, *args):  # Ctrl-C while the second person is naming
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_move(self, *args)
+
+    monkeypatch.setattr(NamingWidget, "move", interrupted_move)
+    columns = ["activation_id", "concept", "status"]
+
+    def assert_complete(files):  # each naming file equals the clean run's
+        for ours in files:
+            clean = quick_run.out / "namings" / ours.name
+            pd.testing.assert_frame_equal(table_of(read_naming_file(ours))[columns],
+                                          table_of(read_naming_file(clean))[columns])
+
+    with pytest.raises(KeyboardInterrupt):
+        run_demo(copy, quick=True, log=None)
+    assert len(naming_files(copy)) < len(naming_files(quick_run.out))
+    assert_complete(naming_files(copy))  # only namings that were finished joined the run
+    monkeypatch.setattr(NamingWidget, "move", real_move)
+    run_demo(copy, quick=True, log=None)
+    assert [p.name for p in naming_files(copy)] == [p.name for p in naming_files(quick_run.out)]
+    assert_complete(naming_files(copy))
+    assert (copy / "tables" / "coverage.csv").read_text() == (quick_run.out / "tables" / "coverage.csv").read_text()
+    assert not (copy / "namings" / ".unfinished").exists()

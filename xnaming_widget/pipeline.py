@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -260,13 +261,17 @@ def _write_namings(activations, truth: pd.Series, namings_dir: Path, n_annotator
 
     A naming file already there for this activation set (same fingerprint) is kept: it is the
     same simulated naming from an earlier run, or a person's own work. A file of another set is
-    refused rather than overwritten.
+    refused rather than overwritten. Each naming is made in ``namings/.unfinished`` and moved
+    into ``namings/`` only when complete, so an interrupted run never leaves a half naming
+    that a rerun would take for a finished one.
     """
     from .analysis import simulate_annotators
     from .naming.document import read_naming_file
     from .widget import NamingWidget
 
     simulated = simulate_annotators(activations, truth, n_annotators, seed=seed, **SIMULATED_PEOPLE)
+    unfinished = namings_dir / ".unfinished"  # a naming is made here and moved in only when complete
+    shutil.rmtree(unfinished, ignore_errors=True)  # what an interrupted run left half done
     written = 0
     for (annotator, category), rows in simulated.groupby(["annotator", "category"], sort=True):
         path = namings_dir / f"{annotator}-{category.replace('/', '_')}.json"
@@ -276,7 +281,8 @@ def _write_namings(activations, truth: pd.Series, namings_dir: Path, n_annotator
                 raise DemoError(f"{path} is a naming of another activation set; move it away (it may be "
                                 "someone's work) or choose another --out.")
             continue
-        widget = NamingWidget(activations, category=category, annotator=annotator, autosave=path)
+        work = unfinished / path.name
+        widget = NamingWidget(activations, category=category, annotator=annotator, autosave=work)
         try:
             named = rows[rows["status"] == "named"]
             for concept_id, members in named.groupby("concept_id", sort=True):
@@ -286,7 +292,9 @@ def _write_namings(activations, truth: pd.Series, namings_dir: Path, n_annotator
                 widget.move(trash, "trash")
         finally:
             widget.close()
+        os.replace(work, path)  # complete: only now does the naming join the run
         written += 1
+    shutil.rmtree(unfinished, ignore_errors=True)
     return written
 
 
