@@ -242,7 +242,7 @@ def test_a_failed_write_rolls_the_change_back(tmp_path, widgets, monkeypatch):
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(autosave_module.os, "fsync", disk_full)
+    monkeypatch.setattr(autosave_module, "_sync_data", disk_full)
     with pytest.raises(OSError, match="No space"):
         w.move(IDS[3:6], "trash")
     w._handle_msg({"content": {"data": {"method": "custom", "content": {

@@ -145,7 +145,7 @@ class NamingJournal:
             while view:
                 written = os.write(self._fd, view)
                 view = view[written:]
-            os.fsync(self._fd)
+            _sync_data(self._fd)
         except BaseException:
             try:
                 os.ftruncate(self._fd, size)
@@ -171,6 +171,11 @@ class NamingJournal:
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
+
+
+def _sync_data(fd: int) -> None:
+    """Flush appended bytes (and the new size) to disk: fdatasync where there is one, else fsync."""
+    (getattr(os, "fdatasync", None) or os.fsync)(fd)
 
 
 def _file_id(path: Path) -> tuple[int, int] | None:
