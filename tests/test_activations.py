@@ -319,3 +319,89 @@ def test_saved_files_are_readable_by_the_folder_users(built, tmp_path):
     os.umask(mask)
     for path in folder.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask, path.name
+
+
+# ------------------------------------------------------------------ losses that used to be silent
+
+def _other_images(data):
+    """The same number of images and labels, other pixels."""
+    rng = np.random.default_rng(1)
+    return ImageArrayDataset(rng.integers(0, 256, size=data.images.shape, dtype=np.uint8), data.labels,
+                             classes=data.classes)
+
+
+def test_another_data_set_of_the_same_size_never_resumes_or_returns_this_set(setup, tmp_path):
+    """Regression: the resume key held only the number of images."""
+    dnn, bank, data = setup
+    finished = tmp_path / "finished"
+    _build(setup, out_dir=finished)
+    with pytest.raises(ValueError, match="other arguments"):
+        _build((dnn, bank, _other_images(data)), out_dir=finished)
+    unfinished = tmp_path / "unfinished"
+
+    def stop(number, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _build(setup, out_dir=unfinished, on_chunk=stop)
+    with pytest.raises(ValueError, match="unfinished work built with other arguments"):
+        _build((dnn, bank, _other_images(data)), out_dir=unfinished)
+    other_bank = fit_class_xnns(*(lambda f: (f.Z, f.logits))(FeatureExtractor(dnn, "fc").extract(data, progress=False)),
+                                CLASSES, method="srae", n_features=N_FEATURES, hidden=(8,), epochs=2, seed=5)
+    with pytest.raises(ValueError, match="other arguments"):
+        _build((dnn, other_bank, data), out_dir=finished)
+
+
+def test_thumbnails_are_covered_by_the_fingerprint(built, tmp_path):
+    """Regression: corrupted or reordered thumbnails loaded silently."""
+    swapped = list(built.thumbnails)
+    swapped[0], swapped[1] = swapped[1], swapped[0]
+    reordered = ActivationSet(built.table, built.image_ids, built.images, built.heatmap_rows, built.heatmaps,
+                              swapped, built.image_thumbnails)
+    assert reordered.fingerprint != built.fingerprint
+    folder = built.save(tmp_path / "set")
+    data, offsets = np.load(folder / "thumbnails.npy"), np.load(folder / "thumbnails_offsets.npy")
+    data = data.copy()
+    data[offsets[0] + 20] ^= 0xFF  # one byte inside the first PNG
+    np.save(folder / "thumbnails.npy", data)
+    with pytest.raises(ValueError, match="fingerprint"):
+        ActivationSet.load(folder)
+
+
+def test_saving_over_another_set_is_refused_unless_asked(built, tmp_path):
+    """Regression: ActivationSet.save onto a different set silently replaced it."""
+    folder = tmp_path / "set"
+    built.save(folder)
+    other = built.for_category("Bag")
+    with pytest.raises(FileExistsError, match="already holds another activation set"):
+        other.save(folder)
+    assert ActivationSet.load(folder) == built
+    built.save(folder)  # the same set again is fine
+    other.save(folder, overwrite=True)
+    assert ActivationSet.load(folder).fingerprint == other.fingerprint
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "table.csv", "heatmaps.npy", "thumbnails_offsets.npy"])
+def test_a_truncated_file_gives_an_error_that_names_it(built, tmp_path, name):
+    folder = built.save(tmp_path / "set")
+    path = folder / name
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    with pytest.raises(ValueError, match=name.replace(".", r"\.")):
+        ActivationSet.load(folder)
+
+
+def test_sets_saved_before_thumbnails_were_fingerprinted_still_load(built, tmp_path):
+    import json
+
+    from xnaming_widget import _activation_store as store
+
+    folder = built.save(tmp_path / "set")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    old = store.content_fingerprint(built.table, built.image_ids, built.images, built.heatmap_rows,
+                                    built.heatmaps, version=1)
+    manifest.update(schema_version=1, fingerprint=old)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    loaded = ActivationSet.load(folder)
+    assert loaded.fingerprint == old and loaded.thumbnails == built.thumbnails
+    again = loaded.save(tmp_path / "copy")  # saved as it was: its namings keep their set
+    assert ActivationSet.load(again).fingerprint == old

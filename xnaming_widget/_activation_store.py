@@ -16,7 +16,8 @@ import pandas as pd
 from ._files import replace_atomically, write_json_atomic, write_text_atomic
 
 SCHEMA = "xnaming-widget/activations"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the fingerprint covers the thumbnails too (1 still loads)
+READABLE_VERSIONS = (1, 2)
 COLUMNS = ["activation_id", "image_id", "category", "xfeature", "value", "weight",
            "contribution", "significant", "predicted", "label"]
 _STRING_COLUMNS = ["activation_id", "image_id", "category", "predicted", "label"]
@@ -114,19 +115,43 @@ def read_json(path: str | os.PathLike) -> Any:
         return json.load(handle)
 
 
+class ActivationFileError(ValueError):
+    """A file of a saved activation set that is missing, truncated or damaged; the message names it."""
+
+
 def content_fingerprint(table: pd.DataFrame, image_ids: Sequence[str], images: np.ndarray,
-                        heatmap_rows: np.ndarray, heatmaps: np.ndarray) -> str:
+                        heatmap_rows: np.ndarray, heatmaps: np.ndarray,
+                        thumbnails: Sequence[Sequence[bytes]] | None = None, version: int = SCHEMA_VERSION) -> str:
     """SHA-256 (first 16 hex digits) of the ids and contents of an activation set.
 
-    Covers the table, the image ids and pixels, and the heatmaps (with which row each belongs
-    to). Thumbnails are derived from these and left out, so a new Pillow cannot change it.
+    Covers the table, the image ids and pixels, the heatmaps (with which row each belongs to)
+    and, from version 2 on, every thumbnail in order (``thumbnails``: the heatmap and image
+    thumbnail lists), so a damaged or reordered thumbnail cannot show another activation's
+    picture unnoticed. Version 1 fingerprints (sets saved before) are computed without them.
     """
     digest = hashlib.sha256()
-    digest.update(f"{SCHEMA}/{SCHEMA_VERSION}\n".encode())
+    digest.update(f"{SCHEMA}/{1 if version == 1 else SCHEMA_VERSION}\n".encode())
     digest.update(table_to_csv(table).encode("utf-8"))
     digest.update(json.dumps(list(image_ids)).encode("utf-8"))
     for array in (images, heatmap_rows, heatmaps):
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype.str}{array.shape}".encode())
         digest.update(array.tobytes())
+    if version != 1:
+        for blobs in thumbnails or ():
+            data, offsets = pack_blobs(list(blobs))
+            digest.update(offsets.tobytes())
+            digest.update(data.tobytes())
     return digest.hexdigest()[:16]
+
+
+def read_checked(path: Path, read):
+    """``read(path)``, with any failure turned into an :class:`ActivationFileError` naming the file."""
+    try:
+        return read(path)
+    except FileNotFoundError:
+        raise ActivationFileError(f"{path} is missing from the activation set; build the set again "
+                                  "(or copy the whole folder).") from None
+    except (ValueError, EOFError, OSError, KeyError, json.JSONDecodeError, pd.errors.ParserError) as err:
+        raise ActivationFileError(f"{path} is truncated or damaged ({type(err).__name__}: {err}); build "
+                                  "the set again or restore the folder from a copy.") from None

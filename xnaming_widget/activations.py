@@ -9,6 +9,7 @@ people share these folders) and carries a content fingerprint that namings recor
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -49,7 +50,7 @@ class ActivationSet:
     def __init__(self, table: pd.DataFrame, image_ids: Sequence[str], images: Any,
                  heatmap_rows: Any, heatmaps: Any, thumbnails: Sequence[bytes],
                  image_thumbnails: Sequence[bytes], *, categories: Sequence[str] | None = None,
-                 meta: dict | None = None):
+                 meta: dict | None = None, fingerprint_version: int = store.SCHEMA_VERSION):
         self.table = store.canonical_table(table)
         self.image_ids = [str(i) for i in image_ids]
         self.images = np.ascontiguousarray(images, dtype=np.uint8)
@@ -63,8 +64,12 @@ class ActivationSet:
         self._check()
         self._row_of = {a: i for i, a in enumerate(self.table["activation_id"])}
         self._image_of = {a: i for i, a in enumerate(self.image_ids)}
-        self.fingerprint = store.content_fingerprint(self.table, self.image_ids, self.images,
-                                                     self.heatmap_rows, self.heatmaps)
+        self.fingerprint_version = fingerprint_version
+        self.fingerprint = store.content_fingerprint(self.table, self.image_ids, self.images, self.heatmap_rows,
+                                                     self.heatmaps, (self.thumbnails, self.image_thumbnails),
+                                                     version=fingerprint_version)
+        # fingerprints of the sets this one was cut from: their namings stay valid here
+        self.parent_fingerprints: tuple[str, ...] = ()
 
     def _check(self) -> None:
         rows, n_maps = len(self.table), len(self.heatmaps)
@@ -151,15 +156,33 @@ class ActivationSet:
         keep = old_maps >= 0
         new_rows = np.full(len(rows), -1, dtype=np.int64)
         new_rows[keep] = np.arange(int(keep.sum()))
-        return ActivationSet(table, images, self.images[image_index], new_rows,
-                             self.heatmaps[old_maps[keep]], [self.thumbnails[i] for i in old_maps[keep]],
-                             [self.image_thumbnails[i] for i in image_index], categories=categories,
-                             meta=self.meta)
+        subset = ActivationSet(table, images, self.images[image_index], new_rows,
+                               self.heatmaps[old_maps[keep]], [self.thumbnails[i] for i in old_maps[keep]],
+                               [self.image_thumbnails[i] for i in image_index], categories=categories,
+                               meta=self.meta)
+        subset.parent_fingerprints = (self.fingerprint, *self.parent_fingerprints)
+        return subset
 
     # ------------------------------------------------------------------ files
-    def save(self, directory: str | Path) -> Path:
-        """Write the set to ``directory`` (numpy, JSON and CSV; the manifest is written last)."""
+    def save(self, directory: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the set to ``directory`` (numpy, JSON and CSV; the manifest is written last).
+
+        A folder that holds another activation set is refused unless ``overwrite=True`` (namings
+        made on that set would lose their set); saving the same set again is harmless.
+        """
         directory = Path(directory)
+        manifest_path = directory / _MANIFEST
+        if manifest_path.is_file():
+            try:
+                existing = store.read_json(manifest_path).get("fingerprint")
+            except (ValueError, OSError, AttributeError):
+                existing = "(unreadable manifest)"
+            if existing != self.fingerprint and not overwrite:
+                raise FileExistsError(
+                    f"{directory} already holds another activation set (fingerprint {existing}, this one is "
+                    f"{self.fingerprint}); namings made on it would lose their set. Choose another folder, or "
+                    "pass overwrite=True to replace it.")
+            manifest_path.unlink()  # until the new manifest is written, the folder holds no set
         directory.mkdir(parents=True, exist_ok=True)
         store.write_text_atomic(directory / "table.csv", store.table_to_csv(self.table))
         arrays = {"images": self.images, "heatmaps": self.heatmaps, "heatmap_rows": self.heatmap_rows}
@@ -168,7 +191,7 @@ class ActivationSet:
         for name, array in arrays.items():
             store.save_npy_atomic(directory / f"{name}.npy", array)
         store.write_json(directory / _MANIFEST, {
-            "schema": store.SCHEMA, "schema_version": store.SCHEMA_VERSION,
+            "schema": store.SCHEMA, "schema_version": self.fingerprint_version,
             "fingerprint": self.fingerprint, "categories": self.categories,
             "image_ids": self.image_ids, "n_activations": len(self.table),
             "n_significant": int(self.table["significant"].sum()), "meta": self.meta,
@@ -183,18 +206,30 @@ class ActivationSet:
         if not manifest_path.is_file():
             raise FileNotFoundError(f"{directory} holds no activation set ({_MANIFEST} is missing); "
                                     "make one with build_activations(..., out_dir=...) or .save()")
-        manifest = store.read_json(manifest_path)
-        if manifest.get("schema") != store.SCHEMA or manifest.get("schema_version") != store.SCHEMA_VERSION:
-            raise ValueError(f"{manifest_path} is not an activation set of schema "
-                             f"{store.SCHEMA} v{store.SCHEMA_VERSION}")
-        table = store.table_from_csv((directory / "table.csv").read_text(encoding="utf-8"))
-        arrays = {name: store.load_npy(directory / f"{name}.npy") for name in (
+        manifest = store.read_checked(manifest_path, store.read_json)
+        version = manifest.get("schema_version") if isinstance(manifest, dict) else None
+        if not isinstance(manifest, dict) or manifest.get("schema") != store.SCHEMA \
+                or version not in store.READABLE_VERSIONS:
+            raise ValueError(f"{manifest_path} is not an activation set of schema {store.SCHEMA} "
+                             f"(versions {list(store.READABLE_VERSIONS)})")
+        table = store.read_checked(directory / "table.csv",
+                                   lambda p: store.table_from_csv(p.read_text(encoding="utf-8")))
+        if "n_activations" in manifest and len(table) != manifest["n_activations"]:
+            raise store.ActivationFileError(
+                f"{directory / 'table.csv'} has {len(table)} rows where the manifest says "
+                f"{manifest['n_activations']}: it is truncated or damaged; build the set again.")
+        arrays = {name: store.read_checked(directory / f"{name}.npy", store.load_npy) for name in (
             "images", "heatmaps", "heatmap_rows", "thumbnails", "thumbnails_offsets",
             "image_thumbnails", "image_thumbnails_offsets")}
-        loaded = cls(table, manifest["image_ids"], arrays["images"], arrays["heatmap_rows"],
-                     arrays["heatmaps"], store.unpack_blobs(arrays["thumbnails"], arrays["thumbnails_offsets"]),
-                     store.unpack_blobs(arrays["image_thumbnails"], arrays["image_thumbnails_offsets"]),
-                     categories=manifest["categories"], meta=manifest.get("meta", {}))
+        try:
+            loaded = cls(table, manifest["image_ids"], arrays["images"], arrays["heatmap_rows"],
+                         arrays["heatmaps"], store.unpack_blobs(arrays["thumbnails"], arrays["thumbnails_offsets"]),
+                         store.unpack_blobs(arrays["image_thumbnails"], arrays["image_thumbnails_offsets"]),
+                         categories=manifest["categories"], meta=manifest.get("meta", {}),
+                         fingerprint_version=version)
+        except (ValueError, KeyError, IndexError) as err:
+            raise store.ActivationFileError(f"the files in {directory} do not fit together ({err}); they were "
+                                            "edited or damaged: build the set again") from None
         if loaded.fingerprint != manifest["fingerprint"]:
             raise ValueError(f"the files in {directory} do not match their manifest's fingerprint "
                              f"({loaded.fingerprint} != {manifest['fingerprint']}): they were edited "
@@ -274,10 +309,48 @@ def _check_data(data: Any) -> None:
 
 
 def _model_digest(model: Any) -> str:
+    """SHA-256 (16 hex digits) of a module's parameters and buffers."""
     digest = hashlib.sha256()
     for name, tensor in model.state_dict().items():
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _bank_digest(bank: Any) -> str:
+    """SHA-256 (16 hex digits) of an XNN bank: its classes, weights, bias and network parameters."""
+    digest = hashlib.sha256(json.dumps([str(c) for c in getattr(bank, "classes", [])]).encode())
+    core = getattr(bank, "_core", None)
+    if core is not None and hasattr(core, "state_dict"):
+        digest.update(_model_digest(core).encode())
+    for array in (getattr(bank, "weights", None), getattr(bank, "bias", None)):
+        if array is not None:
+            digest.update(np.ascontiguousarray(np.asarray(array, dtype=np.float64)).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _data_digest(data: Any, batch_size: int) -> str:
+    """SHA-256 (16 hex digits) of every model input and label of ``data``, in order.
+
+    Part of ``build_activations``' resume key: the same number of other images must never
+    resume (or return) a set built on these.
+    """
+    from .data import ImageArrayDataset
+
+    digest = hashlib.sha256()
+    if isinstance(data, ImageArrayDataset):
+        for array in (data.images, data.labels):
+            array = np.ascontiguousarray(array)
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(array.tobytes())
+        return digest.hexdigest()[:16]
+    import torch
+
+    for index in progress(range(len(data)), total=len(data), desc="image digest", disable=len(data) < 2000 or None):
+        item = data[index]
+        image, label = (item[0], item[1]) if isinstance(item, (tuple, list)) else (item, -1)
+        digest.update(torch.as_tensor(image).float().contiguous().numpy().tobytes())
+        digest.update(np.int64(int(label)).tobytes())
     return digest.hexdigest()[:16]
 
 
@@ -419,7 +492,8 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
               "significance": significance if isinstance(significance, str) else getattr(
                   significance, "__name__", "custom"),
               "msx_bias": msx_bias, "n_images": len(data), "cmap": cmap, "alpha": alpha, "chunk_size": chunk_size,
-              "model": _model_digest(dnn), "attribute_kwargs": {k: repr(v) for k, v in attribute_kwargs.items()}}
+              "model": _model_digest(dnn), "bank": _bank_digest(bank), "data": _data_digest(data, batch_size),
+              "attribute_kwargs": {k: repr(v) for k, v in attribute_kwargs.items()}}
     out = Path(out_dir) if out_dir is not None else None
     work = out / "work" if out is not None else None
     if out is not None and (out / _MANIFEST).is_file():
