@@ -239,7 +239,7 @@ QUICKSTART = [
     Analysis reads the naming **file**, not the widget: namings are files you can collect from
     several people (see `03_compare_annotators.ipynb`). `Namings` loads and checks them against
     the activation set. Concepts with fewer than 3 members are dissolved and trash counts as
-    unnamed (SPEC §6).
+    unnamed (definitions §6).
 
     An image's **local explanation** is the set of concept names of its significant
     activations ("other" for unnamed ones); the **global explanation** of the category is how
@@ -783,7 +783,7 @@ EXPLANATION_METRICS = [
     - **1-Heatmap**: one heatmap of the class score itself, the usual single-map explanation
       (only its locality is defined).
 
-    The measures (SPEC §2, §4):
+    The measures (definitions §2, §4):
 
     | row | meaning | best |
     |---|---|---|

@@ -200,7 +200,7 @@ def plan_naming(table, peaks: np.ndarray, category: str, *, min_group: int = 5, 
     left for later. Up to ``n_trash`` activations on images of another class (a known label
     other than ``category``: the DNN got them wrong) go to trash.
 
-    ``table``: SPEC §5 rows of the significant activations (in display order); ``peaks``:
+    ``table``: definitions §5 rows of the significant activations (in display order); ``peaks``:
     ``heatmap_peaks`` of those rows. Concepts come largest first; members keep table order.
     """
     if len(table) != len(peaks):

@@ -1,4 +1,4 @@
-"""Activation sets: the SPEC §5 table against a direct computation, heatmaps per activation,
+"""Activation sets: the definitions §5 table against a direct computation, heatmaps per activation,
 the save/load round trip, the fingerprint, resuming an interrupted build, and bad input."""
 from __future__ import annotations
 
@@ -251,7 +251,7 @@ def test_any_dataset_gives_the_same_set(setup, built):
 
 
 def _msx_loop(contributions, bias):
-    """SPEC §3 by hand: add positive terms, largest first (ties by index), until evidence > 0."""
+    """definitions §3 by hand: add positive terms, largest first (ties by index), until evidence > 0."""
     chosen, evidence = set(), sum(c for c in contributions if c < 0) + bias
     for k in sorted(range(len(contributions)), key=lambda k: (-contributions[k], k)):
         if evidence > 0 or contributions[k] <= 0:

@@ -1,4 +1,4 @@
-"""MSX and top-fraction (SPEC §3) against brute force over subsets, and their properties."""
+"""MSX and top-fraction (definitions §3) against brute force over subsets, and their properties."""
 from itertools import combinations
 
 import numpy as np

@@ -1,6 +1,6 @@
 """xnaming-widget: explain what an image classifier learned, in the words of the people who study it.
 
-The pipeline (SPEC §1): layer features -> explanation networks (XNNs) -> significant
+The pipeline (definitions §1): layer features -> explanation networks (XNNs) -> significant
 x-features -> heatmaps -> naming widget -> global explanations, coverage and agreement.
 
 Names are imported lazily so that ``import xnaming_widget`` stays fast and does not pull in

@@ -29,7 +29,7 @@ __all__ = ["SCHEMA", "SCHEMA_VERSION", "COLUMNS", "canonical_table", "table_to_c
 
 
 def canonical_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The table with SPEC §5's columns in order, fixed dtypes and index 0..R-1.
+    """The table with definitions §5's columns in order, fixed dtypes and index 0..R-1.
 
     Strings are pandas ``str`` columns with NaN for a missing ``label``; ``xfeature`` int64;
     ``value``/``weight``/``contribution`` float64; ``significant`` bool. Applying this both when
@@ -37,7 +37,7 @@ def canonical_table(table: pd.DataFrame) -> pd.DataFrame:
     """
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
-        raise ValueError(f"activation table lacks the columns {missing}; SPEC §5 needs {COLUMNS}")
+        raise ValueError(f"activation table lacks the columns {missing}; definitions §5 needs {COLUMNS}")
     table = table.loc[:, COLUMNS].reset_index(drop=True).copy()
     for column in _STRING_COLUMNS:
         values = table[column]

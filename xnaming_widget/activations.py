@@ -1,4 +1,4 @@
-"""The activation set the naming widget shows (SPEC §5): one row per image × explained
+"""The activation set the naming widget shows (definitions §5): one row per image × explained
 category × x-feature, with a heatmap and PNG thumbnail for every significant one.
 
 :func:`build_activations` makes it from a classifier, a layer and an XNN bank; with
@@ -40,7 +40,7 @@ def activation_id(category: str, index: int, xfeature: int) -> str:
 class ActivationSet:
     """Activations with their images, heatmaps (float16) and PNG thumbnails.
 
-    ``table``: SPEC §5 columns, index 0..R-1. ``image_ids`` / ``images`` (uint8 (M, H, W, 3),
+    ``table``: definitions §5 columns, index 0..R-1. ``image_ids`` / ``images`` (uint8 (M, H, W, 3),
     display pixels): every image the table refers to. ``heatmap_rows`` (R,): for each table row
     its index into ``heatmaps`` (S, H, W), or -1 (only significant rows have heatmaps).
     ``thumbnails`` (S PNGs, heatmap over image) and ``image_thumbnails`` (M PNGs, plain image)
@@ -248,7 +248,7 @@ def _class_names(bank: Any) -> list[str]:
 
 def _significance_mask(significance: str | Callable, contributions: np.ndarray,
                        bias: np.ndarray | None) -> np.ndarray:
-    """Boolean (N, n) significant x-features (SPEC §3).
+    """Boolean (N, n) significant x-features (definitions §3).
 
     'msx': minimal sufficient x-features (the bias counts as evidence when ``bias`` is given);
     'top_fraction': the fewest positive terms holding 90 % of the positive sum; a callable
@@ -356,7 +356,7 @@ def _data_digest(data: Any, batch_size: int) -> str:
 
 def _plan_table(features: Any, bank: Any, classes: list[str], categories: list[str],
                 significance: str | Callable, data_classes: list[str], msx_bias: bool) -> pd.DataFrame:
-    """SPEC §5's table: images predicted as each category, explained by its XNN."""
+    """definitions §5's table: images predicted as each category, explained by its XNN."""
     predictions = features.logits.argmax(1)
     n_classes = features.logits.shape[1]
     if n_classes != len(classes):

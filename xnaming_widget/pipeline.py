@@ -1,6 +1,6 @@
 """The main job, headless, on the built-in default: ``python -m xnaming_widget demo --out DIR``.
 
-:func:`run_demo` runs the whole pipeline of SPEC §1 on Fashion-MNIST without a browser:
+:func:`run_demo` runs the whole pipeline of definitions §1 on Fashion-MNIST without a browser:
 
 1. load Fashion-MNIST (train and test splits);
 2. the demo classifier (``models.demo_classifier``: a DemoCNN, trained once and cached);

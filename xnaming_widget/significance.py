@@ -1,4 +1,4 @@
-"""Which x-features explain a prediction (SPEC §3): MSX (default) and top-fraction.
+"""Which x-features explain a prediction (definitions §3): MSX (default) and top-fraction.
 
 Both take contributions ``c_k = v_k E_k`` with x-features on the last axis and any leading
 axes (images, classes), and return a boolean mask of the same shape. They sort each row once
@@ -76,7 +76,7 @@ def msx(contrib, bias=None, *, return_sufficient: bool = False):
 def top_fraction(contrib, frac: float = 0.9):
     """The fewest positive terms whose sum reaches ``frac`` of the sum of all positive terms.
 
-    The formative study's rule (SPEC §3). Rows without positive terms select nothing.
+    The formative study's rule (definitions §3). Rows without positive terms select nothing.
     ``contrib``: ``(..., n)``; returns a bool mask of the same shape.
     """
     if not 0.0 < frac <= 1.0:

@@ -126,7 +126,7 @@ import numpy as np, pandas as pd
 from PIL import Image
 
 class SyntheticActivations:
-    """A stand-in activation set: SPEC 5 table plus PNG thumbnails drawn from seeded noise."""
+    """A stand-in activation set: definitions §5 table plus PNG thumbnails drawn from seeded noise."""
 
     def __init__(self, n_images, n_xfeatures=4, size=48, category="Sneaker", seed=0):
         rng = np.random.default_rng(seed)

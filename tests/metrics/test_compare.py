@@ -13,7 +13,7 @@ from xnaming_widget.metrics.compare import ROWS, compare_methods, faithfulness_s
 
 
 def _loop_faithfulness(scores, logits):
-    """Direct SPEC §2 definition: one class replaced at a time."""
+    """The direct definition (definitions §2): one class replaced at a time."""
     unchanged = []
     for i in range(len(logits)):
         for c in range(logits.shape[1]):

@@ -21,7 +21,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def make_table(n_images=4, n_features=3, categories=("Sneaker", "Boot"), significant_features=2):
-    """SPEC §5 table: every image of every category has n_features rows; the first few significant."""
+    """definitions §5 table: every image of every category has n_features rows; the first few significant."""
     rows = []
     for category in categories:
         for i in range(n_images):

@@ -1,4 +1,4 @@
-"""Each SRAE loss term against a direct numpy computation of SPEC §2's formula."""
+"""Each SRAE loss term against a direct numpy computation of definitions §2's formula."""
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Each method behaves as SPEC §2 says: SRAE's pull-away, NN without decoder, SAE, CAE's least
+"""Each method behaves as definitions §2 says: SRAE's pull-away, NN without decoder, SAE, CAE's least
 squares head, Lasso's selected dimensions."""
 import numpy as np
 import pytest

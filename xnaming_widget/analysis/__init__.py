@@ -1,6 +1,6 @@
-"""From namings to what the papers report (SPEC §6).
+"""From namings to what the papers report (definitions §6).
 
-- namings: load and validate naming tables (``Namings``); SPEC §6 cleaning in one place;
+- namings: load and validate naming tables (``Namings``); definitions §6 cleaning in one place;
 - explanations: local and global explanations;
 - coverage: activation and explanation coverage, named-by-n;
 - purity: CX and XC purity;

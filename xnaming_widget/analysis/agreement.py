@@ -1,4 +1,4 @@
-"""Agreement between two people's namings of one category (SPEC §6, RQ3).
+"""Agreement between two people's namings of one category (definitions §6, RQ3).
 
 Jaccard of the named sets, D-family agreement of the concepts, tables over annotator pairs,
 and the linguistic compatibility of matched names (the formative study's Tables 5 and 6).

@@ -1,4 +1,4 @@
-"""Exact maximum-weight partition of a bipartite graph into bicliques (D = 2 matchings, SPEC §6).
+"""Exact maximum-weight partition of a bipartite graph into bicliques (D = 2 matchings, definitions §6).
 
 For D = 2 every group of a D-family matching is a complete bipartite block, so the best
 matching is the partition of the nodes into bicliques that keeps the most edge weight. Rows

@@ -1,4 +1,4 @@
-"""Coverage of significant activations and of explanations by namings (SPEC §6, RQ1)."""
+"""Coverage of significant activations and of explanations by namings (definitions §6, RQ1)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Exact best D-family matchings of a weighted bipartite graph (Cazals et al. 2017; SPEC §6).
+"""Exact best D-family matchings of a weighted bipartite graph (Cazals et al. 2017; definitions §6).
 
 The graph is given by its weight matrix ``W`` (rows: one side's nodes, columns: the other's;
 an edge wherever ``W > 0``). A D-family matching partitions all nodes into groups whose

@@ -1,4 +1,4 @@
-"""Abstract local explanations and global explanations (SPEC §6).
+"""Abstract local explanations and global explanations (definitions §6).
 
 A local explanation of an image is the sorted tuple of the distinct concept names of its
 significant activations, with ``other`` (once) for unnamed ones; a global explanation is how

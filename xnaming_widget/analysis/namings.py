@@ -1,4 +1,4 @@
-"""Naming tables: load, validate, and clean them (SPEC §5, §6) before any analysis.
+"""Naming tables: load, validate, and clean them (definitions §5, §6) before any analysis.
 
 Every measure in :mod:`xnaming_widget.analysis` goes through :func:`named_concepts`, which
 checks that the naming belongs to the activation set given (its fingerprint) and applies the
@@ -40,7 +40,7 @@ def as_table(naming) -> pd.DataFrame:
         raise TypeError(f"Expected a naming table (DataFrame), a Namings or a naming document, not {type(naming).__name__}.")
     missing = set(TABLE_COLUMNS) - set(naming.columns)
     if missing:
-        raise NamingError(f"The naming table lacks the columns {sorted(missing)}; SPEC §5 needs {TABLE_COLUMNS}.")
+        raise NamingError(f"The naming table lacks the columns {sorted(missing)}; definitions §5 needs {TABLE_COLUMNS}.")
     return naming
 
 
@@ -56,7 +56,7 @@ def single_naming(naming) -> tuple[pd.DataFrame, str, str]:
 
 
 def named_concepts(naming, activations=None, *, min_size: int = MIN_SIZE) -> tuple[pd.Series, dict]:
-    """The activations one naming names, after SPEC §6 cleaning.
+    """The activations one naming names, after definitions §6 cleaning.
 
     Returns ``(concept_of, names)``: a Series activation_id -> concept_id holding only the
     named activations (restricted to the category's significant ones when ``activations`` is

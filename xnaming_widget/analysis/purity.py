@@ -1,4 +1,4 @@
-"""Purity of a naming against the x-features (SPEC §6, the papers' CX and XC tables)."""
+"""Purity of a naming against the x-features (definitions §6, the papers' CX and XC tables)."""
 from __future__ import annotations
 
 from typing import NamedTuple

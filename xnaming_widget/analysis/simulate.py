@@ -49,7 +49,7 @@ def simulate_annotators(activations, truth, n: int, *, skip: float = 0.1, trash:
 
     ``truth`` maps activation_id -> true concept name (dict or Series), e.g. from
     :func:`parts_under_peak`. ``skip``/``trash``/``noise`` are per-activation probabilities,
-    ``split``/``merge`` per-concept ones. Returns the long table of SPEC §5 (all namings);
+    ``split``/``merge`` per-concept ones. Returns the long table of definitions §5 (all namings);
     :func:`naming_docs` turns it into naming documents that can be written to files.
     """
     for name, p in dict(skip=skip, trash=trash, noise=noise, split=split, merge=merge).items():

@@ -1,6 +1,6 @@
 """Tiling images into (image, target) rows, chunking them, and resizing maps to the image.
 
-SPEC §4: all T targets of B images cost one forward and one backward over B·T rows, each
+definitions §4: all T targets of B images cost one forward and one backward over B·T rows, each
 row seeded with a one-hot on its target. Layer-based methods tile at the map layer (the
 part of the network below it gets no backward, so each image runs there once); when the
 model's code cannot take more rows above a layer than it was given (e.g. it reshapes with

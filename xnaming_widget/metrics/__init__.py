@@ -1,7 +1,7 @@
 """Quantitative measures of explanations, as pure functions of arrays.
 
 - faithfulness: how well XNNs reproduce the classifier (F_reg, RMSE, F_cls, xNN accuracy);
-- maps: orthogonality (O1, O2) and locality of x-feature heatmaps (SPEC §4);
+- maps: orthogonality (O1, O2) and locality of x-feature heatmaps (definitions §4);
 - compare: the XNN paper's Table 1 in one call.
 """
 from __future__ import annotations

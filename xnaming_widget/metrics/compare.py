@@ -29,7 +29,7 @@ ROWS = ["F_reg train", "F_reg test", "F_cls train", "F_cls test", "O1", "O2", "L
 
 
 def faithfulness_scores(scores: np.ndarray, logits: np.ndarray) -> tuple[float, float]:
-    """(F_reg, F_cls) of one-vs-all XNN scores ȳ (N, C) against the logits ŷ (N, C) (SPEC §2),
+    """(F_reg, F_cls) of one-vs-all XNN scores ȳ (N, C) against the logits ŷ (N, C) (definitions §2),
     each averaged over the classes (every class's XNN replaces only its own column)."""
     scores = np.asarray(scores, dtype=np.float64)
     logits = np.asarray(logits, dtype=np.float64)

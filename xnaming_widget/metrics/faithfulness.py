@@ -1,4 +1,4 @@
-"""How faithfully XNNs reproduce the classifier (SPEC §2, XNN paper §4.2), as pure array functions.
+"""How faithfully XNNs reproduce the classifier (definitions §2, XNN paper §4.2), as pure array functions.
 
 - ``f_reg``: mean |ȳ − ŷ|; ``rmse``: its root-mean-square sibling;
 - ``f_cls``: fraction of images whose arg-max class survives replacing ŷ_c by ȳ_c;

@@ -1,4 +1,4 @@
-"""Orthogonality and locality of x-feature heatmaps (SPEC §4; XNN paper §4.2 and Algorithm 1).
+"""Orthogonality and locality of x-feature heatmaps (definitions §4; XNN paper §4.2 and Algorithm 1).
 
 Both are pure functions of arrays. Maps are normalised to sum 1 per (image, x-feature) before
 anything is measured, so a method's overall scale never matters.
@@ -92,7 +92,7 @@ def orthogonality(maps: Any) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Locality:
-    """Locality of each x-feature (SPEC §4): lower entropy = fewer parts = more local.
+    """Locality of each x-feature (definitions §4): lower entropy = fewer parts = more local.
 
     ``histogram[k, p]``: the normalised part histogram of x-feature k over the parts in
     ``part_names`` (the last one is ``"context"``, the mass outside the object's box);
@@ -143,7 +143,7 @@ def part_weights(keypoints: Any, boxes: Any, height: int, width: int) -> np.ndar
 
 def locality(maps: Any, keypoints: Any, boxes: Any,
              part_names: Sequence[str] | None = None) -> Locality:
-    """Locality (SPEC §4, XNN paper Algorithm 1) of x-feature heatmaps with part keypoints.
+    """Locality (definitions §4, XNN paper Algorithm 1) of x-feature heatmaps with part keypoints.
 
     ``maps``: (N, n, H, W) heatmaps (or (N, H, W) for one x-feature); ``keypoints``:
     (N, P, 2) (row, col) pixels, NaN for parts an image lacks; ``boxes``: (N, 4) object boxes

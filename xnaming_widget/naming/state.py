@@ -2,7 +2,7 @@
 
 ``NamingState`` is pure Python (no widget, no files) so that every rule of the naming can be
 tested on its own. Each activation has exactly one *place*: a concept id, ``"unlabeled"`` or
-``"trash"``; the place map is the single source of truth, so the SPEC §5 invariant ("every
+``"trash"``; the place map is the single source of truth, so the definitions §5 invariant ("every
 shown activation is in exactly one place") holds by construction.
 
 Every operation becomes a *change*, a JSON-ready record of what it did with the values before

@@ -48,10 +48,10 @@ class NamingWidget(anywidget.AnyWidget):
     """Sort one category's significant activations into named concepts, unlabeled and trash.
 
     ``NamingWidget(activations, category="Sneaker", annotator="ana", autosave="namings/ana.json")``
-    takes an ``ActivationSet`` or a DataFrame with SPEC §5's columns (no thumbnails then:
+    takes an ``ActivationSet`` or a DataFrame with definitions §5's columns (no thumbnails then:
     placeholders are drawn). With ``autosave`` every change is written to that file, and
     creating the widget again with the same file restores the naming and its undo history.
-    ``w.naming`` is at any moment SPEC §5's naming table.
+    ``w.naming`` is at any moment definitions §5's naming table.
     """
 
     _esm = _BUNDLE if _BUNDLE.is_file() else _MISSING_BUNDLE_ESM
@@ -138,7 +138,7 @@ class NamingWidget(anywidget.AnyWidget):
 
     @property
     def naming(self) -> pd.DataFrame:
-        """SPEC §5's naming table: one row per shown activation with its concept and status."""
+        """definitions §5's naming table: one row per shown activation with its concept and status."""
         return naming_table(self._document(saved_at=self._saved_at))
 
     @property

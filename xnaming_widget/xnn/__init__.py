@@ -2,7 +2,7 @@
 
 ``XNN(method="srae", ...)`` builds one XNN (methods: srae, nn, sae, cae, lasso);
 ``fit_class_xnns(Z, logits, classes)`` trains one-vs-all XNNs for all classes as one batched
-model and returns an ``XNNBank``. See SPEC §2 and ``docs/architecture.md``.
+model and returns an ``XNNBank``. See definitions §2 and ``docs/architecture.md``.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ so that the optimiser sees unit-scale features whatever layer Z comes from; the
 reconstruction target is the standardised Z. ``embedding(g)`` folds the standardisation
 into the first ``nn.Linear`` so that heatmap code sees a plain MLP on raw Z.
 
-x-features come out of a softplus by default (SPEC §2 allows ReLU or softplus): a ReLU
+x-features come out of a softplus by default (definitions §2 allows ReLU or softplus): a ReLU
 x-feature that is zero on every training image gets no gradient and stays dead for good,
 and the pull-away term scores such a column as orthogonal to everything, so training
 was free to kill x-features (measured on the demo CNN: one x-feature per class carried

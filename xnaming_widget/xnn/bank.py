@@ -1,6 +1,6 @@
 """One-vs-all XNNs for every class, trained together as one batched model (``fit_class_xnns``).
 
-Class c's XNN regresses the DNN logit ŷ_c (SPEC §2, XNN paper §4.2). All C networks live in
+Class c's XNN regresses the DNN logit ŷ_c (definitions §2, XNN paper §4.2). All C networks live in
 one ``BatchedXNN`` with stacked weights, share mini-batches and one optimiser, so a bank costs
 about one XNN's worth of Python overhead. Because class c is initialised from ``seed + c`` and
 its loss only touches its own weights, ``bank[c]`` equals ``XNN(seed=seed + c, batch_seed=seed)``

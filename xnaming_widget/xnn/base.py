@@ -1,7 +1,7 @@
 """The interface every XNN method shares, and the registry that maps method names to classes.
 
 An ``ExplanationNetwork`` learns ``E = E_θ(Z)`` (n non-negative x-features) and
-``ȳ = vᵀE + b`` that reproduces one or K class scores (SPEC §2). Methods differ only in
+``ȳ = vᵀE + b`` that reproduces one or K class scores (definitions §2). Methods differ only in
 how they train; all of them store the result in a ``BatchedXNN`` with one group, so
 transform / predict / contributions / embedding_module / save / load are written once here.
 A method trains G groups at once in ``_fit_groups``; a single XNN is a bank of one.

@@ -1,4 +1,4 @@
-"""The three terms of the SRAE loss (SPEC §2, eq. 5 of the XNN paper), batched over groups.
+"""The three terms of the SRAE loss (definitions §2, eq. 5 of the XNN paper), batched over groups.
 
 Every function takes torch tensors (differentiable, used in training) or numpy arrays
 (returns numpy). A leading group axis G is optional: with it, one value per group comes

@@ -7,7 +7,7 @@ from .base import register
 
 @register("nn")
 class NN(NeuralXNN):
-    """Faithfulness + pull-away only (SPEC §2: ``nn`` is β = 0); ``beta`` is ignored."""
+    """Faithfulness + pull-away only (definitions §2: ``nn`` is β = 0); ``beta`` is ignored."""
 
     uses_decoder = False
 

@@ -7,7 +7,7 @@ from .base import register
 
 @register("srae")
 class SRAE(NeuralXNN):
-    """Sparse Reconstruction Autoencoder (SPEC §2, eq. 5): reconstructs only the dimensions of Z
+    """Sparse Reconstruction Autoencoder (definitions §2, eq. 5): reconstructs only the dimensions of Z
     the few x-features can carry, which keeps them diverse and non-degenerate."""
 
     def _group_loss(self, core, zs, y, w, e):
