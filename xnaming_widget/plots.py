@@ -11,6 +11,8 @@ import io
 import numpy as np
 import pandas as pd
 
+from .naming.rules import MIN_CONCEPT_SIZE
+
 
 def _axes(ax, figsize):
     if ax is not None:
@@ -144,7 +146,7 @@ def plot_matching(result, *, ax=None, label_a: str = "annotator i", label_b: str
     return fig
 
 
-def plot_gallery(naming, thumbnail, *, activations=None, max_per_concept: int = 8, min_size: int = 3,
+def plot_gallery(naming, thumbnail, *, activations=None, max_per_concept: int = 8, min_size: int = MIN_CONCEPT_SIZE,
                  size: float = 1.0):
     """A row of thumbnails per concept of one naming; ``thumbnail(activation_id)`` gives PNG bytes or None."""
     import matplotlib.image as mpimg
