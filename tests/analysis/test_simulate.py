@@ -4,6 +4,7 @@ import pytest
 
 from xnaming_widget.analysis import (Namings, dfamily_agreement, jaccard, naming_docs, parts_under_peak,
                                      simulate_annotators)
+from xnaming_widget.naming import fingerprint_of
 
 
 @pytest.fixture
