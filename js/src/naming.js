@@ -3,12 +3,13 @@
 // fixture of random operations that test/naming.test.js replays here, snapshot by snapshot).
 // Constants and the operation table come from the generated naming_rules.generated.js.
 //
-// A state is {concepts: [{id, name, members}], unlabeled: [...], trash: [...]} with every list of
-// activation ids in display order; `order` maps an id to its display position. A *change* is
-// Python's record: {moves: [[ids, from, to]], concepts: [{id, before: {name, index}|null,
-// after: {name, index}|null}]}. Functions return new objects and never mutate their arguments.
+// A state is {concepts: [{id, name, members}], unlabeled: [...], trash: [...], marks: {id: [via,
+// proposed]}} with every list of activation ids in display order; `order` maps an id to its
+// display position. A *change* is Python's record: {moves: [[ids, from, to]], concepts: [{id,
+// before: {name, index}|null, after: {name, index}|null}], marks?: [[ids, before, after]]}.
+// Functions return new objects and never mutate their arguments.
 
-import { UNLABELED, TRASH, MAX_NAME_LENGTH } from "./naming_rules.generated.js";
+import { UNLABELED, TRASH, MAX_NAME_LENGTH, PERSON, VIA, PROPOSING } from "./naming_rules.generated.js";
 
 /** An operation that breaks the naming rules (Python raises NamingError for the same ones). */
 export class NamingError extends Error {}
@@ -72,6 +73,40 @@ function requireConcept(state, id) {
   return index;
 }
 
+function checkVia(via) {
+  const v = via == null ? PERSON : via;
+  if (!VIA.includes(v)) throw new NamingError(`via must be one of ${VIA.join(", ")}.`);
+  return v;
+}
+
+const sameMark = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/** _grouped_marks: [[ids, before, after]], activations with the same mark change together, first-seen order. */
+function groupedMarks(steps) {
+  const groups = new Map();
+  for (const [id, before, after] of steps) {
+    const key = JSON.stringify([before, after]);
+    if (!groups.has(key)) groups.set(key, [[], before, after]);
+    groups.get(key)[0].push(id);
+  }
+  return [...groups.values()];
+}
+
+/** _marks_for: the marks entry of a change whose moves a person or `via` made ({} when none change). */
+function marksFor(state, moves, via) {
+  const marks = state.marks || {};
+  const fresh = via === PERSON ? null : [via, PROPOSING.includes(via)];
+  const steps = [];
+  for (const [ids, , target] of moves) {
+    const after = target === UNLABELED || target === TRASH ? null : fresh;
+    for (const id of ids) {
+      const before = marks[id] ? marks[id].slice() : null;
+      if (!sameMark(before, after)) steps.push([id, before, after]);
+    }
+  }
+  return steps.length ? { marks: groupedMarks(steps) } : {};
+}
+
 /** _moves_to: the ids grouped by where they are now, sources in order of first appearance; no-ops dropped. */
 function movesTo(where, ids, target) {
   const bySource = new Map();
@@ -95,10 +130,13 @@ export function changeFor(state, op, newId = "pending") {
     case "create": {
       const name = cleanConceptName(op.name);
       checkNewName(state, name);
+      const via = checkVia(op.via);
       const members = checkIds(where, op.members || [], true);
+      const moves = movesTo(where, members, String(newId));
       return {
-        moves: movesTo(where, members, String(newId)),
+        moves,
         concepts: [{ id: String(newId), before: null, after: { name, index: state.concepts.length } }],
+        ...marksFor(state, moves, via),
       };
     }
     case "move": {
@@ -107,8 +145,19 @@ export function changeFor(state, op, newId = "pending") {
       if (target !== UNLABELED && target !== TRASH && conceptIndex(state, target) < 0) {
         throw new NamingError(`Unknown target ${JSON.stringify(op.target)}.`);
       }
+      const via = checkVia(op.via);
+      if (via !== PERSON && (target === UNLABELED || target === TRASH)) {
+        throw new NamingError(`Only a person puts activations in ${target}.`);
+      }
       const moves = movesTo(where, ids, target);
-      return moves.length ? { moves, concepts: [] } : null;
+      return moves.length ? { moves, concepts: [], ...marksFor(state, moves, via) } : null;
+    }
+    case "confirm": {
+      const ids = checkIds(where, op.ids);
+      const marks = state.marks || {};
+      const proposed = ids.filter((id) => marks[id] && marks[id][1]);
+      if (!proposed.length) return null;
+      return { moves: [], concepts: [], marks: groupedMarks(proposed.map((id) => [id, marks[id].slice(), [marks[id][0], false]])) };
     }
     case "rename": {
       const index = requireConcept(state, op.concept_id);
@@ -139,9 +188,11 @@ export function changeFor(state, op, newId = "pending") {
     case "delete": {
       const index = requireConcept(state, op.concept_id);
       const c = state.concepts[index];
+      const moves = c.members.length ? [[c.members.slice(), String(c.id), UNLABELED]] : [];
       return {
-        moves: c.members.length ? [[c.members.slice(), String(c.id), UNLABELED]] : [],
+        moves,
         concepts: [{ id: String(c.id), before: { name: c.name, index }, after: null }],
+        ...marksFor(state, moves, PERSON),
       };
     }
     default:
@@ -202,7 +253,20 @@ export function applyChange(state, change, reverse, order) {
     if (index < 0) throw new NamingError(`Change does not fit: cannot rename missing concept ${id}.`);
     next[index] = { ...next[index], name: entry.name };
   }
-  return { ...state, concepts: next, unlabeled: lists.get(UNLABELED), trash: lists.get(TRASH) };
+  let marks = state.marks || {};
+  if (change.marks && change.marks.length) {
+    const updated = new Map(Object.entries(marks));
+    for (const [ids, before, after] of change.marks) {
+      const [old, fresh] = reverse ? [after, before] : [before, after];
+      for (const id of ids) {
+        if (!sameMark(updated.get(id) || null, old)) throw new NamingError(`Change does not fit: ${id} is not marked so.`);
+        if (fresh === null) updated.delete(id);
+        else updated.set(id, [fresh[0], Boolean(fresh[1])]);
+      }
+    }
+    marks = Object.fromEntries([...updated].sort((x, y) => order.get(x[0]) - order.get(y[0])));
+  }
+  return { ...state, concepts: next, unlabeled: lists.get(UNLABELED), trash: lists.get(TRASH), marks };
 }
 
 /** A naming with undo and redo, as Python's NamingState keeps it (used by the parity test). */

@@ -8,10 +8,20 @@ export const STATUSES = ["named", "unlabeled", "trash"];
 export const MIN_CONCEPT_SIZE = 3;
 export const MAX_NAME_LENGTH = 200;
 export const CONCEPT_ID_PATTERN = "^c(\\d+)$";
+export const PERSON = "person";
+export const VIA = ["person", "suggestion", "proposal", "transfer"];
+export const PROPOSING = ["proposal", "transfer"];
 export const OPERATIONS = {
+  "confirm": {
+    "optional": {},
+    "required": {
+      "ids": "ids"
+    }
+  },
   "create": {
     "optional": {
-      "members": "ids"
+      "members": "ids",
+      "via": "via"
     },
     "required": {
       "name": "name"
@@ -32,7 +42,9 @@ export const OPERATIONS = {
     }
   },
   "move": {
-    "optional": {},
+    "optional": {
+      "via": "via"
+    },
     "required": {
       "ids": "ids",
       "target": "place"

@@ -8,11 +8,11 @@ import { OPERATIONS, MIN_CONCEPT_SIZE, UNLABELED, TRASH } from "../src/naming_ru
 // Written by Python's NamingState (tests/naming/parity.py); a Python test keeps it current.
 const fixture = JSON.parse(readFileSync(new URL("./fixtures/naming_parity.json", import.meta.url), "utf8"));
 
-const snapshotOf = (s) => ({ concepts: s.concepts, unlabeled: s.unlabeled, trash: s.trash });
+const snapshotOf = (s) => ({ concepts: s.concepts, unlabeled: s.unlabeled, trash: s.trash, marks: s.marks || {} });
 
 test("parity: every step of Python's random session gives the same snapshot here", () => {
   const order = orderOf(fixture.ids);
-  const history = new History({ concepts: [], unlabeled: fixture.ids.slice(), trash: [] }, order);
+  const history = new History({ concepts: [], unlabeled: fixture.ids.slice(), trash: [], marks: {} }, order);
   assert.ok(fixture.steps.length >= 300);
   fixture.steps.forEach((step, i) => {
     let refused = false;
@@ -29,7 +29,7 @@ test("parity: every step of Python's random session gives the same snapshot here
 
 test("parity: the canvas's optimistic applyOp equals Python's next state for every operation", () => {
   const order = orderOf(fixture.ids);
-  let before = { concepts: [], unlabeled: fixture.ids.slice(), trash: [] };
+  let before = { concepts: [], unlabeled: fixture.ids.slice(), trash: [], marks: {} };
   fixture.steps.forEach((step, i) => {
     if (step.op.op !== "undo" && step.op.op !== "redo") {
       const shown = applyOp(before, step.op, step.new_id || "pending", order);
@@ -42,7 +42,7 @@ test("parity: the canvas's optimistic applyOp equals Python's next state for eve
 test("the browser's constants and operations are Python's", () => {
   assert.equal(MIN_CONCEPT_SIZE, 3);
   assert.deepEqual([UNLABELED, TRASH], ["unlabeled", "trash"]);
-  assert.deepEqual(Object.keys(OPERATIONS).sort(), ["create", "delete", "merge", "move", "redo", "rename", "undo"]);
+  assert.deepEqual(Object.keys(OPERATIONS).sort(), ["confirm", "create", "delete", "merge", "move", "redo", "rename", "undo"]);
   assert.deepEqual(OPERATIONS.move.required, { ids: "ids", target: "place" });
 });
 

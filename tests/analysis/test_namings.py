@@ -4,7 +4,8 @@ import pytest
 from xnaming_widget.analysis import NamingError, Namings, named_concepts
 from xnaming_widget.analysis.simulate import naming_docs
 from xnaming_widget._files import write_json_atomic
-from xnaming_widget.naming import fingerprint_of
+from xnaming_widget.naming import NamingState, fingerprint_of
+from xnaming_widget.naming.document import TABLE_COLUMNS, naming_doc
 
 
 def test_cleaning_dissolves_small_concepts_and_drops_trash(birds):
@@ -31,7 +32,8 @@ def test_views_per_annotator_and_category(birds, tmp_path):
     namings = Namings([alice, bob], acts)
     assert namings.annotators == ["alice", "bob"] and namings.categories == ["bird"] and len(namings) == 2
     assert set(namings.for_annotator("bob").table["activation_id"]) == set(bob["activation_id"])
-    pd.testing.assert_frame_equal(namings.get("alice", "bird"), alice.reset_index(drop=True))
+    pd.testing.assert_frame_equal(namings.get("alice", "bird")[TABLE_COLUMNS], alice.reset_index(drop=True))
+    assert (namings.table["placed_by"] == "person").all() and not namings.table["proposed"].any()  # by hand
     with pytest.raises(KeyError, match="carol"):
         namings.for_annotator("carol")
 
@@ -45,7 +47,7 @@ def test_loads_files_and_folders(birds, tmp_path):
     key = ["annotator", "activation_id"]
     expected = pd.concat([alice, bob]).sort_values(key).reset_index(drop=True)
     for loaded in (from_folder, from_files):
-        got = loaded.table.sort_values(key).reset_index(drop=True)
+        got = loaded.table[TABLE_COLUMNS].sort_values(key).reset_index(drop=True)
         pd.testing.assert_frame_equal(got, expected)
 
 
@@ -78,3 +80,27 @@ def test_a_naming_of_another_activation_set_is_refused_unless_asked(birds, tmp_p
     with pytest.raises(NamingError, match="another activation set"):
         named_concepts(Namings(doc).get("alice", "bird"), acts)  # the table remembers its set
     assert len(Namings(doc, acts, check_fingerprint=False)) == 1
+
+
+def test_agreement_can_leave_out_what_the_tool_placed():
+    """Members a suggestion, proposal or transfer placed carry it into the table; person_placed()
+    counts them as unlabeled, so only people's own decisions are compared."""
+    ids = [f"bird/img{i:05d}/x0" for i in range(9)]
+    acts = pd.DataFrame({"activation_id": ids, "image_id": [a.split("/")[1] for a in ids], "category": "bird",
+                         "significant": True})
+    state = NamingState(ids)
+    head = state.create_concept("head", ids[:3])
+    state.move(ids[3:5], head, via="suggestion")
+    wing = state.create_concept("wing", ids[5:8], via="proposal")
+    state.confirm(ids[5:6])
+    snap = state.snapshot()
+    doc = naming_doc(annotator="ana", category="bird", fingerprint=fingerprint_of(acts), concepts=snap["concepts"],
+                     trash=snap["trash"], unlabeled=snap["unlabeled"], marks=snap["marks"])
+    namings = Namings(doc, acts)
+    by_id = namings.table.set_index("activation_id")
+    assert by_id.loc[ids[0], "placed_by"] == "person" and by_id.loc[ids[3], "placed_by"] == "suggestion"
+    assert by_id.loc[ids[5], "placed_by"] == "proposal" and not by_id.loc[ids[5], "proposed"]
+    assert by_id.loc[ids[6], "proposed"] and by_id.loc[ids[6], "concept_id"] == wing
+    own = namings.person_placed().table.set_index("activation_id")
+    assert list(own.index[own["status"] == "named"]) == ids[:3]
+    assert named_concepts(namings.person_placed().get("ana", "bird"), acts)[1] == {head: "head"}

@@ -26,13 +26,18 @@ NAMES = ["heel", "Heel", "heel  ", " toe cap", "toe  cap", "laces", "sole", "log
 def _random_op(rng: random.Random, state: NamingState, ids: list[str]) -> dict:
     concepts = [c["id"] for c in state.concepts]
     some = lambda: rng.sample(ids, rng.randint(0, 6)) + (["ghost"] if rng.random() < 0.05 else [])  # noqa: E731
-    kind = rng.choices(["move", "create", "rename", "merge", "delete", "undo", "redo"],
-                       weights=[5, 3, 1, 1.2, 1, 1.5, 3 if state.can_redo else 0.3])[0]
+    kind = rng.choices(["move", "create", "rename", "merge", "delete", "undo", "redo", "confirm"],
+                       weights=[5, 3, 1, 1.2, 1, 1.5, 3 if state.can_redo else 0.3, 0.8])[0]
+    via = rng.choice(["person", "person", "person", "suggestion", "proposal", "transfer", "robot"])
     pick = lambda: rng.choice(concepts + ["c99"]) if concepts else "c99"  # noqa: E731
     if kind == "move":
-        return {"op": "move", "ids": some(), "target": rng.choice(concepts + ["unlabeled", "trash", "trash"])}
+        return {"op": "move", "ids": some(), "target": rng.choice(concepts + ["unlabeled", "trash", "trash"]),
+                "via": via}
     if kind == "create":
-        return {"op": "create", "name": rng.choice(NAMES), "members": some()}
+        return {"op": "create", "name": rng.choice(NAMES), "members": some(), "via": via}
+    if kind == "confirm":
+        marked = [aid for aid, (_, proposed) in state.marks.items() if proposed]
+        return {"op": "confirm", "ids": rng.sample(marked, min(len(marked), 3)) + some()[:2]}
     if kind == "rename":
         return {"op": "rename", "concept_id": pick(), "name": rng.choice(NAMES)}
     if kind == "merge":
@@ -46,9 +51,11 @@ def _random_op(rng: random.Random, state: NamingState, ids: list[str]) -> dict:
 def _apply(state: NamingState, op: dict):
     """Apply ``op`` as the widget does; returns the new concept's id for create, else None."""
     if op["op"] == "create":
-        return state.create_concept(op["name"], op["members"])
+        return state.create_concept(op["name"], op["members"], via=op["via"])
     if op["op"] == "move":
-        state.move(op["ids"], op["target"])
+        state.move(op["ids"], op["target"], via=op["via"])
+    elif op["op"] == "confirm":
+        state.confirm(op["ids"])
     elif op["op"] == "rename":
         state.rename(op["concept_id"], op["name"])
     elif op["op"] == "merge":

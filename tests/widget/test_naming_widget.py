@@ -225,7 +225,9 @@ def test_frontend_operations_drive_the_naming(recorded):
     assert w.state["concepts"] == [] and w.state["trash"] == ids[5:6]
     assert w.error == "" and w.state["version"] == 9  # 7 operations, an undo and a redo
     table = w.naming
-    assert list(table.columns) == ["annotator", "category", "activation_id", "concept_id", "concept", "status"]
+    assert list(table.columns) == ["annotator", "category", "activation_id", "concept_id", "concept", "status",
+                                   "placed_by", "proposed"]
+    assert set(table["placed_by"]) == {"person"} and not table["proposed"].any()
     assert table.set_index("activation_id").loc[ids[5], "status"] == "trash"
 
 

@@ -205,11 +205,15 @@ def test_restore_refuses_placements_that_do_not_fit(edit, message):
 
 
 class ReferenceNaming:
-    """Naive second implementation: full copies for undo, lists searched linearly."""
+    """Naive second implementation: full copies for undo, lists searched linearly.
+
+    ``mark[a]`` is [via, proposed] for a concept member a suggestion, proposal or transfer placed.
+    """
 
     def __init__(self, ids):
         self.ids = list(ids)
         self.where = dict.fromkeys(ids, "unlabeled")
+        self.mark: dict = {}
         self.concepts: list[list] = []  # [id, name] in display order
         self.past, self.future = [], []
 
@@ -219,21 +223,37 @@ class ReferenceNaming:
         return any(" ".join(n.split()).lower() == key for cid, n in self.concepts if cid not in except_ids)
 
     def _save(self):
-        self.past.append(copy.deepcopy((self.where, self.concepts)))
+        self.past.append(copy.deepcopy((self.where, self.concepts, self.mark)))
         self.future = []
 
-    def create(self, cid, name, members):
+    def _place(self, a, target, via):
+        if self.where[a] == target:
+            return
+        self.where[a] = target
+        self.mark.pop(a, None)
+        if via != "person" and target not in ("unlabeled", "trash"):
+            self.mark[a] = [via, via in ("proposal", "transfer")]
+
+    def create(self, cid, name, members, via="person"):
         self._save()
         self.concepts.append([cid, name.strip()])
         for m in members:
-            self.where[m] = cid
+            self._place(m, cid, via)
 
-    def move(self, ids, target):
+    def move(self, ids, target, via="person"):
         if all(self.where[a] == target for a in ids):
             return
         self._save()
         for a in ids:
-            self.where[a] = target
+            self._place(a, target, via)
+
+    def confirm(self, ids):
+        proposed = [a for a in ids if self.mark.get(a, [None, False])[1]]
+        if not proposed:
+            return
+        self._save()
+        for a in proposed:
+            self.mark[a] = [self.mark[a][0], False]
 
     def merge(self, cids, name):
         self._save()
@@ -250,14 +270,15 @@ class ReferenceNaming:
         for a, p in self.where.items():
             if p == cid:
                 self.where[a] = "unlabeled"
+                self.mark.pop(a, None)
 
     def undo(self):
-        self.future.append(copy.deepcopy((self.where, self.concepts)))
-        self.where, self.concepts = self.past.pop()
+        self.future.append(copy.deepcopy((self.where, self.concepts, self.mark)))
+        self.where, self.concepts, self.mark = self.past.pop()
 
     def redo(self):
-        self.past.append(copy.deepcopy((self.where, self.concepts)))
-        self.where, self.concepts = self.future.pop()
+        self.past.append(copy.deepcopy((self.where, self.concepts, self.mark)))
+        self.where, self.concepts, self.mark = self.future.pop()
 
     def snapshot(self):
         return {
@@ -265,6 +286,7 @@ class ReferenceNaming:
                          for c, n in self.concepts],
             "unlabeled": [a for a in self.ids if self.where[a] == "unlabeled"],
             "trash": [a for a in self.ids if self.where[a] == "trash"],
+            "marks": {a: self.mark[a] for a in self.ids if a in self.mark},
         }
 
 
@@ -296,6 +318,27 @@ class NamingMachine(RuleBasedStateMachine):
         target = cids[target_index] if target_index < len(cids) else special
         self.state.move(ids, target)
         self.model.move(ids, target)
+
+    @precondition(lambda self: self.model.concepts)
+    @rule(ids=subsets.filter(bool), target_index=st.integers(0, 6),
+          via=st.sampled_from(["suggestion", "proposal", "transfer"]), as_new=st.booleans())
+    def place_by_the_tool(self, ids, target_index, via, as_new):
+        if as_new:
+            name = f"proposal {len(self.model.past)}"
+            if self.model.name_taken(name):
+                return
+            cid = self.state.create_concept(name, ids, via=via)
+            self.model.create(cid, name, ids, via)
+            return
+        cids = self.concept_ids()
+        target = cids[target_index % len(cids)]
+        self.state.move(ids, target, via=via)
+        self.model.move(ids, target, via)
+
+    @rule(ids=subsets.filter(bool))
+    def confirm(self, ids):
+        self.state.confirm(ids)
+        self.model.confirm(ids)
 
     @precondition(lambda self: len(self.model.concepts) >= 2)
     @rule(data=st.data(), name=st.none() | names)
@@ -333,7 +376,7 @@ class NamingMachine(RuleBasedStateMachine):
     def restore_from_saved_parts(self):
         snap = self.state.snapshot()
         restored, ok = NamingState.restore(IDS, snap["concepts"], snap["trash"], snap["unlabeled"],
-                                           self.state.log)
+                                           self.state.log, marks=snap["marks"])
         assert ok and restored.snapshot() == snap
         assert (restored.can_undo, restored.can_redo) == (self.state.can_undo, self.state.can_redo)
         self.state = restored

@@ -16,7 +16,9 @@ import pandas as pd
 
 from xnaming_widget.naming.activation_table import activation_table, significant_ids
 from xnaming_widget.naming.activation_table import check_fingerprint as check_fingerprint_of
-from xnaming_widget.naming.document import TABLE_COLUMNS, naming_table, read_naming_file, validate_naming_doc
+from xnaming_widget.naming.document import (PROVENANCE_COLUMNS, TABLE_COLUMNS, naming_table, read_naming_file,
+                                            validate_naming_doc)
+from xnaming_widget.naming.rules import PERSON
 from xnaming_widget.naming.rules import (MIN_CONCEPT_SIZE, STATUSES, NamingError,
                                          clean_concept_name, name_key)
 
@@ -152,6 +154,13 @@ def _check_names(named: pd.DataFrame) -> None:
                           "ignored); a naming gives each concept its own name (merge them or rename one).")
 
 
+def _with_provenance(table: pd.DataFrame) -> pd.DataFrame:
+    """A naming table with the provenance columns; tables made by hand were placed by a person."""
+    if all(c in table.columns for c in PROVENANCE_COLUMNS):
+        return table
+    return table.assign(placed_by=PERSON, proposed=False)
+
+
 def _load_one(source) -> list[pd.DataFrame]:
     """The naming tables of one source (a folder gives one per file), each tagged with its fingerprint."""
     if isinstance(source, (pd.DataFrame, Mapping)):
@@ -193,8 +202,8 @@ class Namings:
                     check_fingerprint_of(fingerprint, activations,
                                          source=f"The naming of {key[1]!r} by {key[0]!r}")
                 fingerprints[key] = fingerprint
-        table = pd.concat(tables, ignore_index=True)[TABLE_COLUMNS]
-        table = table.astype({c: "string" for c in TABLE_COLUMNS})
+        table = pd.concat([_with_provenance(t) for t in tables], ignore_index=True)[TABLE_COLUMNS + PROVENANCE_COLUMNS]
+        table = table.astype({**{c: "string" for c in TABLE_COLUMNS + ["placed_by"]}, "proposed": bool})
         validate_table(table, activations)
         self.table = table.reset_index(drop=True)
         self.activations = activations
@@ -207,6 +216,17 @@ class Namings:
     @property
     def categories(self) -> list[str]:
         return sorted(self.table["category"].unique())
+
+    def person_placed(self) -> "Namings":
+        """The namings as people made them: members a suggestion, a proposal or a transfer placed
+        count as unlabeled, so agreement can be measured free of the tool's influence."""
+        view = self._subset(slice(None))
+        table = view.table.copy()
+        assisted = (table["status"] == "named") & (table["placed_by"] != PERSON)
+        table.loc[assisted, ["concept_id", "concept"]] = pd.NA
+        table.loc[assisted, "status"] = "unlabeled"
+        view.table = table
+        return view
 
     def _subset(self, rows) -> "Namings":
         view = object.__new__(Namings)

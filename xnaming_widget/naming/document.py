@@ -19,13 +19,14 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from .rules import (NAMED, STATUSES, TRASH, UNLABELED, NamingError, NamingFileError, check_new_name,
-                    clean_concept_name)
+from .rules import (NAMED, PERSON, STATUSES, TRASH, UNLABELED, VIA, NamingError, NamingFileError,
+                    check_new_name, clean_concept_name)
 
 SCHEMA = "xnaming-widget/naming"
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 TABLE_COLUMNS = ["annotator", "category", "activation_id", "concept_id", "concept", "status"]
+PROVENANCE_COLUMNS = ["placed_by", "proposed"]  # who placed a named activation; unconfirmed proposal
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "TABLE_COLUMNS", "STATUSES", "NamingFileError", "naming_doc",
            "naming_table", "read_naming_file", "parse_naming_text", "validate_naming_doc", "check_owner",
@@ -99,6 +100,15 @@ def validate_naming_doc(doc: Any, source: str = "naming") -> None:
     _place_all(_id_list(doc, "unlabeled", source), "unlabeled", places, source)
     if doc.get("order") is not None:
         _id_list(doc, "order", source)  # a hint only: replay ignores an order that does not fit
+    marks = doc.get("marks") or {}
+    if not isinstance(marks, Mapping):
+        raise _field_error(source, "marks", "must be an object {activation_id: [via, proposed]}")
+    for aid, mark in marks.items():
+        if not str(places.get(aid, "")).startswith("concept "):
+            raise _field_error(source, f"marks[{aid!r}]", "marks an activation that is not a concept member")
+        if not (isinstance(mark, list) and len(mark) == 2 and mark[0] in VIA and mark[0] != PERSON
+                and isinstance(mark[1], bool)):
+            raise _field_error(source, f"marks[{aid!r}]", f"must be [via, proposed] with via in {list(VIA[1:])}")
 
 
 def _place_all(members: list[str], place: str, places: dict[str, str], source: str) -> None:
@@ -184,7 +194,7 @@ def replay(snapshot: Mapping, records: list[Mapping], source: str = "naming") ->
     doc = naming_doc(annotator=snapshot["annotator"], category=snapshot["category"],
                      fingerprint=snapshot.get("fingerprint"), concepts=snapshot["concepts"],
                      trash=snapshot["trash"], unlabeled=snapshot["unlabeled"], log=snapshot.get("log") or [],
-                     saved_at=snapshot.get("saved_at"), order=snapshot.get("order"))
+                     saved_at=snapshot.get("saved_at"), order=snapshot.get("order"), marks=snapshot.get("marks"))
     if not records:
         return doc
     from .state import NamingState
@@ -192,7 +202,8 @@ def replay(snapshot: Mapping, records: list[Mapping], source: str = "naming") ->
     ids = [a for c in doc["concepts"] for a in c["members"]] + doc["trash"] + doc["unlabeled"]
     if doc["order"] is not None and len(doc["order"]) == len(ids) and set(doc["order"]) == set(ids):
         ids = doc["order"]
-    state, _ = NamingState.restore(ids, doc["concepts"], doc["trash"], doc["unlabeled"], doc["log"])
+    state, _ = NamingState.restore(ids, doc["concepts"], doc["trash"], doc["unlabeled"], doc["log"],
+                                   marks=doc["marks"])
     for record in records:
         try:
             state.apply_logged(record)
@@ -200,7 +211,7 @@ def replay(snapshot: Mapping, records: list[Mapping], source: str = "naming") ->
             raise NamingFileError(f"{source}: journal record {record.get('n')!r} ({record.get('op')!r}) does "
                                   f"not fit the naming before it ({err}); the file was left as it is.") from None
     snap = state.snapshot()
-    doc.update(concepts=snap["concepts"], trash=snap["trash"], unlabeled=snap["unlabeled"],
+    doc.update(concepts=snap["concepts"], trash=snap["trash"], unlabeled=snap["unlabeled"], marks=snap["marks"],
                log=state.log_since(0), saved_at=records[-1].get("time", doc["saved_at"]))
     return doc
 
@@ -208,28 +219,36 @@ def replay(snapshot: Mapping, records: list[Mapping], source: str = "naming") ->
 def naming_table(doc: Mapping) -> pd.DataFrame:
     """The long naming table of a naming document: one row per activation.
 
+    Besides :data:`TABLE_COLUMNS`, ``placed_by`` says who placed a named activation
+    (``"person"``, or a person accepting a ``"suggestion"``, or a ``"proposal"`` / ``"transfer"``)
+    and ``proposed`` whether that placement still awaits a person's confirmation.
     ``table.attrs["fingerprint"]`` carries the document's activation-set fingerprint, so the
     analysis can check the naming against the activation set it is given.
     """
     annotator, category = doc["annotator"], doc["category"]
+    marks = doc.get("marks") or {}
     rows: list[tuple] = []
     for concept in doc["concepts"]:
         name = clean_concept_name(concept["name"])
-        rows += [(annotator, category, aid, concept["id"], name, NAMED) for aid in concept["members"]]
-    rows += [(annotator, category, aid, pd.NA, pd.NA, TRASH) for aid in doc["trash"]]
-    rows += [(annotator, category, aid, pd.NA, pd.NA, UNLABELED) for aid in doc["unlabeled"]]
-    table = pd.DataFrame(rows, columns=TABLE_COLUMNS).astype({c: "string" for c in TABLE_COLUMNS})
+        rows += [(annotator, category, aid, concept["id"], name, NAMED, *marks.get(aid, (PERSON, False)))
+                 for aid in concept["members"]]
+    rows += [(annotator, category, aid, pd.NA, pd.NA, TRASH, PERSON, False) for aid in doc["trash"]]
+    rows += [(annotator, category, aid, pd.NA, pd.NA, UNLABELED, PERSON, False) for aid in doc["unlabeled"]]
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS + PROVENANCE_COLUMNS)
+    table = table.astype({**{c: "string" for c in TABLE_COLUMNS + ["placed_by"]}, "proposed": bool})
     table.attrs["fingerprint"] = doc.get("fingerprint")
     return table
 
 
 def naming_doc(*, annotator: str, category: str, fingerprint: str | None, concepts: Iterable[Mapping],
                trash: Iterable[str], unlabeled: Iterable[str], log: Iterable[Mapping] = (),
-               saved_at: str | None = None, order: Iterable[str] | None = None) -> dict:
+               saved_at: str | None = None, order: Iterable[str] | None = None,
+               marks: Mapping[str, Any] | None = None) -> dict:
     """Assemble a naming document (the snapshot part of a naming file).
 
     ``order`` lists every activation in display order, so that a journal replayed without the
-    activation set keeps concept members in that order.
+    activation set keeps concept members in that order; ``marks`` maps the concept members a
+    suggestion, proposal or transfer placed to ``[via, proposed]``.
     """
     return {
         "schema": SCHEMA,
@@ -244,6 +263,7 @@ def naming_doc(*, annotator: str, category: str, fingerprint: str | None, concep
         "log": list(log),
         "saved_at": saved_at,
         "order": None if order is None else list(order),
+        "marks": {str(k): list(v) for k, v in (marks or {}).items()},
     }
 
 

@@ -7,17 +7,21 @@ rules (exported to ``js/src/naming_rules.generated.js``). Field kinds:
 - ``name``: a concept name (the rules of :func:`.rules.clean_concept_name`);
 - ``ids``: a list of activation ids;
 - ``place``: a concept id, ``"unlabeled"`` or ``"trash"``;
-- ``concept``: one concept id; ``concepts``: a list of at least two concept ids.
+- ``concept``: one concept id; ``concepts``: a list of at least two concept ids;
+- ``via``: who placed the activations, ``"person"`` (default), ``"suggestion"``, ``"proposal"``
+  or ``"transfer"`` (:data:`.rules.VIA`).
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
 
 OPERATIONS: dict[str, dict[str, Any]] = {
-    "create": {"method": "create_concept", "required": {"name": "name"}, "optional": {"members": "ids"},
-               "doc": "new concept, optionally with members"},
-    "move": {"method": "move", "required": {"ids": "ids", "target": "place"}, "optional": {},
+    "create": {"method": "create_concept", "required": {"name": "name"},
+               "optional": {"members": "ids", "via": "via"}, "doc": "new concept, optionally with members"},
+    "move": {"method": "move", "required": {"ids": "ids", "target": "place"}, "optional": {"via": "via"},
              "doc": "move activations to a concept, unlabeled or trash"},
+    "confirm": {"method": "confirm", "required": {"ids": "ids"}, "optional": {},
+                "doc": "a person confirms proposed members where they are"},
     "rename": {"method": "rename", "required": {"concept_id": "concept", "name": "name"}, "optional": {},
                "doc": "give a concept another name"},
     "merge": {"method": "merge", "required": {"concept_ids": "concepts"}, "optional": {"name": "name"},

@@ -15,7 +15,10 @@ Change layout::
      "concepts": [{"id", "before": {"name", "index"} | None, "after": {"name", "index"} | None}]}
 
 ``before`` None means the change creates the concept, ``after`` None that it removes it;
-``index`` is the concept's position in the display order.
+``index`` is the concept's position in the display order. A change may also carry
+``"marks": [[ids, before, after], ...]``: how those concept members were placed, ``None`` for
+a person's own placement or ``[via, proposed]`` for one a suggestion, a proposal or a transfer
+made (``proposed`` until a person confirms it; definitions §5).
 """
 from __future__ import annotations
 
@@ -24,8 +27,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from .rules import (SPECIAL_PLACES, TRASH, UNLABELED, NamingError, check_new_name, clean_concept_name,
-                    concept_number, preview)
+from .rules import (PERSON, PROPOSING, SPECIAL_PLACES, TRASH, UNLABELED, VIA, NamingError, check_new_name,
+                    clean_concept_name, concept_number, preview)
 
 HISTORY_RESET = "history_reset"  # log entry: undo history starts again here
 
@@ -52,6 +55,7 @@ class NamingState:
         self._place: dict[str, str] = dict.fromkeys(ids, UNLABELED)
         self._order: list[str] = []  # concept ids in display order
         self._names: dict[str, str] = {}
+        self._marks: dict[str, tuple[str, bool]] = {}  # concept members not placed by a person: (via, proposed)
         self._undo: list[dict] = []  # changes that undo can revert, newest last
         self._redo: list[dict] = []
         self._log: list[dict] = []
@@ -124,36 +128,76 @@ class NamingState:
         return len(self._log)
 
     def snapshot(self) -> dict:
-        """The naming as plain data: ``concepts``, ``unlabeled``, ``trash`` lists."""
+        """The naming as plain data: ``concepts``, ``unlabeled``, ``trash`` lists and the ``marks``
+        of members a person did not place ({id: [via, proposed]}, in display order)."""
         groups = self.members_by_place()
         return {
             "concepts": [{"id": c, "name": self._names[c], "members": groups[c]} for c in self._order],
             "unlabeled": groups[UNLABELED],
             "trash": groups[TRASH],
+            "marks": self.marks,
         }
+
+    @property
+    def marks(self) -> dict[str, list]:
+        """``{activation_id: [via, proposed]}`` for concept members placed by a suggestion, a
+        proposal or a transfer, in display order (everything else a person placed)."""
+        if not self._marks:
+            return {}
+        return {aid: list(self._marks[aid]) for aid in self._ids if aid in self._marks}
+
+    def placed_by(self, activation_id: str) -> tuple[str, bool]:
+        """``(via, proposed)`` of an activation: ``("person", False)`` unless a suggestion, a
+        proposal or a transfer placed it."""
+        self.place_of(activation_id)
+        return self._marks.get(activation_id, (PERSON, False))
 
     # --------------------------------------------------------------- operations
 
-    def create_concept(self, name: str, members: Iterable[str] = ()) -> str:
-        """Make a concept called ``name`` (optionally moving ``members`` into it); return its id."""
+    def create_concept(self, name: str, members: Iterable[str] = (), via: str = PERSON) -> str:
+        """Make a concept called ``name`` (optionally moving ``members`` into it); return its id.
+
+        ``via`` says who placed the members (definitions §5): ``"person"``, or ``"suggestion"``,
+        ``"proposal"``, ``"transfer"``.
+        """
         name = clean_concept_name(name)
         check_new_name(name, self._names)
+        via = _check_via(via)
         members = self._check_ids(members, allow_empty=True)
         concept_id = self._new_concept_id()
+        moves = self._moves_to(members, concept_id)
         change = {
-            "moves": self._moves_to(members, concept_id),
+            "moves": moves,
             "concepts": [{"id": concept_id, "before": None, "after": {"name": name, "index": len(self._order)}}],
+            **self._marks_for(moves, via),
         }
-        self._record("create", {"name": name, "members": members}, change)
+        self._record("create", _args(name=name, members=members, via=via), change)
         return concept_id
 
-    def move(self, activation_ids: Iterable[str], target: str) -> None:
-        """Move activations to a concept id, ``"unlabeled"`` or ``"trash"`` (one undo step)."""
+    def move(self, activation_ids: Iterable[str], target: str, via: str = PERSON) -> None:
+        """Move activations to a concept id, ``"unlabeled"`` or ``"trash"`` (one undo step).
+
+        ``via`` says who placed them: a person (the default), or a person accepting a
+        ``"suggestion"``, or a ``"proposal"`` / ``"transfer"`` (proposed until confirmed).
+        """
         ids = self._check_ids(activation_ids)
         target = self._check_target(target)
-        change = {"moves": self._moves_to(ids, target), "concepts": []}
+        via = _check_via(via)
+        if via != PERSON and target in SPECIAL_PLACES:
+            raise NamingError(f"Only a person puts activations in {target!r}; via={via!r} places them in concepts.")
+        moves = self._moves_to(ids, target)
+        change = {"moves": moves, "concepts": [], **self._marks_for(moves, via)}
         if change["moves"]:
-            self._record("move", {"ids": ids, "target": target}, change)
+            self._record("move", _args(ids=ids, target=target, via=via), change)
+
+    def confirm(self, activation_ids: Iterable[str]) -> None:
+        """A person confirms proposed members where they are (one undo step); others are left as they are."""
+        ids = self._check_ids(activation_ids)
+        proposed = [aid for aid in ids if self._marks.get(aid, (PERSON, False))[1]]
+        if not proposed:
+            return
+        marks = _grouped_marks([(aid, list(self._marks[aid]), [self._marks[aid][0], False]) for aid in proposed])
+        self._record("confirm", {"ids": proposed}, {"moves": [], "concepts": [], "marks": marks})
 
     def rename(self, concept_id: str, name: str) -> None:
         """Give a concept a new name."""
@@ -197,10 +241,12 @@ class NamingState:
         """Remove a concept; its members go back to the unlabeled pool."""
         self._require_concept(concept_id)
         members = self.members_by_place()[concept_id]
+        moves = [[members, concept_id, UNLABELED]] if members else []
         change = {
-            "moves": [[members, concept_id, UNLABELED]] if members else [],
+            "moves": moves,
             "concepts": [{"id": concept_id, "before": {"name": self._names[concept_id],
                                                       "index": self._order.index(concept_id)}, "after": None}],
+            **self._marks_for(moves, PERSON),
         }
         self._record("delete", {"concept_id": concept_id}, change)
 
@@ -256,12 +302,12 @@ class NamingState:
     def transaction(self) -> Iterator[None]:
         """Run operations that are all kept, or all rolled back if the block raises."""
         saved = (dict(self._place), list(self._order), dict(self._names), list(self._undo),
-                 list(self._redo), len(self._log), self._next_number)
+                 list(self._redo), len(self._log), self._next_number, dict(self._marks))
         try:
             yield
         except BaseException:
             (self._place, self._order, self._names, self._undo, self._redo, n_log,
-             self._next_number) = saved
+             self._next_number, self._marks) = saved
             del self._log[n_log:]
             raise
 
@@ -269,7 +315,8 @@ class NamingState:
 
     @classmethod
     def restore(cls, activation_ids: Sequence[str], concepts: Sequence[Mapping], trash: Iterable[str],
-                unlabeled: Iterable[str], log: Sequence[Mapping] = ()) -> tuple["NamingState", bool]:
+                unlabeled: Iterable[str], log: Sequence[Mapping] = (),
+                marks: Mapping[str, Sequence] | None = None) -> tuple["NamingState", bool]:
         """Rebuild a state from a naming document's parts.
 
         Returns ``(state, history_restored)``. The placements must cover exactly the given
@@ -301,6 +348,13 @@ class NamingState:
             state._order.append(cid)
             state._names[cid] = name
         state._place = placed
+        for aid, mark in (marks or {}).items():
+            if placed.get(aid) in (None, *SPECIAL_PLACES):
+                raise NamingError(f"The naming marks activation {aid!r}, which is not a concept member.")
+            try:
+                state._marks[aid] = tuple(_validated_mark(mark))
+            except (TypeError, ValueError):
+                raise NamingError(f"The mark {mark!r} of activation {aid!r} is not [via, proposed].") from None
         history_ok = state._restore_history(log)
         numbers = [concept_number(cid) for cid in state._all_known_concept_ids()]
         state._next_number = max((n for n in numbers if n is not None), default=0) + 1
@@ -328,7 +382,7 @@ class NamingState:
                     redo.clear()
             probe = NamingState.__new__(NamingState)
             probe.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items()
-                                                 if k in ("_ids", "_place", "_order", "_names")}))
+                                                 if k in ("_ids", "_place", "_order", "_names", "_marks")}))
             for change in reversed(undo):  # walking back to the start must fit every step
                 probe._apply(change, reverse=True)
             for change in undo:
@@ -392,6 +446,19 @@ class NamingState:
                 by_source.setdefault(source, []).append(aid)
         return [[members, source, target] for source, members in by_source.items()]
 
+    def _marks_for(self, moves: list[list], via: str) -> dict:
+        """The ``marks`` entry of a change whose ``moves`` a person or ``via`` made."""
+        new = None if via == PERSON else [via, via in PROPOSING]
+        steps = []
+        for ids, _, target in moves:
+            after = None if target in SPECIAL_PLACES else new
+            for aid in ids:
+                before = self._marks.get(aid)
+                before = None if before is None else list(before)
+                if before != after:
+                    steps.append((aid, before, after))
+        return {"marks": _grouped_marks(steps)} if steps else {}
+
     def _record(self, op: str, args: dict, change: dict) -> None:
         self._apply(change, reverse=False)
         self._undo.append(change)
@@ -442,7 +509,43 @@ class NamingState:
             names[cid] = entry["name"]
         for cid, _ in removes:
             del names[cid]
-        self._order, self._names, self._place = order, names, place
+        marks = self._marks
+        if change.get("marks"):
+            marks = dict(marks)
+            for ids, before, after in change["marks"]:
+                old, new = (after, before) if reverse else (before, after)
+                for aid in ids:
+                    if (list(marks[aid]) if aid in marks else None) != old:
+                        raise NamingError(f"Change does not fit: activation {aid!r} is not marked {old!r}.")
+                    if new is None:
+                        marks.pop(aid, None)
+                    else:
+                        marks[aid] = (new[0], bool(new[1]))
+        self._order, self._names, self._place, self._marks = order, names, place, marks
+
+
+def _check_via(via: Any) -> str:
+    if via not in VIA:
+        raise NamingError(f"via must be one of {list(VIA)}, not {via!r}.")
+    return via
+
+
+def _args(**args: Any) -> dict:
+    """An operation's logged arguments; ``via`` only when not a person's own (older logs have none)."""
+    if args.get("via") == PERSON:
+        del args["via"]
+    return args
+
+
+def _grouped_marks(steps: list[tuple[str, Any, Any]]) -> list[list]:
+    """``[[ids, before, after], ...]``: activations with the same mark change share one entry."""
+    groups: dict[str, list] = {}
+    for aid, before, after in steps:
+        key = repr((before, after))
+        if key not in groups:
+            groups[key] = [[], before, after]
+        groups[key][0].append(aid)
+    return list(groups.values())
 
 
 def _validated_change(change: Any) -> dict:
@@ -459,4 +562,14 @@ def _validated_change(change: Any) -> dict:
         if sides["before"] is None and sides["after"] is None:
             raise ValueError("empty concept step")
         concepts.append({"id": str(c["id"]), **sides})
-    return {"moves": moves, "concepts": concepts}
+    marks = [[list(map(str, m[0])), _validated_mark(m[1]), _validated_mark(m[2])] for m in change.get("marks", [])]
+    return {"moves": moves, "concepts": concepts, **({"marks": marks} if marks else {})}
+
+
+def _validated_mark(mark: Any) -> list | None:
+    if mark is None:
+        return None
+    via, proposed = mark
+    if via not in VIA or via == PERSON:
+        raise ValueError(f"unknown mark {mark!r}")
+    return [str(via), bool(proposed)]

@@ -126,7 +126,8 @@ class NamingWidget(anywidget.AnyWidget):
             return NamingState(payload.shown_ids), True
         try:
             naming, history_restored = NamingState.restore(
-                payload.shown_ids, doc["concepts"], doc["trash"], doc["unlabeled"], doc.get("log") or ())
+                payload.shown_ids, doc["concepts"], doc["trash"], doc["unlabeled"], doc.get("log") or (),
+                marks=doc.get("marks"))
         except NamingError as err:
             raise NamingFileError(f"The saved naming does not fit these activations: {err}") from None
         if not history_restored:
@@ -163,13 +164,21 @@ class NamingWidget(anywidget.AnyWidget):
 
     # --------------------------------------------------------------- operations
 
-    def create_concept(self, name: str, members: Iterable[str] = ()) -> str:
-        """Make a new concept (optionally with ``members``); return its id."""
-        return self._change(self._naming.create_concept, name, list(members))
+    def create_concept(self, name: str, members: Iterable[str] = (), via: str = "person") -> str:
+        """Make a new concept (optionally with ``members``); return its id.
 
-    def move(self, activation_ids: Iterable[str], target: str) -> None:
-        """Move activations to a concept id, ``"unlabeled"`` or ``"trash"``."""
-        self._change(self._naming.move, activation_ids, target)
+        ``via``: who placed the members, ``"person"`` or ``"suggestion"``, ``"proposal"``,
+        ``"transfer"`` (the last two stay *proposed* until :meth:`confirm`).
+        """
+        return self._change(self._naming.create_concept, name, list(members), via)
+
+    def move(self, activation_ids: Iterable[str], target: str, via: str = "person") -> None:
+        """Move activations to a concept id, ``"unlabeled"`` or ``"trash"`` (``via`` as in create)."""
+        self._change(self._naming.move, activation_ids, target, via)
+
+    def confirm(self, activation_ids: Iterable[str]) -> None:
+        """Confirm proposed members (placed by a proposal or a transfer) where they are."""
+        self._change(self._naming.confirm, activation_ids)
 
     def rename(self, concept_id: str, name: str) -> None:
         """Rename a concept."""
@@ -329,7 +338,7 @@ class NamingWidget(anywidget.AnyWidget):
         return naming_doc(annotator=self.annotator, category=self._payload.category,
                           fingerprint=self._payload.fingerprint, concepts=snap["concepts"],
                           trash=snap["trash"], unlabeled=snap["unlabeled"], log=self._naming.log_since(0),
-                          saved_at=saved_at, order=self._naming.activation_ids)
+                          saved_at=saved_at, order=self._naming.activation_ids, marks=self._naming.marks)
 
     def _compact(self) -> None:
         """Rewrite the autosave file as one snapshot (at open, at close, every COMPACT_EVERY records)."""
