@@ -50,7 +50,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from ._batching import RowMismatch, tile_rows, tiled_forward
+from ._batching import BatchingUnsupported, check_rows, per_target_rows
 from ._layers import LayerCall
 from ._residual import residual_layout
 
@@ -101,119 +101,34 @@ def _kind(module: nn.Module) -> str:
 
 
 # ----------------------------------------------------------------------------- the rule
+#
+# Mass tensors carry a target axis: (B, T, ...) for B images and T targets each, while the
+# saved activations x and every excitation total z are per image, (B, ...). The totals are
+# computed once per image and shared by its T targets: given them, the propagation is linear
+# in the mass, so all targets go through one transposed operation (vmap over the target axis).
 
-def _safe_ratio(mass: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    nonzero = z != 0
-    return torch.where(nonzero, mass / torch.where(nonzero, z, torch.ones_like(z)), torch.zeros_like(z))
-
-
-def _share_terms(apply: Callable, pairs: list, mass: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Split ``mass`` of each output unit over the input contributions ``apply(x_part, w_part)``.
-
-    All contributions of one call have the same sign, so the shares are non-negative and sum
-    to one per unit with a non-zero total ``z``. Returns the inputs' mass and the *stranded*
-    mass of units whose total is zero (nothing of that sign feeds them).
-    """
-    with torch.enable_grad():
-        leaves = [part.detach().requires_grad_() for part, _ in pairs]
-        z = sum(apply(leaf, weight) for leaf, (_, weight) in zip(leaves, pairs))
-        grads = torch.autograd.grad(z, leaves, _safe_ratio(mass, z))
-    stranded = torch.where(z.detach() == 0, mass, torch.zeros_like(mass))
-    return sum(leaf.detach() * grad for leaf, grad in zip(leaves, grads)), stranded
+def _per_target(tensor: torch.Tensor) -> torch.Tensor:
+    """A per-image tensor (B, ...) broadcast against per-target mass (B, T, ...)."""
+    return tensor.unsqueeze(1)
 
 
-def _share(apply: Callable, weight: torch.Tensor | None, x: torch.Tensor, mass: torch.Tensor,
-           positive: torch.Tensor | None, top: bool = False) -> torch.Tensor:
-    """The excitation rule for one linear map (``weight=None``: a positive map such as a pool).
-
-    ``positive``: which output units are non-negative (None: treat all as positive). Positive
-    units take their positive contributions (x⁺w⁺ and x⁻w⁻), negative units their negative
-    ones (x⁺w⁻ and x⁻w⁺). Below the top, a unit fed by no contribution of its sign (its
-    value comes from the bias) spreads its mass by the magnitude of its contributions; the
-    top unit keeps the paper's rule (no excitatory input: no map).
-    """
-    x_neg = x.clamp(max=0) if bool((x < 0).any()) else None
-
-    def pairs(sign: int) -> list:
-        """(input part, weight part) whose products are the contributions of the given sign."""
-        if weight is None:  # a positive map: positive inputs give positive contributions
-            chosen = [(x.clamp(min=0), None)] if sign > 0 else [(x_neg, None)]
-        else:  # weight parts are built here, only when needed (fc layers can be large)
-            same, flipped = ({"min": 0}, {"max": 0}) if sign > 0 else ({"max": 0}, {"min": 0})
-            chosen = [(x.clamp(min=0), weight.clamp(**same))]
-            if x_neg is not None:
-                chosen.append((x_neg, weight.clamp(**flipped)))
-        return [(part, w) for part, w in chosen if part is not None]
-
-    up = mass if positive is None else mass * positive
-    result, stranded = _share_terms(apply, pairs(+1), up)
-    if positive is not None:
-        down = mass * ~positive
-        if bool(down.any()):
-            down_pairs = pairs(-1)
-            if down_pairs:
-                down_result, down_stranded = _share_terms(apply, down_pairs, down)
-                result, stranded = result + down_result, stranded + down_stranded
-            else:
-                stranded = stranded + down
-    if not top and bool(stranded.any()):
-        magnitude = [(x.abs(), None if weight is None else weight.abs())]
-        result = result + _share_terms(apply, magnitude, stranded)[0]
-    return result
+def _inverse(total: torch.Tensor, units: torch.Tensor | None) -> torch.Tensor:
+    """Per image: 1 / total on the chosen units with a non-zero total, 0 elsewhere."""
+    nonzero = total != 0 if units is None else (total != 0) & units
+    return torch.where(nonzero, 1 / torch.where(nonzero, total, torch.ones_like(total)), torch.zeros_like(total))
 
 
-class _PassStep:
-    """Probability goes to the single input of each unit (activations, dropout, reshapes)."""
-
-    def backward(self, x: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
-        return mass.reshape(x.shape)
+def _add(first: torch.Tensor | None, second: torch.Tensor | None) -> torch.Tensor | None:
+    return second if first is None else first if second is None else first + second
 
 
-class _RoutingStep:
-    """Winner takes all: the module's own gradient routes each unit's mass (max pooling, padding)."""
+class _Linear:
+    """A linear map ``apply(x, w)`` of one layer with its transpose for B·T rows of mass."""
 
     def __init__(self, module: nn.Module):
         self.module = module
 
-    def backward(self, x: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
-        with torch.enable_grad():
-            leaf = x.detach().requires_grad_()
-            (grad,) = torch.autograd.grad(self.module(leaf), leaf, mass)
-        return grad
-
-
-class _ShareStep:
-    """The excitation rule of a conv, linear or average-pool layer (BatchNorm folded in)."""
-
-    def __init__(self, module: nn.Module, output: torch.Tensor, weighted: bool):
-        self.module = module
-        self.weighted = weighted
-        self.scale: torch.Tensor | None = None  # per output channel, from a folded BatchNorm
-        self.positive = output.detach() >= 0
-        self.top = False
-        self.contrastive = False
-
-    def fold(self, norm: nn.Module, norm_output: torch.Tensor) -> bool:
-        """Fold a BatchNorm that directly follows this layer; False if it cannot be folded."""
-        if not self.weighted or self.scale is not None or norm.num_features != self.module.weight.shape[0]:
-            return False
-        if norm.running_var is None:
-            raise UnsupportedModelError(f"{type(norm).__name__} without running statistics normalises with "
-                                        "batch statistics, which mixes the tiled rows; use track_running_stats=True")
-        scale = torch.rsqrt(norm.running_var + norm.eps)
-        self.scale = scale * norm.weight if norm.weight is not None else scale
-        self.positive = norm_output.detach() >= 0
-        return True
-
-    def _weight(self) -> torch.Tensor | None:
-        if not self.weighted:
-            return None
-        weight = self.module.weight
-        if self.scale is not None:
-            weight = weight * self.scale.reshape(-1, *([1] * (weight.dim() - 1)))
-        return weight.detach()
-
-    def _apply(self, x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    def apply(self, x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
         module = self.module
         if weight is None:
             return module(x)
@@ -227,19 +142,149 @@ class _ShareStep:
             params["bias"] = torch.zeros_like(module.bias)
         return functional_call(module, params, (x,))
 
+    def transpose(self, ratio: torch.Tensor, weight: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
+        """Σ_j ratio_j ∂apply(x, w)_j/∂x_i for every target: ``ratio`` (B, T, *out) -> (B, T, *x.shape[1:])."""
+        module, rows = self.module, ratio.flatten(0, 1)
+        shape = (rows.shape[0], *x.shape[1:])
+        if weight is not None and type(module) is nn.Linear:
+            grad = rows @ weight
+        elif weight is not None and type(module) is nn.Conv2d and module.padding_mode == "zeros":
+            grad = torch.nn.grad.conv2d_input(shape, weight, rows, module.stride, module.padding, module.dilation,
+                                              module.groups)
+        else:  # any other linear map: its vector-Jacobian product, vmapped over the targets
+            _, vjp = torch.func.vjp(lambda v: self.apply(v, weight), x)
+            return torch.vmap(lambda m: vjp(m)[0], in_dims=1, out_dims=1)(ratio)
+        return grad.reshape(*ratio.shape[:2], *x.shape[1:])
+
+
+def _share(linear: _Linear, weight: torch.Tensor | None, x: torch.Tensor, mass: torch.Tensor,
+           positive: torch.Tensor | None, top: bool = False) -> torch.Tensor:
+    """The excitation rule for one linear map (``weight=None``: a positive map such as a pool).
+
+    ``x`` (B, ...) the layer's input, ``mass`` (B, T, ...) on its output units. ``positive``:
+    which output units are non-negative (None: treat all as positive). Positive units take
+    their positive contributions (x⁺w⁺ and x⁻w⁻), negative units their negative ones (x⁺w⁻
+    and x⁻w⁺); a unit's share of input i is its contribution over the unit's total z of
+    that sign. The totals (and their reciprocals) are computed once per image and shared by
+    its T targets; the mass then moves with one transposed map per weight part. Below the
+    top, a unit fed by no contribution of its sign (its value comes from the bias) spreads
+    its mass by the magnitude of its contributions; the top unit keeps the paper's rule (no
+    excitatory input: no map).
+    """
+    x_pos = x.clamp(min=0)
+    x_neg = x.clamp(max=0) if bool((x < 0).any()) else None
+    if weight is None:  # a positive map: positive inputs give positive contributions
+        signed = {+1: [(x_pos, None)], -1: [] if x_neg is None else [(x_neg, None)]}
+    else:
+        w_pos, w_neg = weight.clamp(min=0), weight.clamp(max=0)
+        signed = {+1: [(x_pos, w_pos)] + ([] if x_neg is None else [(x_neg, w_neg)]),
+                  -1: [(x_pos, w_neg)] + ([] if x_neg is None else [(x_neg, w_pos)])}
+    held = None  # (B, ...) units that hold mass for some target, computed when needed
+
+    def holding(units: torch.Tensor) -> bool:
+        nonlocal held
+        if held is None:
+            held = (mass != 0).any(1)
+        return bool((held & units).any())
+
+    grads: dict[int, torch.Tensor] = {}  # id of input part -> Σ transposed ratios
+    parts: dict[int, torch.Tensor] = {}
+
+    def move(pairs: list, inverse: torch.Tensor) -> None:
+        ratio = mass * _per_target(inverse)
+        for part, w in pairs:
+            grads[id(part)] = _add(grads.get(id(part)), linear.transpose(ratio, w, part))
+            parts[id(part)] = part
+
+    def total(pairs: list) -> torch.Tensor:
+        return sum(linear.apply(part, w) for part, w in pairs)
+
+    z_up = total(signed[+1])
+    move(signed[+1], _inverse(z_up, positive))
+    stranded = z_up == 0 if positive is None else (z_up == 0) & positive
+    if positive is not None and bool((~positive).any()) and holding(~positive):
+        if signed[-1]:
+            z_down = total(signed[-1])
+            move(signed[-1], _inverse(z_down, ~positive))
+            stranded = stranded | ((z_down == 0) & ~positive)
+        else:
+            stranded = stranded | ~positive
+    if not top and bool(stranded.any()) and holding(stranded):
+        magnitude = [(x.abs(), None if weight is None else weight.abs())]
+        move(magnitude, _inverse(total(magnitude), stranded))
+    result = None
+    for key, grad in grads.items():
+        result = _add(result, _per_target(parts[key]) * grad)
+    return result
+
+
+class _PassStep:
+    """Probability goes to the single input of each unit (activations, dropout, reshapes)."""
+
+    def backward(self, x: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
+        return mass.reshape(*mass.shape[:2], *x.shape[1:])
+
+
+class _RoutingStep:
+    """Winner takes all: the module's own gradient routes each unit's mass (max pooling, padding)."""
+
+    def __init__(self, module: nn.Module):
+        self.module = module
+
+    def backward(self, x: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
+        _, vjp = torch.func.vjp(self.module, x.detach())
+        return torch.vmap(lambda m: vjp(m)[0], in_dims=1, out_dims=1)(mass)
+
+
+class _ShareStep:
+    """The excitation rule of a conv, linear or average-pool layer (BatchNorm folded in)."""
+
+    def __init__(self, module: nn.Module, output: torch.Tensor, weighted: bool):
+        self.module = module
+        self.linear = _Linear(module)
+        self.weighted = weighted
+        self.scale: torch.Tensor | None = None  # per output channel, from a folded BatchNorm
+        self.positive = output.detach() >= 0
+        self.top = False
+        self.contrastive = False
+
+    def fold(self, norm: nn.Module, norm_output: torch.Tensor) -> bool:
+        """Fold a BatchNorm that directly follows this layer; False if it cannot be folded."""
+        if not self.weighted or self.scale is not None or norm.num_features != self.module.weight.shape[0]:
+            return False
+        if norm.running_var is None:
+            raise UnsupportedModelError(f"{type(norm).__name__} without running statistics normalises with "
+                                        "batch statistics, which mixes the images of a batch; use "
+                                        "track_running_stats=True")
+        scale = torch.rsqrt(norm.running_var + norm.eps)
+        self.scale = scale * norm.weight if norm.weight is not None else scale
+        self.positive = norm_output.detach() >= 0
+        return True
+
+    def _weight(self) -> torch.Tensor | None:
+        if not self.weighted:
+            return None
+        weight = self.module.weight
+        if self.scale is not None:
+            weight = weight * self.scale.reshape(-1, *([1] * (weight.dim() - 1)))
+        return weight.detach()
+
     def backward(self, x: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
         weight = self._weight()
-        result = _share(self._apply, weight, x, mass, None if self.top else self.positive, top=self.top)
+        x = x.detach()
+        result = _share(self.linear, weight, x, mass, None if self.top else self.positive, top=self.top)
         if self.contrastive:
-            result = result - _share(self._apply, -weight, x, mass, None, top=True)
+            result = result - _share(self.linear, -weight, x, mass, None, top=True)
         return result
 
 
 class _ExcitationNode(torch.autograd.Function):
-    """Autograd node of one module call: forward returns its output, backward applies ``step``.
+    """Autograd node of one module call: forward returns its output; ``step`` is its excitation rule.
 
     Two outputs: one handed to the model (which may modify it in place) and a private
-    handle the engine connects later steps to.
+    handle the engine connects later steps to. The engine reads ``step`` and the saved input
+    while it walks the graph (:func:`_propagate`); ``backward`` serves a plain autograd call
+    (one target per row).
     """
 
     @staticmethod
@@ -251,7 +296,19 @@ class _ExcitationNode(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out, grad_handle):
         (x,) = ctx.saved_tensors
-        return ctx.step.backward(x, grad_out + grad_handle), None, None
+        return ctx.step.backward(x, (grad_out + grad_handle).unsqueeze(1)).squeeze(1), None, None
+
+    @staticmethod
+    def propagate(node, masses: list) -> list:
+        (x,) = node.saved_tensors
+        return [node.step.backward(x, masses[0] if masses[1] is None else _add(masses[0], masses[1])), None, None]
+
+
+def _residual_shares(branch: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
+    sign = torch.where(branch + shortcut >= 0, 1.0, -1.0).to(branch.dtype)
+    branch_part, shortcut_part = (branch * sign).clamp(min=0), (shortcut * sign).clamp(min=0)
+    total = branch_part + shortcut_part
+    return torch.where(total > 0, branch_part / torch.where(total > 0, total, 1.0), 0.5)
 
 
 class _ResidualNode(torch.autograd.Function):
@@ -264,13 +321,15 @@ class _ResidualNode(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out, grad_handle):
-        branch, shortcut = ctx.saved_tensors
+        share = _residual_shares(*ctx.saved_tensors)
         mass = grad_out + grad_handle
-        sign = torch.where(branch + shortcut >= 0, 1.0, -1.0).to(branch.dtype)
-        branch_part, shortcut_part = (branch * sign).clamp(min=0), (shortcut * sign).clamp(min=0)
-        total = branch_part + shortcut_part
-        branch_share = torch.where(total > 0, branch_part / torch.where(total > 0, total, 1.0), 0.5)
-        return mass * branch_share, mass * (1 - branch_share), None
+        return mass * share, mass * (1 - share), None
+
+    @staticmethod
+    def propagate(node, masses: list) -> list:
+        share = _per_target(_residual_shares(*node.saved_tensors))
+        mass = _add(masses[0], masses[1])
+        return [mass * share, mass * (1 - share), None]
 
 
 _OUR_NODES = {f"{_ExcitationNode.__name__}Backward", f"{_ResidualNode.__name__}Backward"}
@@ -281,10 +340,9 @@ _OUR_NODES = {f"{_ExcitationNode.__name__}Backward", f"{_ResidualNode.__name__}B
 class _Engine:
     """Hooks that build the excitation graph during one forward pass of ``model``."""
 
-    def __init__(self, model: nn.Module, tap: LayerCall | None, repeats: int = 1):
+    def __init__(self, model: nn.Module, tap: LayerCall | None):
         self.model = model
         self.tap = tap
-        self.repeats = repeats  # rows per image from the map layer up (one per target)
         self.names = {id(module): name for name, module in model.named_modules()}
         self.handles: dict[int, tuple[torch.Tensor, int, torch.Tensor]] = {}
         self.producers: dict[int, _ShareStep] = {}
@@ -310,7 +368,7 @@ class _Engine:
 
     def start(self, images: torch.Tensor) -> torch.Tensor:
         """Make ``images`` the map layer (pixel-level maps); returns the tensor to feed the model."""
-        self.tap_leaf = tile_rows(images.detach(), self.repeats).requires_grad_()
+        self.tap_leaf = images.detach().requires_grad_()
         return self._wrap(self.tap_leaf, self.tap_leaf, _PassStep())
 
     # -- hooks
@@ -393,7 +451,7 @@ class _Engine:
         self.calls[id(module)] = call + 1
         if call != self.tap.call or not isinstance(output, torch.Tensor):
             return None
-        self.tap_leaf = tile_rows(self.resolve(output).detach(), self.repeats).requires_grad_()
+        self.tap_leaf = self.resolve(output).detach().requires_grad_()
         return self._wrap(self.tap_leaf, self.tap_leaf, _PassStep())
 
     def _record_hook(self, module, args, output):
@@ -431,15 +489,15 @@ def excitation_mass(model: nn.Module, images: torch.Tensor, seeds: torch.Tensor,
 
     ``images`` (B, ...) model inputs; ``seeds`` (B·T, K) top-down signals on the outputs
     (one-hot rows for targets), T rows per image in order. Returns (B·T, ...) shaped like
-    the map layer's output. Each image is tiled T times at the map layer (below it nothing
-    flows back), then one forward and one backward run over all B·T rows.
+    the map layer's output. One forward runs over the B images; the top-down pass carries
+    all T targets at once (see :func:`_propagate`).
     """
-    return tiled_forward(lambda feed, repeats: _mass(model, feed, seeds, tap, contrastive, repeats),
-                         images, seeds.shape[0])
+    return per_target_rows(lambda feed, block_seeds: _mass(model, feed, block_seeds, tap, contrastive),
+                           images, seeds)
 
 
-def _mass(model, images, seeds, tap, contrastive, repeats):
-    engine = _Engine(model, tap, repeats)
+def _mass(model, images, seeds, tap, contrastive):
+    engine = _Engine(model, tap)
     engine.attach()
     try:
         feed = engine.start(images) if tap is None else images
@@ -448,8 +506,7 @@ def _mass(model, images, seeds, tap, contrastive, repeats):
         engine.detach()
     if engine.tap_leaf is None:
         raise ValueError(f"layer {tap.name!r} did not run; choose a layer on the path to the outputs")
-    if output.shape[0] != seeds.shape[0]:
-        raise RowMismatch
+    check_rows(output, seeds)
     if not engine.weighted_steps and contrastive:
         raise ValueError("contrastive excitation backprop needs a conv or linear layer above the map layer "
                          "(its weights are negated for the dual unit); read the maps at an earlier layer")
@@ -457,8 +514,79 @@ def _mass(model, images, seeds, tap, contrastive, repeats):
         engine.weighted_steps[-1].top = True
         engine.weighted_steps[-1].contrastive = contrastive
     engine.check_graph(output)
-    (mass,) = torch.autograd.grad(output, engine.tap_leaf, seeds.to(output.dtype), allow_unused=True)
-    return torch.zeros_like(engine.tap_leaf) if mass is None else mass
+    with torch.no_grad():
+        mass = _propagate(output, engine.tap_leaf, seeds.to(output.dtype))
+    return torch.zeros(*seeds.shape[:2], *engine.tap_leaf.shape[1:], dtype=engine.tap_leaf.dtype,
+                       device=engine.tap_leaf.device) if mass is None else mass
+
+
+def _propagate(output: torch.Tensor, leaf: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor | None:
+    """The top-down pass: carry mass (B, T, ...) from ``output`` down the autograd graph to ``leaf``.
+
+    Our nodes apply their excitation rule to all T targets at once (totals per image); the
+    neutral operations in between (reshapes, ReLU gates, max pooling, ...) apply their own
+    backward, vmapped over the target axis. Nodes run in the engine's order: a node runs
+    once all the mass it will receive has arrived.
+    """
+    root = output.grad_fn
+    waiting: dict = {}
+    seen, stack = {root}, [root]
+    while stack:
+        node = stack.pop()
+        for following, _ in node.next_functions:
+            if following is not None:
+                waiting[following] = waiting.get(following, 0) + 1
+                if following not in seen:
+                    seen.add(following)
+                    stack.append(following)
+    arrived: dict = {root: {output.output_nr: seeds}}
+    ready, result = [root], None
+    while ready:
+        node = ready.pop()
+        masses = arrived.pop(node, {})
+        if hasattr(node, "variable"):  # AccumulateGrad: a leaf
+            if node.variable is leaf and masses:
+                result = masses[0]
+            continue
+        outputs = _node_masses(node, masses) if masses else [None] * len(node.next_functions)
+        for (following, slot), mass in zip(node.next_functions, outputs):
+            if following is None:
+                continue
+            if mass is not None:
+                inbox = arrived.setdefault(following, {})
+                inbox[slot] = mass if slot not in inbox else inbox[slot] + mass
+            waiting[following] -= 1
+            if waiting[following] == 0:
+                ready.append(following)
+    return result
+
+
+def _node_masses(node, masses: dict) -> list:
+    """The masses a node hands to its inputs, from the masses (B, T, ...) on its outputs."""
+    rule = getattr(getattr(node, "_forward_cls", None), "propagate", None)
+    if rule is not None:
+        return rule(node, [masses.get(0), masses.get(1)])
+    count = len(getattr(node, "_input_metadata", ())) or max(masses) + 1
+    given = [masses.get(i) for i in range(count)]
+    present = [mass for mass in given if mass is not None]
+    missing: list[bool] = []
+
+    def backward(*rows):
+        feed = iter(rows)
+        out = node(*[next(feed) if mass is not None else None for mass in given])
+        out = out if isinstance(out, tuple) else (out,)
+        missing[:] = [grad is None for grad in out]
+        return tuple(grad for grad in out if grad is not None)
+
+    if present[0].shape[1] == 1:  # one target per row: no vmap needed
+        found = [grad.unsqueeze(1) for grad in backward(*[mass.squeeze(1) for mass in present])]
+    else:
+        try:
+            found = list(torch.vmap(backward, in_dims=1, out_dims=1)(*present))
+        except RuntimeError as error:
+            raise BatchingUnsupported(f"{type(node).__name__}: {str(error).splitlines()[0]}") from error
+    found.reverse()
+    return [None if gap else found.pop() for gap in missing]
 
 
 def mwp_maps(model: nn.Module, images: torch.Tensor, seeds: torch.Tensor, tap: LayerCall | None) -> torch.Tensor:
