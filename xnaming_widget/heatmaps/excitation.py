@@ -122,11 +122,34 @@ def _add(first: torch.Tensor | None, second: torch.Tensor | None) -> torch.Tenso
     return second if first is None else first if second is None else first + second
 
 
+# Conv2d subclasses that zero-pad the input in ``forward`` before the convolution (TensorFlow's
+# "same" padding), matched by name: their pad is module.static_padding (ZeroPad2d or Identity).
+_STATIC_SAME_PADDING = {"efficientnet_lite_pytorch.utils.Conv2dStaticSamePadding",
+                        "efficientnet_pytorch.utils.Conv2dStaticSamePadding"}
+
+
+def _conv_padding(module: nn.Module) -> tuple[int, int, int, int] | None:
+    """The (left, right, top, bottom) zero padding a Conv2d applies before convolving, None if unknown."""
+    if not isinstance(module, nn.Conv2d) or module.padding_mode != "zeros" or isinstance(module.padding, str):
+        return None
+    if type(module) is nn.Conv2d:
+        return (0, 0, 0, 0)
+    cls = type(module)
+    if f"{cls.__module__}.{cls.__qualname__}" in _STATIC_SAME_PADDING:
+        pad = getattr(module, "static_padding", None)
+        if isinstance(pad, nn.ZeroPad2d):
+            return tuple(int(p) for p in pad.padding)
+        if type(pad).__name__ == "Identity":
+            return (0, 0, 0, 0)
+    return None
+
+
 class _Linear:
     """A linear map ``apply(x, w)`` of one layer with its transpose for B·T rows of mass."""
 
     def __init__(self, module: nn.Module):
         self.module = module
+        self.pad = _conv_padding(module)  # plain conv2d (after this zero padding) when not None
 
     def apply(self, x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
         module = self.module
@@ -134,7 +157,8 @@ class _Linear:
             return module(x)
         if type(module) is nn.Linear:
             return nn.functional.linear(x, weight)
-        if type(module) is nn.Conv2d and module.padding_mode == "zeros":
+        if self.pad is not None:
+            x = nn.functional.pad(x, self.pad) if any(self.pad) else x
             return nn.functional.conv2d(x, weight, None, module.stride, module.padding, module.dilation,
                                         module.groups)
         params = {"weight": weight}
@@ -148,9 +172,12 @@ class _Linear:
         shape = (rows.shape[0], *x.shape[1:])
         if weight is not None and type(module) is nn.Linear:
             grad = rows @ weight
-        elif weight is not None and type(module) is nn.Conv2d and module.padding_mode == "zeros":
-            grad = torch.nn.grad.conv2d_input(shape, weight, rows, module.stride, module.padding, module.dilation,
+        elif weight is not None and self.pad is not None:
+            left, right, top, bottom = self.pad
+            padded = (*shape[:2], shape[2] + top + bottom, shape[3] + left + right)
+            grad = torch.nn.grad.conv2d_input(padded, weight, rows, module.stride, module.padding, module.dilation,
                                               module.groups)
+            grad = grad[..., top:top + shape[2], left:left + shape[3]]  # the transpose of zero padding
         else:  # any other linear map: its vector-Jacobian product, vmapped over the targets
             _, vjp = torch.func.vjp(lambda v: self.apply(v, weight), x)
             return torch.vmap(lambda m: vjp(m)[0], in_dims=1, out_dims=1)(ratio)
