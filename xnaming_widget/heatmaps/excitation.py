@@ -259,7 +259,7 @@ class _RoutingStep:
         self.module = module
 
     def backward(self, x: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
-        _, vjp = torch.func.vjp(self.module, x.detach())
+        _, vjp = torch.func.vjp(self.module, x.detach().to(mass.dtype))
         return torch.vmap(lambda m: vjp(m)[0], in_dims=1, out_dims=1)(mass)
 
 
@@ -298,7 +298,9 @@ class _ShareStep:
 
     def backward(self, x: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
         weight = self._weight()
-        x = x.detach()
+        x = x.detach().to(mass.dtype)
+        if weight is not None:
+            weight = weight.to(mass.dtype)
         result = _share(self.linear, weight, x, mass, None if self.top else self.positive, top=self.top)
         if self.contrastive:
             result = result - _share(self.linear, -weight, x, mass, None, top=True)
@@ -354,8 +356,8 @@ class _ResidualNode(torch.autograd.Function):
 
     @staticmethod
     def propagate(node, masses: list) -> list:
-        share = _per_target(_residual_shares(*node.saved_tensors))
         mass = _add(masses[0], masses[1])
+        share = _per_target(_residual_shares(*node.saved_tensors).to(mass.dtype))
         return [mass * share, mass * (1 - share), None]
 
 
@@ -541,8 +543,10 @@ def _mass(model, images, seeds, tap, contrastive):
         engine.weighted_steps[-1].top = True
         engine.weighted_steps[-1].contrastive = contrastive
     engine.check_graph(output)
-    with torch.no_grad():
-        mass = _propagate(output, engine.tap_leaf, seeds.to(output.dtype))
+    # The top-down pass runs in float32 at least, also after an autocast forward pass.
+    dtype = torch.promote_types(output.dtype, torch.float32)
+    with torch.no_grad(), torch.autocast(output.device.type, enabled=False):
+        mass = _propagate(output, engine.tap_leaf, seeds.to(dtype))
     return torch.zeros(*seeds.shape[:2], *engine.tap_leaf.shape[1:], dtype=engine.tap_leaf.dtype,
                        device=engine.tap_leaf.device) if mass is None else mass
 
