@@ -173,15 +173,33 @@ class _Linear:
         if weight is not None and type(module) is nn.Linear:
             grad = rows @ weight
         elif weight is not None and self.pad is not None:
-            left, right, top, bottom = self.pad
-            padded = (*shape[:2], shape[2] + top + bottom, shape[3] + left + right)
-            grad = torch.nn.grad.conv2d_input(padded, weight, rows, module.stride, module.padding, module.dilation,
-                                              module.groups)
-            grad = grad[..., top:top + shape[2], left:left + shape[3]]  # the transpose of zero padding
+            grad = self._conv_transpose(rows, weight, shape)
         else:  # any other linear map: its vector-Jacobian product, vmapped over the targets
             _, vjp = torch.func.vjp(lambda v: self.apply(v, weight), x)
             return torch.vmap(lambda m: vjp(m)[0], in_dims=1, out_dims=1)(ratio)
         return grad.reshape(*ratio.shape[:2], *x.shape[1:])
+
+    def _conv_transpose(self, rows: torch.Tensor, weight: torch.Tensor, shape: tuple) -> torch.Tensor:
+        module = self.module
+        left, right, top, bottom = self.pad
+        padding = tuple(module.padding)
+        if left == right and top == bottom:  # symmetric: part of the convolution's own padding
+            padding, left, right, top, bottom = (padding[0] + top, padding[1] + left), 0, 0, 0, 0
+        kernel = tuple(weight.shape[-2:])
+        depthwise = module.groups == weight.shape[0] == shape[1] and weight.shape[1] == 1
+        if (depthwise and tuple(module.stride) == (1, 1) and tuple(module.dilation) == (1, 1) and not left + top
+                and all(p <= k - 1 for p, k in zip(padding, kernel))):
+            # the transpose of a stride-1 depthwise conv is a depthwise conv with the kernel flipped;
+            # channels-last runs it several times faster than the generic transposed conv on CPUs
+            flipped = weight.flip(-1, -2).contiguous()
+            opposite = tuple(k - 1 - p for p, k in zip(padding, kernel))
+            grad = nn.functional.conv2d(rows.contiguous(memory_format=torch.channels_last), flipped, None, 1,
+                                        opposite, 1, module.groups)
+            return grad.contiguous()
+        padded = (*shape[:2], shape[2] + top + bottom, shape[3] + left + right)
+        grad = torch.nn.grad.conv2d_input(padded, weight, rows, module.stride, padding, module.dilation,
+                                          module.groups)
+        return grad[..., top:top + shape[2], left:left + shape[3]] if left + right + top + bottom else grad
 
 
 def _share(linear: _Linear, weight: torch.Tensor | None, x: torch.Tensor, mass: torch.Tensor,
