@@ -85,6 +85,8 @@ def _measure(net, images, rows: dict, repeats: int, device: torch.device) -> dic
             net(images)
 
     ratios = {name: [] for name in rows}
+    times: dict[str, list] = {name: [] for name in rows}
+    forwards: list[float] = []
     results = {}
     for fn in [forward, *rows.values()]:  # warm-up: allocator, thread pools, the model probe
         fn()
@@ -97,15 +99,17 @@ def _measure(net, images, rows: dict, repeats: int, device: torch.device) -> dic
             middle = time.perf_counter()
             results[name] = fn()
             _sync(device)
-            ratios[name].append((time.perf_counter() - middle) / (middle - start))
-    return {name: (ratios[name], results[name]) for name in rows}
+            times[name].append(time.perf_counter() - middle)
+            forwards.append(middle - start)
+            ratios[name].append(times[name][-1] / forwards[-1])
+    return {name: (ratios[name], results[name], min(times[name]) / min(forwards)) for name in rows}
 
 
 def _report(title: str, measured: dict) -> None:
     print(title)
-    for name, (ratios, _) in measured.items():
-        print(f"  {name:<48} {statistics.median(ratios):5.2f} no-grad forwards "
-              f"(range {min(ratios):.2f}-{max(ratios):.2f})")
+    for name, (ratios, _, best) in measured.items():
+        print(f"  {name:<48} {best:5.2f} no-grad forwards (best/best); paired ratios: median "
+              f"{statistics.median(ratios):.2f}, range {min(ratios):.2f}-{max(ratios):.2f}")
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -150,7 +154,7 @@ def main() -> None:
         if device.type == "cuda":
             fast = _measure(net, feed, _rows(net, feed, targets, device, autocast=True), args.repeats, device)
             _report(f"on {device} with autocast (float16 forward):", fast)
-            for name, (_, maps) in fast.items():
+            for name, (_, maps, _) in fast.items():
                 full = measured[name][1]
                 peak = full.max(axis=(2, 3), keepdims=True)
                 error = float((np.abs(maps - full) / np.where(peak > 0, peak, 1)).max())

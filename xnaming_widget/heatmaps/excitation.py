@@ -115,7 +115,7 @@ def _per_target(tensor: torch.Tensor) -> torch.Tensor:
 def _inverse(total: torch.Tensor, units: torch.Tensor | None) -> torch.Tensor:
     """Per image: 1 / total on the chosen units with a non-zero total, 0 elsewhere."""
     nonzero = total != 0 if units is None else (total != 0) & units
-    return torch.where(nonzero, 1 / torch.where(nonzero, total, torch.ones_like(total)), torch.zeros_like(total))
+    return torch.where(nonzero, total.reciprocal(), 0.0)  # the infinities of 1/0 are never selected
 
 
 def _add(first: torch.Tensor | None, second: torch.Tensor | None) -> torch.Tensor | None:
@@ -229,7 +229,7 @@ def _share(linear: _Linear, weight: torch.Tensor | None, x: torch.Tensor, mass: 
     def holding(units: torch.Tensor) -> bool:
         nonlocal held
         if held is None:
-            held = (mass != 0).any(1)
+            held = mass.any(1)
         return bool((held & units).any())
 
     grads: dict[int, torch.Tensor] = {}  # id of input part -> Σ transposed ratios
@@ -247,13 +247,14 @@ def _share(linear: _Linear, weight: torch.Tensor | None, x: torch.Tensor, mass: 
     z_up = total(signed[+1])
     move(signed[+1], _inverse(z_up, positive))
     stranded = z_up == 0 if positive is None else (z_up == 0) & positive
-    if positive is not None and bool((~positive).any()) and holding(~positive):
+    negative = None if positive is None else ~positive
+    if negative is not None and bool(negative.any()) and holding(negative):
         if signed[-1]:
             z_down = total(signed[-1])
-            move(signed[-1], _inverse(z_down, ~positive))
-            stranded = stranded | ((z_down == 0) & ~positive)
+            move(signed[-1], _inverse(z_down, negative))
+            stranded = stranded | ((z_down == 0) & negative)
         else:
-            stranded = stranded | ~positive
+            stranded = stranded | negative
     if not top and bool(stranded.any()) and holding(stranded):
         magnitude = [(x.abs(), None if weight is None else weight.abs())]
         move(magnitude, _inverse(total(magnitude), stranded))
