@@ -23,19 +23,13 @@ import torch
 from torch import nn
 
 from ._progress import progress
+from ._torch import capture_output, resolve_device
 from .data import _user_cache_dir, dataset_tensors
 
 __all__ = [
     "DemoCNN", "train_classifier", "demo_classifier", "evaluate_accuracy",
     "FeatureExtractor", "Features", "load_efficientnet_lite0", "resolve_device",
 ]
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else is passed to ``torch.device``."""
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 class DemoCNN(nn.Module):
@@ -312,16 +306,8 @@ class FeatureExtractor:
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(Z (B, D), logits (B, K))`` as torch tensors for one batch (gradients as the caller sets)."""
-        captured: list[torch.Tensor] = []
-
-        def hook(_module, _inputs, output):
-            captured.append(output[0] if isinstance(output, (tuple, list)) else output)
-
-        handle = self.module.register_forward_hook(hook)
-        try:
+        with capture_output(self.module) as captured:
             logits = self.model(images)
-        finally:
-            handle.remove()
         if not captured:
             raise RuntimeError(f"layer {self.layer!r} was not run by the model's forward pass")
         return captured[-1].flatten(1), logits

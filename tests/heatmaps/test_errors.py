@@ -100,3 +100,49 @@ def test_target_forms_resolve_to_the_same_indices():
         assert torch.equal(resolve_targets(targets, 2, 4), want)
     assert torch.equal(resolve_targets(None, 2, 3), torch.tensor([[0, 1, 2], [0, 1, 2]]))
     assert OutputTarget(2)(torch.arange(8.0).reshape(2, 4)).tolist() == [2.0, 6.0]
+
+
+def test_integer_images_are_refused_with_the_fix(net):
+    pixels = np.random.default_rng(0).integers(0, 256, (2, 1, 16, 16)).astype(np.uint8)
+    with pytest.raises(TypeError, match=r"uint8 \(e.g. 0-255 pixels\).*float\(\) / 255"):
+        attribute(net, pixels)
+    with pytest.raises(TypeError, match="int64"):
+        attribute(net, torch.ones(1, 1, 16, 16, dtype=torch.int64))
+
+
+def test_float_images_holding_0_255_values_get_a_warning(net):
+    pixels = np.random.default_rng(0).integers(0, 256, (2, 1, 16, 16)).astype(np.float32)
+    with pytest.warns(UserWarning, match="whole numbers up to 255.*0-255 pixels cast to float"):
+        attribute(net, pixels, targets=[0])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_infinite_pixels_are_refused_naming_the_images(net, bad):
+    images = torch.rand(5, 1, 16, 16)
+    images[1, 0, 3, 4] = bad
+    images[3, 0, 0, 0] = bad
+    for method in ("cmwp", "gradcam", "ig"):
+        with pytest.raises(ValueError, match=r"images 1, 3 \(index in the batch\) contain NaN or infinite"):
+            attribute(net, images, method=method)
+
+
+def test_integrated_gradients_baseline_must_fit_the_images(net):
+    images = torch.rand(3, 1, 16, 16)
+    with pytest.raises(ValueError, match=r"baseline has shape \(3, 16\).*\(C, H, W\) = \(1, 16, 16\)"):
+        attribute(net, images, method="ig", baseline=torch.zeros(3, 16))
+    with pytest.raises(ValueError, match=r"baseline has shape \(2, 1, 16, 16\).*\(B, C, H, W\) = \(3, 1, 16, 16\)"):
+        attribute(net, images, method="ig", baseline=torch.zeros(2, 1, 16, 16))
+    with pytest.raises(ValueError, match="baseline contains NaN"):
+        attribute(net, images, method="ig", baseline=torch.full((1, 16, 16), np.nan))
+
+
+def test_integrated_gradients_with_one_baseline_per_image_and_chunking(net):
+    torch.manual_seed(3)
+    images, baselines = torch.rand(3, 1, 16, 16), torch.rand(3, 1, 16, 16)
+    maps = attribute(net, images, method="ig", targets=[0, 4], baseline=baselines, steps=4, batch_size=2 * 4)
+    for i in range(3):  # blocks of one image: each block must get its own images' baselines
+        alone = attribute(net, images[i:i + 1], method="ig", targets=[0, 4], baseline=baselines[i], steps=4)
+        np.testing.assert_allclose(maps[i], alone[0], rtol=1e-4, atol=1e-7)
+    shared = attribute(net, images, method="ig", targets=[0], baseline=baselines[0], steps=4)
+    np.testing.assert_allclose(shared, attribute(net, images, method="ig", targets=[0], steps=4,
+                                                 baseline=baselines[0].expand(3, 1, 16, 16)), rtol=1e-6)

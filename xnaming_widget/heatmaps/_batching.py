@@ -1,23 +1,25 @@
-"""Tiling images into (image, target) rows, chunking them, and resizing maps to the image.
+"""One forward per block of images, all targets in one backward; chunking; resizing maps.
 
-definitions §4: all T targets of B images cost one forward and one backward over B·T rows, each
-row seeded with a one-hot on its target. Layer-based methods tile at the map layer (the
-part of the network below it gets no backward, so each image runs there once); when the
-model's code cannot take more rows above a layer than it was given (e.g. it reshapes with
-the input's batch size), the images are tiled at the input instead.
+definitions §4: all T targets of B images cost one forward over the B images and one backward
+that carries the T targets of each image at once (a target axis, vmapped), whatever the
+model's code does with the batch size. Only where that backward cannot be batched (an
+operation without a vmap rule) are the images tiled T times at the input instead, with a
+warning.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["RowPlan", "RowMismatch", "tile_rows", "tiled_forward", "upsample_mass", "upsample_values"]
+__all__ = ["RowPlan", "BatchingUnsupported", "tile_rows", "per_target_rows", "check_rows", "grad_per_target",
+           "upsample_mass", "upsample_values"]
 
 
-class RowMismatch(Exception):
-    """The model's output does not have one row per (image, target): tile at the input instead."""
+class BatchingUnsupported(Exception):
+    """The backward pass could not carry all targets at once: tile at the input instead."""
 
 
 def tile_rows(tensor: torch.Tensor, repeats: int) -> torch.Tensor:
@@ -25,18 +27,51 @@ def tile_rows(tensor: torch.Tensor, repeats: int) -> torch.Tensor:
     return tensor if repeats == 1 else tensor.repeat_interleave(repeats, dim=0)
 
 
-def tiled_forward(run: Callable[[torch.Tensor, int], torch.Tensor], images: torch.Tensor,
-                  n_rows: int) -> torch.Tensor:
-    """``run(images, repeats)`` tiling at the map layer, or ``run(tiled images, 1)`` if the model refuses."""
-    repeats, remainder = divmod(n_rows, images.shape[0])
+def check_rows(output: torch.Tensor, seeds: torch.Tensor) -> None:
+    """The model gave one output row per image (``seeds`` is (B, T, K))."""
+    if output.ndim != 2 or output.shape[0] != seeds.shape[0]:
+        raise ValueError(f"the model gave outputs of shape {tuple(output.shape)} for {seeds.shape[0]} images; "
+                         "it must give one (K,) row per image")
+
+
+def per_target_rows(run: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], images: torch.Tensor,
+                    seeds: torch.Tensor) -> torch.Tensor:
+    """``run(images (B, ...), seeds (B, T, K)) -> (B, T, ...)`` as (B·T, ...) rows, image-major.
+
+    ``seeds`` (B·T, K) are T rows per image. If ``run`` raises :class:`BatchingUnsupported`,
+    the images are tiled T times and run with one target each (one warning).
+    """
+    n_images = images.shape[0]
+    repeats, remainder = divmod(seeds.shape[0], n_images)
     if remainder:
-        raise ValueError(f"{n_rows} seed rows cannot be split evenly over {images.shape[0]} images")
-    if repeats == 1:
-        return run(images, 1)
+        raise ValueError(f"{seeds.shape[0]} seed rows cannot be split evenly over {n_images} images")
     try:
-        return run(images, repeats)
-    except (RuntimeError, RowMismatch):
-        return run(tile_rows(images, repeats), 1)
+        return run(images, seeds.reshape(n_images, repeats, -1)).flatten(0, 1)
+    except BatchingUnsupported as error:
+        warnings.warn(f"heatmaps: the backward pass could not carry all {repeats} targets at once ({error}); "
+                      f"tiling the images at the input instead, so each target costs a forward pass",
+                      RuntimeWarning, stacklevel=2)
+        return run(tile_rows(images, repeats), seeds[:, None]).flatten(0, 1)
+
+
+def grad_per_target(output: torch.Tensor, inputs: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
+    """Gradients (B, T, ...) of the seeded outputs: ``seeds`` (B, T, K) on ``output`` (B, K).
+
+    One backward for all T targets (``is_grads_batched``); raises :class:`BatchingUnsupported`
+    where an operation of the model has no batching rule.
+    """
+    seeds = seeds.to(output.dtype)
+    if seeds.shape[1] == 1:
+        (grads,) = torch.autograd.grad(output, inputs, seeds[:, 0], allow_unused=True)
+        return torch.zeros_like(inputs)[:, None] if grads is None else grads[:, None]
+    try:
+        (grads,) = torch.autograd.grad(output, inputs, seeds.transpose(0, 1), is_grads_batched=True,
+                                       allow_unused=True)
+    except RuntimeError as error:
+        raise BatchingUnsupported(str(error).splitlines()[0]) from error
+    if grads is None:
+        return torch.zeros_like(inputs)[:, None].expand(-1, seeds.shape[1], *inputs.shape[1:])
+    return grads.transpose(0, 1)
 
 
 class RowPlan:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import warnings
+import weakref
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -11,8 +13,8 @@ from torch import nn
 
 INPUT = "input"  # layer name meaning "the image itself" (pixel-level maps)
 
-__all__ = ["INPUT", "LayerCall", "resolve_layer", "probe_model", "default_map_layer", "attribution_state",
-           "check_images", "tap_call"]
+__all__ = ["INPUT", "LayerCall", "resolve_layer", "probe_model", "model_layout", "default_map_layer", "attribution_state",
+           "check_images", "check_baseline", "tap_call"]
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,13 @@ class LayerCall:
 
 
 def check_images(images) -> torch.Tensor:
-    """The images as a float tensor ``(B, C, H, W)``; a clear error for anything else."""
+    """The images as a float tensor ``(B, C, H, W)``; a clear error for anything else.
+
+    Integer images (e.g. ``uint8`` pixels in 0–255) are refused rather than converted: the
+    model expects the float scaling and normalisation it was trained with, which only the
+    caller knows. Float images whose pixels are all whole numbers above 1 (0–255 values cast
+    to float) get a warning. NaN or infinite pixels are refused, naming the images.
+    """
     if not isinstance(images, torch.Tensor):
         try:
             images = torch.as_tensor(images)
@@ -39,8 +47,42 @@ def check_images(images) -> torch.Tensor:
     if images.shape[0] == 0:
         raise ValueError("images is empty: give at least one image")
     if not images.is_floating_point():
-        images = images.float()
+        raise TypeError(f"images are {str(images.dtype).replace('torch.', '')} (e.g. 0-255 pixels); the model takes "
+                        "float images scaled and normalised as in its training. Convert them first, e.g. "
+                        "images.float() / 255 followed by the model's normalisation (the data set's transform)")
+    finite = torch.isfinite(images).flatten(1).all(1)
+    if not bool(finite.all()):
+        bad = torch.nonzero(~finite).flatten().tolist()
+        shown = ", ".join(map(str, bad[:10])) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+        raise ValueError(f"images {shown} (index in the batch) contain NaN or infinite pixels, which give no "
+                         "meaningful map; fix or drop those images")
+    high = float(images.amax())
+    if high > 1.5 and bool((images == images.round()).all()):
+        warnings.warn(f"the images hold whole numbers up to {high:g}: 0-255 pixels cast to float? The maps "
+                      "explain the model on exactly these inputs; scale and normalise them as in training",
+                      UserWarning, stacklevel=3)
     return images
+
+
+def check_baseline(baseline, images: torch.Tensor) -> torch.Tensor | None:
+    """An integrated-gradients baseline broadcast to ``images`` (B, C, H, W); a clear error otherwise."""
+    if baseline is None:
+        return None
+    try:
+        tensor = torch.as_tensor(baseline)
+    except Exception as error:  # noqa: BLE001 - rephrase for the user
+        raise TypeError(f"baseline must be a tensor or array (an image); got {type(baseline).__name__}") from error
+    shape = tuple(images.shape)
+    try:
+        tensor = tensor.to(device=images.device, dtype=images.dtype).expand(shape)
+    except RuntimeError as error:
+        raise ValueError(f"baseline has shape {tuple(tensor.shape)}, which does not fit the images {shape}: give "
+                         f"one baseline image (C, H, W) = {shape[1:]} for all images, one per image "
+                         f"(B, C, H, W) = {shape}, or a single value") from error
+    if not bool(torch.isfinite(tensor).all()):
+        raise ValueError("baseline contains NaN or infinite values; use a finite image (e.g. zeros, a blurred "
+                         "copy of the image, or the data set's mean)")
+    return tensor
 
 
 def resolve_layer(model: nn.Module, layer) -> tuple[str, nn.Module]:
@@ -72,6 +114,24 @@ def resolve_layer(model: nn.Module, layer) -> tuple[str, nn.Module]:
 
 def _name_of(modules: dict[int, str], module: nn.Module) -> str:
     return modules.get(id(module), type(module).__name__)
+
+
+_PROBES: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
+
+
+def model_layout(model: nn.Module, image: torch.Tensor) -> tuple[int, list[LayerCall]]:
+    """The number of outputs and the module calls of ``model`` on images like ``image`` (1, C, H, W).
+
+    Probed once per model, module structure and image shape/dtype/device (a forward pass on
+    one image), then remembered: repeated calls on the same model do not pay the probe again.
+    """
+    key = (tuple(image.shape[1:]), image.dtype, image.device, tuple(id(m) for m in model.modules()))
+    cache = _PROBES.setdefault(model, {})
+    if key not in cache:
+        output, calls = probe_model(model, image)
+        cache.clear()  # only the latest layout per model
+        cache[key] = (int(output.shape[1]), calls)
+    return cache[key]
 
 
 def probe_model(model: nn.Module, image: torch.Tensor) -> tuple[torch.Tensor, list[LayerCall]]:

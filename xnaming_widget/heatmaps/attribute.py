@@ -1,16 +1,18 @@
 """``attribute``: batched heatmaps of many targets of many images, by one of four methods."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
 from .._progress import progress
+from .._torch import resolve_device
 from ._batching import RowPlan, upsample_mass
-from ._layers import (INPUT, LayerCall, attribution_state, check_images, default_map_layer, probe_model,
+from ._layers import (INPUT, LayerCall, attribution_state, check_baseline, check_images, default_map_layer, model_layout,
                       resolve_layer, tap_call)
 from .excitation import cmwp_maps, mwp_maps
 from .gradcam import gradcam_maps
@@ -73,20 +75,30 @@ def _map_layer(method: _Method, method_name: str, model: nn.Module, layer, calls
 
 def attribute(model: nn.Module, images, *, method: str = "cmwp", targets=None, layer=None,
               batch_size: int | None = None, steps: int = 32, baseline=None,
-              show_progress: bool | None = None) -> np.ndarray:
+              show_progress: bool | None = None, device=None, autocast=False) -> np.ndarray:
     """Heatmaps ``float32 (B, T, H, W)``, non-negative, of ``targets`` of each image.
 
     ``model`` maps images to a (B, K) vector (class logits or x-features, e.g. an
     :class:`XFeatureModel`). ``method``: ``"cmwp"`` (contrastive excitation backprop, the
     papers' choice), ``"mwp"`` (excitation backprop), ``"gradcam"``, ``"ig"`` (integrated
-    gradients, ``steps`` path points from ``baseline``, default black). ``targets``: None
-    (all K outputs), output indices shared by all images, or a (B, T) index array.
-    ``layer``: a module or dotted name to read maps at (default: the last spatial layer,
-    i.e. the last conv block's output; ``"input"`` for pixel-level excitation maps).
-    All B·T (image, target) rows go through one forward and one backward per chunk of
-    ``batch_size`` rows (images are tiled at the map layer, so layers below it run once per
-    image). Excitation maps are probability mass per pixel (an MWP map sums to
-    the probability that reaches the layer, 1 in a fully excitatory network).
+    gradients, ``steps`` path points from ``baseline``, default black; a baseline is one
+    image (C, H, W), one per image (B, C, H, W) or a value). ``targets``: None (all K
+    outputs), output indices shared by all images, or a (B, T) index array. ``layer``: a
+    module or dotted name to read maps at (default: the last spatial layer, i.e. the last
+    conv block's output; ``"input"`` for pixel-level excitation maps).
+
+    ``images`` are float (B, C, H, W) as the model takes them: integer (e.g. uint8) images
+    and NaN or infinite pixels are refused with an error. Each block of at most
+    ``batch_size`` (image, target) rows costs one forward pass over its images and one
+    backward pass that carries all their targets at once, whatever the model does with the
+    batch size. Excitation maps are probability mass per pixel (an MWP map sums to the
+    probability that reaches the layer, 1 in a fully excitatory network).
+
+    ``device``: None (the model's device), ``"auto"`` (CUDA when present, else CPU) or a
+    device; the model is moved there for the call and back afterwards. ``autocast``: False,
+    True (bfloat16 on CPU, float16 on CUDA) or a dtype: the forward pass runs under
+    ``torch.autocast`` (excitation's top-down pass stays float32). Maps then differ from
+    float32 by rounding: ``bench/heatmaps_real.py`` measures it.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch nn.Module; got {type(model).__name__}")
@@ -99,22 +111,63 @@ def attribute(model: nn.Module, images, *, method: str = "cmwp", targets=None, l
                                    or batch_size < 1):
         raise ValueError(f"batch_size must be a positive number of rows per pass (or None); got {batch_size!r}")
     images = check_images(images)
-    parameter = next(model.parameters(), None)
-    if parameter is not None:
-        images = images.to(device=parameter.device, dtype=parameter.dtype)
-    size = tuple(images.shape[-2:])
-    with attribution_state(model):
-        probe_output, calls = probe_model(model, images[:1])
-        index = resolve_targets(targets, images.shape[0], probe_output.shape[1])
-        tap = _map_layer(chosen, method, model, layer, calls)
-        options = {"steps": steps, "baseline": baseline}
-        rows_per_pass = max(1, (batch_size or DEFAULT_BATCH_SIZE) // chosen.path_points(options))
-        plan = RowPlan(index, probe_output.shape[1], rows_per_pass)
-        blocks = plan.blocks()
-        maps = torch.empty(*plan.shape, *size, dtype=torch.float32)
-        bar = progress(blocks, total=len(blocks), desc=f"{method} maps",
-                       disable=(len(blocks) < 2) if show_progress is None else not show_progress)
-        for block in bar:
-            block_maps = chosen.compute(model, images[block[0]], plan.seeds(block, images), tap, options)
-            maps[block] = block_maps.detach().float().cpu().reshape(maps[block].shape)
+    with _on_device(model, device) as where:
+        parameter = next(model.parameters(), None)
+        dtype = parameter.dtype if parameter is not None and parameter.is_floating_point() else images.dtype
+        images = images.to(device=where, dtype=dtype)
+        baseline = check_baseline(baseline, images) if method == "ig" else None
+        precision = _autocast(where, autocast)
+        size = tuple(images.shape[-2:])
+        with attribution_state(model):
+            n_outputs, calls = model_layout(model, images[:1])
+            index = resolve_targets(targets, images.shape[0], n_outputs)
+            tap = _map_layer(chosen, method, model, layer, calls)
+            options = {"steps": steps, "baseline": None}
+            rows_per_pass = max(1, (batch_size or DEFAULT_BATCH_SIZE) // chosen.path_points(options))
+            plan = RowPlan(index, n_outputs, rows_per_pass)
+            blocks = plan.blocks()
+            maps = torch.empty(*plan.shape, *size, dtype=torch.float32)
+            bar = progress(blocks, total=len(blocks), desc=f"{method} maps",
+                           disable=(len(blocks) < 2) if show_progress is None else not show_progress)
+            for block in bar:
+                if baseline is not None:
+                    options["baseline"] = baseline[block[0]]
+                with precision:
+                    block_maps = chosen.compute(model, images[block[0]], plan.seeds(block, images), tap, options)
+                maps[block] = block_maps.detach().float().cpu().reshape(maps[block].shape)
     return maps.numpy()
+
+
+@contextlib.contextmanager
+def _on_device(model: nn.Module, device) -> Iterator[torch.device]:
+    """The device to compute on; with ``device`` given, the model is moved there and back afterwards."""
+    tensor = next(model.parameters(), None)
+    tensor = next(model.buffers(), None) if tensor is None else tensor
+    home = tensor.device if tensor is not None else torch.device("cpu")
+    if device is None:
+        yield home
+        return
+    where = resolve_device(device)
+    if where.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} asks for CUDA, which this machine lacks; use device='auto' or 'cpu'")
+    if where == home:
+        yield where
+        return
+    model.to(where)
+    try:
+        yield where
+    finally:
+        model.to(home)
+
+
+def _autocast(where: torch.device, autocast) -> contextlib.AbstractContextManager:
+    """``torch.autocast`` for the forward passes (``autocast``: False, True or a dtype)."""
+    if autocast is False or autocast is None:
+        return contextlib.nullcontext()
+    if autocast is True:
+        dtype = torch.float16 if where.type == "cuda" else torch.bfloat16
+    elif isinstance(autocast, torch.dtype) and autocast in (torch.float16, torch.bfloat16):
+        dtype = autocast
+    else:
+        raise ValueError(f"autocast must be False, True or torch.float16 / torch.bfloat16; got {autocast!r}")
+    return torch.autocast(device_type=where.type, dtype=dtype)

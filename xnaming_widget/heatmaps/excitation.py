@@ -50,7 +50,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from ._batching import RowMismatch, tile_rows, tiled_forward
+from ._batching import BatchingUnsupported, check_rows, per_target_rows
 from ._layers import LayerCall
 from ._residual import residual_layout
 
@@ -101,64 +101,166 @@ def _kind(module: nn.Module) -> str:
 
 
 # ----------------------------------------------------------------------------- the rule
+#
+# Mass tensors carry a target axis: (B, T, ...) for B images and T targets each, while the
+# saved activations x and every excitation total z are per image, (B, ...). The totals are
+# computed once per image and shared by its T targets: given them, the propagation is linear
+# in the mass, so all targets go through one transposed operation (vmap over the target axis).
 
-def _safe_ratio(mass: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    nonzero = z != 0
-    return torch.where(nonzero, mass / torch.where(nonzero, z, torch.ones_like(z)), torch.zeros_like(z))
-
-
-def _share_terms(apply: Callable, pairs: list, mass: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Split ``mass`` of each output unit over the input contributions ``apply(x_part, w_part)``.
-
-    All contributions of one call have the same sign, so the shares are non-negative and sum
-    to one per unit with a non-zero total ``z``. Returns the inputs' mass and the *stranded*
-    mass of units whose total is zero (nothing of that sign feeds them).
-    """
-    with torch.enable_grad():
-        leaves = [part.detach().requires_grad_() for part, _ in pairs]
-        z = sum(apply(leaf, weight) for leaf, (_, weight) in zip(leaves, pairs))
-        grads = torch.autograd.grad(z, leaves, _safe_ratio(mass, z))
-    stranded = torch.where(z.detach() == 0, mass, torch.zeros_like(mass))
-    return sum(leaf.detach() * grad for leaf, grad in zip(leaves, grads)), stranded
+def _per_target(tensor: torch.Tensor) -> torch.Tensor:
+    """A per-image tensor (B, ...) broadcast against per-target mass (B, T, ...)."""
+    return tensor.unsqueeze(1)
 
 
-def _share(apply: Callable, weight: torch.Tensor | None, x: torch.Tensor, mass: torch.Tensor,
+def _inverse(total: torch.Tensor, units: torch.Tensor | None) -> torch.Tensor:
+    """Per image: 1 / total on the chosen units with a non-zero total, 0 elsewhere."""
+    nonzero = total != 0 if units is None else (total != 0) & units
+    return torch.where(nonzero, total.reciprocal(), 0.0)  # the infinities of 1/0 are never selected
+
+
+def _add(first: torch.Tensor | None, second: torch.Tensor | None) -> torch.Tensor | None:
+    return second if first is None else first if second is None else first + second
+
+
+# Conv2d subclasses that zero-pad the input in ``forward`` before the convolution (TensorFlow's
+# "same" padding), matched by name: their pad is module.static_padding (ZeroPad2d or Identity).
+_STATIC_SAME_PADDING = {"efficientnet_lite_pytorch.utils.Conv2dStaticSamePadding",
+                        "efficientnet_pytorch.utils.Conv2dStaticSamePadding"}
+
+
+def _conv_padding(module: nn.Module) -> tuple[int, int, int, int] | None:
+    """The (left, right, top, bottom) zero padding a Conv2d applies before convolving, None if unknown."""
+    if not isinstance(module, nn.Conv2d) or module.padding_mode != "zeros" or isinstance(module.padding, str):
+        return None
+    if type(module) is nn.Conv2d:
+        return (0, 0, 0, 0)
+    cls = type(module)
+    if f"{cls.__module__}.{cls.__qualname__}" in _STATIC_SAME_PADDING:
+        pad = getattr(module, "static_padding", None)
+        if isinstance(pad, nn.ZeroPad2d):
+            return tuple(int(p) for p in pad.padding)
+        if type(pad).__name__ == "Identity":
+            return (0, 0, 0, 0)
+    return None
+
+
+class _Linear:
+    """A linear map ``apply(x, w)`` of one layer with its transpose for B·T rows of mass."""
+
+    def __init__(self, module: nn.Module):
+        self.module = module
+        self.pad = _conv_padding(module)  # plain conv2d (after this zero padding) when not None
+
+    def apply(self, x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+        module = self.module
+        if weight is None:
+            return module(x)
+        if type(module) is nn.Linear:
+            return nn.functional.linear(x, weight)
+        if self.pad is not None:
+            x = nn.functional.pad(x, self.pad) if any(self.pad) else x
+            return nn.functional.conv2d(x, weight, None, module.stride, module.padding, module.dilation,
+                                        module.groups)
+        params = {"weight": weight}
+        if getattr(module, "bias", None) is not None:
+            params["bias"] = torch.zeros_like(module.bias)
+        return functional_call(module, params, (x,))
+
+    def transpose(self, ratio: torch.Tensor, weight: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
+        """Σ_j ratio_j ∂apply(x, w)_j/∂x_i for every target: ``ratio`` (B, T, *out) -> (B, T, *x.shape[1:])."""
+        module, rows = self.module, ratio.flatten(0, 1)
+        shape = (rows.shape[0], *x.shape[1:])
+        if weight is not None and type(module) is nn.Linear:
+            grad = rows @ weight
+        elif weight is not None and self.pad is not None:
+            grad = self._conv_transpose(rows, weight, shape)
+        else:  # any other linear map: its vector-Jacobian product, vmapped over the targets
+            _, vjp = torch.func.vjp(lambda v: self.apply(v, weight), x)
+            return torch.vmap(lambda m: vjp(m)[0], in_dims=1, out_dims=1)(ratio)
+        return grad.reshape(*ratio.shape[:2], *x.shape[1:])
+
+    def _conv_transpose(self, rows: torch.Tensor, weight: torch.Tensor, shape: tuple) -> torch.Tensor:
+        module = self.module
+        left, right, top, bottom = self.pad
+        padding = tuple(module.padding)
+        if left == right and top == bottom:  # symmetric: part of the convolution's own padding
+            padding, left, right, top, bottom = (padding[0] + top, padding[1] + left), 0, 0, 0, 0
+        kernel = tuple(weight.shape[-2:])
+        depthwise = module.groups == weight.shape[0] == shape[1] and weight.shape[1] == 1
+        if (depthwise and tuple(module.stride) == (1, 1) and tuple(module.dilation) == (1, 1) and not left + top
+                and all(p <= k - 1 for p, k in zip(padding, kernel))):
+            # the transpose of a stride-1 depthwise conv is a depthwise conv with the kernel flipped;
+            # channels-last runs it several times faster than the generic transposed conv on CPUs
+            flipped = weight.flip(-1, -2).contiguous()
+            opposite = tuple(k - 1 - p for p, k in zip(padding, kernel))
+            grad = nn.functional.conv2d(rows.contiguous(memory_format=torch.channels_last), flipped, None, 1,
+                                        opposite, 1, module.groups)
+            return grad.contiguous()
+        padded = (*shape[:2], shape[2] + top + bottom, shape[3] + left + right)
+        grad = torch.nn.grad.conv2d_input(padded, weight, rows, module.stride, padding, module.dilation,
+                                          module.groups)
+        return grad[..., top:top + shape[2], left:left + shape[3]] if left + right + top + bottom else grad
+
+
+def _share(linear: _Linear, weight: torch.Tensor | None, x: torch.Tensor, mass: torch.Tensor,
            positive: torch.Tensor | None, top: bool = False) -> torch.Tensor:
     """The excitation rule for one linear map (``weight=None``: a positive map such as a pool).
 
-    ``positive``: which output units are non-negative (None: treat all as positive). Positive
-    units take their positive contributions (x⁺w⁺ and x⁻w⁻), negative units their negative
-    ones (x⁺w⁻ and x⁻w⁺). Below the top, a unit fed by no contribution of its sign (its
-    value comes from the bias) spreads its mass by the magnitude of its contributions; the
-    top unit keeps the paper's rule (no excitatory input: no map).
+    ``x`` (B, ...) the layer's input, ``mass`` (B, T, ...) on its output units. ``positive``:
+    which output units are non-negative (None: treat all as positive). Positive units take
+    their positive contributions (x⁺w⁺ and x⁻w⁻), negative units their negative ones (x⁺w⁻
+    and x⁻w⁺); a unit's share of input i is its contribution over the unit's total z of
+    that sign. The totals (and their reciprocals) are computed once per image and shared by
+    its T targets; the mass then moves with one transposed map per weight part. Below the
+    top, a unit fed by no contribution of its sign (its value comes from the bias) spreads
+    its mass by the magnitude of its contributions; the top unit keeps the paper's rule (no
+    excitatory input: no map).
     """
+    x_pos = x.clamp(min=0)
     x_neg = x.clamp(max=0) if bool((x < 0).any()) else None
+    if weight is None:  # a positive map: positive inputs give positive contributions
+        signed = {+1: [(x_pos, None)], -1: [] if x_neg is None else [(x_neg, None)]}
+    else:
+        w_pos, w_neg = weight.clamp(min=0), weight.clamp(max=0)
+        signed = {+1: [(x_pos, w_pos)] + ([] if x_neg is None else [(x_neg, w_neg)]),
+                  -1: [(x_pos, w_neg)] + ([] if x_neg is None else [(x_neg, w_pos)])}
+    held = None  # (B, ...) units that hold mass for some target, computed when needed
 
-    def pairs(sign: int) -> list:
-        """(input part, weight part) whose products are the contributions of the given sign."""
-        if weight is None:  # a positive map: positive inputs give positive contributions
-            chosen = [(x.clamp(min=0), None)] if sign > 0 else [(x_neg, None)]
-        else:  # weight parts are built here, only when needed (fc layers can be large)
-            same, flipped = ({"min": 0}, {"max": 0}) if sign > 0 else ({"max": 0}, {"min": 0})
-            chosen = [(x.clamp(min=0), weight.clamp(**same))]
-            if x_neg is not None:
-                chosen.append((x_neg, weight.clamp(**flipped)))
-        return [(part, w) for part, w in chosen if part is not None]
+    def holding(units: torch.Tensor) -> bool:
+        nonlocal held
+        if held is None:
+            held = mass.any(1)
+        return bool((held & units).any())
 
-    up = mass if positive is None else mass * positive
-    result, stranded = _share_terms(apply, pairs(+1), up)
-    if positive is not None:
-        down = mass * ~positive
-        if bool(down.any()):
-            down_pairs = pairs(-1)
-            if down_pairs:
-                down_result, down_stranded = _share_terms(apply, down_pairs, down)
-                result, stranded = result + down_result, stranded + down_stranded
-            else:
-                stranded = stranded + down
-    if not top and bool(stranded.any()):
+    grads: dict[int, torch.Tensor] = {}  # id of input part -> Σ transposed ratios
+    parts: dict[int, torch.Tensor] = {}
+
+    def move(pairs: list, inverse: torch.Tensor) -> None:
+        ratio = mass * _per_target(inverse)
+        for part, w in pairs:
+            grads[id(part)] = _add(grads.get(id(part)), linear.transpose(ratio, w, part))
+            parts[id(part)] = part
+
+    def total(pairs: list) -> torch.Tensor:
+        return sum(linear.apply(part, w) for part, w in pairs)
+
+    z_up = total(signed[+1])
+    move(signed[+1], _inverse(z_up, positive))
+    stranded = z_up == 0 if positive is None else (z_up == 0) & positive
+    negative = None if positive is None else ~positive
+    if negative is not None and bool(negative.any()) and holding(negative):
+        if signed[-1]:
+            z_down = total(signed[-1])
+            move(signed[-1], _inverse(z_down, negative))
+            stranded = stranded | ((z_down == 0) & negative)
+        else:
+            stranded = stranded | negative
+    if not top and bool(stranded.any()) and holding(stranded):
         magnitude = [(x.abs(), None if weight is None else weight.abs())]
-        result = result + _share_terms(apply, magnitude, stranded)[0]
+        move(magnitude, _inverse(total(magnitude), stranded))
+    result = None
+    for key, grad in grads.items():
+        result = _add(result, _per_target(parts[key]) * grad)
     return result
 
 
@@ -166,7 +268,7 @@ class _PassStep:
     """Probability goes to the single input of each unit (activations, dropout, reshapes)."""
 
     def backward(self, x: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
-        return mass.reshape(x.shape)
+        return mass.reshape(*mass.shape[:2], *x.shape[1:])
 
 
 class _RoutingStep:
@@ -176,10 +278,8 @@ class _RoutingStep:
         self.module = module
 
     def backward(self, x: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
-        with torch.enable_grad():
-            leaf = x.detach().requires_grad_()
-            (grad,) = torch.autograd.grad(self.module(leaf), leaf, mass)
-        return grad
+        _, vjp = torch.func.vjp(self.module, x.detach().to(mass.dtype))
+        return torch.vmap(lambda m: vjp(m)[0], in_dims=1, out_dims=1)(mass)
 
 
 class _ShareStep:
@@ -187,6 +287,7 @@ class _ShareStep:
 
     def __init__(self, module: nn.Module, output: torch.Tensor, weighted: bool):
         self.module = module
+        self.linear = _Linear(module)
         self.weighted = weighted
         self.scale: torch.Tensor | None = None  # per output channel, from a folded BatchNorm
         self.positive = output.detach() >= 0
@@ -199,7 +300,8 @@ class _ShareStep:
             return False
         if norm.running_var is None:
             raise UnsupportedModelError(f"{type(norm).__name__} without running statistics normalises with "
-                                        "batch statistics, which mixes the tiled rows; use track_running_stats=True")
+                                        "batch statistics, which mixes the images of a batch; use "
+                                        "track_running_stats=True")
         scale = torch.rsqrt(norm.running_var + norm.eps)
         self.scale = scale * norm.weight if norm.weight is not None else scale
         self.positive = norm_output.detach() >= 0
@@ -213,33 +315,24 @@ class _ShareStep:
             weight = weight * self.scale.reshape(-1, *([1] * (weight.dim() - 1)))
         return weight.detach()
 
-    def _apply(self, x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
-        module = self.module
-        if weight is None:
-            return module(x)
-        if type(module) is nn.Linear:
-            return nn.functional.linear(x, weight)
-        if type(module) is nn.Conv2d and module.padding_mode == "zeros":
-            return nn.functional.conv2d(x, weight, None, module.stride, module.padding, module.dilation,
-                                        module.groups)
-        params = {"weight": weight}
-        if getattr(module, "bias", None) is not None:
-            params["bias"] = torch.zeros_like(module.bias)
-        return functional_call(module, params, (x,))
-
     def backward(self, x: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
         weight = self._weight()
-        result = _share(self._apply, weight, x, mass, None if self.top else self.positive, top=self.top)
+        x = x.detach().to(mass.dtype)
+        if weight is not None:
+            weight = weight.to(mass.dtype)
+        result = _share(self.linear, weight, x, mass, None if self.top else self.positive, top=self.top)
         if self.contrastive:
-            result = result - _share(self._apply, -weight, x, mass, None, top=True)
+            result = result - _share(self.linear, -weight, x, mass, None, top=True)
         return result
 
 
 class _ExcitationNode(torch.autograd.Function):
-    """Autograd node of one module call: forward returns its output, backward applies ``step``.
+    """Autograd node of one module call: forward returns its output; ``step`` is its excitation rule.
 
     Two outputs: one handed to the model (which may modify it in place) and a private
-    handle the engine connects later steps to.
+    handle the engine connects later steps to. The engine reads ``step`` and the saved input
+    while it walks the graph (:func:`_propagate`); ``backward`` serves a plain autograd call
+    (one target per row).
     """
 
     @staticmethod
@@ -251,7 +344,19 @@ class _ExcitationNode(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out, grad_handle):
         (x,) = ctx.saved_tensors
-        return ctx.step.backward(x, grad_out + grad_handle), None, None
+        return ctx.step.backward(x, (grad_out + grad_handle).unsqueeze(1)).squeeze(1), None, None
+
+    @staticmethod
+    def propagate(node, masses: list) -> list:
+        (x,) = node.saved_tensors
+        return [node.step.backward(x, masses[0] if masses[1] is None else _add(masses[0], masses[1])), None, None]
+
+
+def _residual_shares(branch: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
+    sign = torch.where(branch + shortcut >= 0, 1.0, -1.0).to(branch.dtype)
+    branch_part, shortcut_part = (branch * sign).clamp(min=0), (shortcut * sign).clamp(min=0)
+    total = branch_part + shortcut_part
+    return torch.where(total > 0, branch_part / torch.where(total > 0, total, 1.0), 0.5)
 
 
 class _ResidualNode(torch.autograd.Function):
@@ -264,13 +369,15 @@ class _ResidualNode(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out, grad_handle):
-        branch, shortcut = ctx.saved_tensors
+        share = _residual_shares(*ctx.saved_tensors)
         mass = grad_out + grad_handle
-        sign = torch.where(branch + shortcut >= 0, 1.0, -1.0).to(branch.dtype)
-        branch_part, shortcut_part = (branch * sign).clamp(min=0), (shortcut * sign).clamp(min=0)
-        total = branch_part + shortcut_part
-        branch_share = torch.where(total > 0, branch_part / torch.where(total > 0, total, 1.0), 0.5)
-        return mass * branch_share, mass * (1 - branch_share), None
+        return mass * share, mass * (1 - share), None
+
+    @staticmethod
+    def propagate(node, masses: list) -> list:
+        mass = _add(masses[0], masses[1])
+        share = _per_target(_residual_shares(*node.saved_tensors).to(mass.dtype))
+        return [mass * share, mass * (1 - share), None]
 
 
 _OUR_NODES = {f"{_ExcitationNode.__name__}Backward", f"{_ResidualNode.__name__}Backward"}
@@ -281,10 +388,9 @@ _OUR_NODES = {f"{_ExcitationNode.__name__}Backward", f"{_ResidualNode.__name__}B
 class _Engine:
     """Hooks that build the excitation graph during one forward pass of ``model``."""
 
-    def __init__(self, model: nn.Module, tap: LayerCall | None, repeats: int = 1):
+    def __init__(self, model: nn.Module, tap: LayerCall | None):
         self.model = model
         self.tap = tap
-        self.repeats = repeats  # rows per image from the map layer up (one per target)
         self.names = {id(module): name for name, module in model.named_modules()}
         self.handles: dict[int, tuple[torch.Tensor, int, torch.Tensor]] = {}
         self.producers: dict[int, _ShareStep] = {}
@@ -310,7 +416,7 @@ class _Engine:
 
     def start(self, images: torch.Tensor) -> torch.Tensor:
         """Make ``images`` the map layer (pixel-level maps); returns the tensor to feed the model."""
-        self.tap_leaf = tile_rows(images.detach(), self.repeats).requires_grad_()
+        self.tap_leaf = images.detach().requires_grad_()
         return self._wrap(self.tap_leaf, self.tap_leaf, _PassStep())
 
     # -- hooks
@@ -393,7 +499,7 @@ class _Engine:
         self.calls[id(module)] = call + 1
         if call != self.tap.call or not isinstance(output, torch.Tensor):
             return None
-        self.tap_leaf = tile_rows(self.resolve(output).detach(), self.repeats).requires_grad_()
+        self.tap_leaf = self.resolve(output).detach().requires_grad_()
         return self._wrap(self.tap_leaf, self.tap_leaf, _PassStep())
 
     def _record_hook(self, module, args, output):
@@ -431,15 +537,15 @@ def excitation_mass(model: nn.Module, images: torch.Tensor, seeds: torch.Tensor,
 
     ``images`` (B, ...) model inputs; ``seeds`` (B·T, K) top-down signals on the outputs
     (one-hot rows for targets), T rows per image in order. Returns (B·T, ...) shaped like
-    the map layer's output. Each image is tiled T times at the map layer (below it nothing
-    flows back), then one forward and one backward run over all B·T rows.
+    the map layer's output. One forward runs over the B images; the top-down pass carries
+    all T targets at once (see :func:`_propagate`).
     """
-    return tiled_forward(lambda feed, repeats: _mass(model, feed, seeds, tap, contrastive, repeats),
-                         images, seeds.shape[0])
+    return per_target_rows(lambda feed, block_seeds: _mass(model, feed, block_seeds, tap, contrastive),
+                           images, seeds)
 
 
-def _mass(model, images, seeds, tap, contrastive, repeats):
-    engine = _Engine(model, tap, repeats)
+def _mass(model, images, seeds, tap, contrastive):
+    engine = _Engine(model, tap)
     engine.attach()
     try:
         feed = engine.start(images) if tap is None else images
@@ -448,8 +554,7 @@ def _mass(model, images, seeds, tap, contrastive, repeats):
         engine.detach()
     if engine.tap_leaf is None:
         raise ValueError(f"layer {tap.name!r} did not run; choose a layer on the path to the outputs")
-    if output.shape[0] != seeds.shape[0]:
-        raise RowMismatch
+    check_rows(output, seeds)
     if not engine.weighted_steps and contrastive:
         raise ValueError("contrastive excitation backprop needs a conv or linear layer above the map layer "
                          "(its weights are negated for the dual unit); read the maps at an earlier layer")
@@ -457,8 +562,81 @@ def _mass(model, images, seeds, tap, contrastive, repeats):
         engine.weighted_steps[-1].top = True
         engine.weighted_steps[-1].contrastive = contrastive
     engine.check_graph(output)
-    (mass,) = torch.autograd.grad(output, engine.tap_leaf, seeds.to(output.dtype), allow_unused=True)
-    return torch.zeros_like(engine.tap_leaf) if mass is None else mass
+    # The top-down pass runs in float32 at least, also after an autocast forward pass.
+    dtype = torch.promote_types(output.dtype, torch.float32)
+    with torch.no_grad(), torch.autocast(output.device.type, enabled=False):
+        mass = _propagate(output, engine.tap_leaf, seeds.to(dtype))
+    return torch.zeros(*seeds.shape[:2], *engine.tap_leaf.shape[1:], dtype=engine.tap_leaf.dtype,
+                       device=engine.tap_leaf.device) if mass is None else mass
+
+
+def _propagate(output: torch.Tensor, leaf: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor | None:
+    """The top-down pass: carry mass (B, T, ...) from ``output`` down the autograd graph to ``leaf``.
+
+    Our nodes apply their excitation rule to all T targets at once (totals per image); the
+    neutral operations in between (reshapes, ReLU gates, max pooling, ...) apply their own
+    backward, vmapped over the target axis. Nodes run in the engine's order: a node runs
+    once all the mass it will receive has arrived.
+    """
+    root = output.grad_fn
+    waiting: dict = {}
+    seen, stack = {root}, [root]
+    while stack:
+        node = stack.pop()
+        for following, _ in node.next_functions:
+            if following is not None:
+                waiting[following] = waiting.get(following, 0) + 1
+                if following not in seen:
+                    seen.add(following)
+                    stack.append(following)
+    arrived: dict = {root: {output.output_nr: seeds}}
+    ready, result = [root], None
+    while ready:
+        node = ready.pop()
+        masses = arrived.pop(node, {})
+        if hasattr(node, "variable"):  # AccumulateGrad: a leaf
+            if node.variable is leaf and masses:
+                result = masses[0]
+            continue
+        outputs = _node_masses(node, masses) if masses else [None] * len(node.next_functions)
+        for (following, slot), mass in zip(node.next_functions, outputs):
+            if following is None:
+                continue
+            if mass is not None:
+                inbox = arrived.setdefault(following, {})
+                inbox[slot] = mass if slot not in inbox else inbox[slot] + mass
+            waiting[following] -= 1
+            if waiting[following] == 0:
+                ready.append(following)
+    return result
+
+
+def _node_masses(node, masses: dict) -> list:
+    """The masses a node hands to its inputs, from the masses (B, T, ...) on its outputs."""
+    rule = getattr(getattr(node, "_forward_cls", None), "propagate", None)
+    if rule is not None:
+        return rule(node, [masses.get(0), masses.get(1)])
+    count = len(getattr(node, "_input_metadata", ())) or max(masses) + 1
+    given = [masses.get(i) for i in range(count)]
+    present = [mass for mass in given if mass is not None]
+    missing: list[bool] = []
+
+    def backward(*rows):
+        feed = iter(rows)
+        out = node(*[next(feed) if mass is not None else None for mass in given])
+        out = out if isinstance(out, tuple) else (out,)
+        missing[:] = [grad is None for grad in out]
+        return tuple(grad for grad in out if grad is not None)
+
+    if present[0].shape[1] == 1:  # one target per row: no vmap needed
+        found = [grad.unsqueeze(1) for grad in backward(*[mass.squeeze(1) for mass in present])]
+    else:
+        try:
+            found = list(torch.vmap(backward, in_dims=1, out_dims=1)(*present))
+        except RuntimeError as error:
+            raise BatchingUnsupported(f"{type(node).__name__}: {str(error).splitlines()[0]}") from error
+    found.reverse()
+    return [None if gap else found.pop() for gap in missing]
 
 
 def mwp_maps(model: nn.Module, images: torch.Tensor, seeds: torch.Tensor, tap: LayerCall | None) -> torch.Tensor:

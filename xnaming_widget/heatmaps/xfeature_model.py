@@ -4,13 +4,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._torch import capture_output
 from ._layers import resolve_layer
 
 __all__ = ["XFeatureModel"]
-
-
-class _StopForward(Exception):
-    """Raised by a hook to end the DNN's forward pass once the XNN's layer is computed."""
 
 
 class XFeatureModel(nn.Module):
@@ -41,20 +38,8 @@ class XFeatureModel(nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Z: the flattened output of ``layer`` (B, D)."""
-        captured: list[torch.Tensor] = []
-
-        def stop(module, args, output):
-            captured.append(output)
-            raise _StopForward
-
-        target = dict(self.dnn.named_modules())[self.layer]
-        hook = target.register_forward_hook(stop)
-        try:
+        with capture_output(dict(self.dnn.named_modules())[self.layer], 0, stop=True) as captured:
             self.dnn(images)
-        except _StopForward:
-            pass
-        finally:
-            hook.remove()
         if not captured:
             raise RuntimeError(f"layer {self.layer!r} did not run in the DNN's forward pass")
         return torch.flatten(captured[0], 1)

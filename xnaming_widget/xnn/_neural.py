@@ -16,7 +16,7 @@ import torch
 
 from .._progress import progress
 from ._core import BatchedXNN
-from ._validate import resolve_device
+from .._torch import resolve_device
 from .base import ExplanationNetwork
 
 PAPER_HIDDEN = (800, 100)

@@ -18,7 +18,8 @@ import torch
 
 from .._files import save_torch_atomic
 from ._core import BatchedXNN
-from ._validate import check_features, check_sample_weight, check_targets, resolve_device
+from .._torch import resolve_device
+from ._validate import check_features, check_sample_weight, check_targets
 
 FILE_FORMAT = "xnaming-widget/xnn"
 FILE_VERSION = 1

@@ -20,7 +20,7 @@ from sklearn.linear_model import lasso_path
 
 from .._progress import progress
 from ._core import BatchedXNN
-from ._validate import resolve_device
+from .._torch import resolve_device
 from .base import ExplanationNetwork, register
 
 
