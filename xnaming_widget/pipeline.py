@@ -157,10 +157,13 @@ def region_truth(activations) -> pd.Series:
     Fashion-MNIST has no part annotations, so the demo's simulated people name a heatmap after
     *where* it points. The object is the box around the image's pixels brighter than 10 % of its
     maximum; the box is cut into a 3 × 2 grid (rows top / middle / bottom, columns left /
-    right), and the concept is the cell holding the heatmap's maximum, e.g. ``"bottom left"``;
-    a peak outside the box is ``"background"``. Ties between equal maxima go to the first
-    pixel in row-major order. Returns a Series activation_id -> concept name.
+    right), and the concept is the cell holding the heatmap's peak, e.g. ``"bottom left"``;
+    a peak outside the box is ``"background"``. Where a heatmap peaks is
+    ``metrics.map_peaks``, the project's one rule (the hottest small patch, as a person sees
+    it). Returns a Series activation_id -> concept name.
     """
+    from .metrics.object_maps import map_peaks
+
     table = activations.table
     rows = np.flatnonzero(table["significant"].to_numpy(dtype=bool))
     ids = table["activation_id"].to_numpy()[rows].astype(str)
@@ -175,9 +178,8 @@ def region_truth(activations) -> pd.Series:
     has_object = row_any.any(axis=1)
     top, bottom = row_any.argmax(axis=1), H - row_any[:, ::-1].argmax(axis=1)               # [top, bottom)
     left, right = col_any.argmax(axis=1), W - col_any[:, ::-1].argmax(axis=1)
-    peak = maps.reshape(S, -1).argmax(axis=1)
-    r, c = peak // W, peak % W
-    inside = has_object & (r >= top) & (r < bottom) & (c >= left) & (c < right)
+    r, c = map_peaks(maps).T
+    inside = has_object & (r >= 0) & (r >= top) & (r < bottom) & (c >= left) & (c < right)
     cell_r = np.clip((r - top) * len(REGION_ROWS) // np.maximum(bottom - top, 1), 0, len(REGION_ROWS) - 1)
     cell_c = np.clip((c - left) * len(REGION_COLS) // np.maximum(right - left, 1), 0, len(REGION_COLS) - 1)
     names = np.array([f"{a} {b}" for a in REGION_ROWS for b in REGION_COLS], dtype=object)

@@ -16,7 +16,7 @@ from xnaming_widget.metrics.object_maps import (border_mask, box_masks, energy_r
 # ----------------------------------------------------------------------------- peaks
 
 def test_peak_window_grows_with_the_image():
-    assert [peak_window(s, s) for s in (10, 17, 18, 28, 64, 224)] == [1, 1, 3, 3, 7, 25]
+    assert [peak_window(s, s) for s in (2, 10, 28, 35, 36, 64, 224)] == [3, 3, 3, 3, 5, 7, 25]
     assert peak_window(28, 200) == 3  # the shorter side decides
 
 

@@ -93,9 +93,9 @@ def _nan_where(values: np.ndarray, empty: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- peaks
 
 def peak_window(height: int, width: int) -> int:
-    """The side of the patch :func:`map_peaks` averages over: about a ninth of the shorter image
-    side, odd (3 for 28 px, 7 for 64 px, 25 for 224 px; 1, no averaging, below 18 px)."""
-    return 2 * (min(int(height), int(width)) // 18) + 1
+    """The side of the patch :func:`map_peaks` sums over: about a ninth of the shorter image
+    side, odd, at least 3 (3 up to 35 px, 7 for 64 px, 25 for 224 px)."""
+    return 2 * max(1, min(int(height), int(width)) // 18) + 1
 
 
 def _box_sums(maps: np.ndarray, window: int) -> np.ndarray:
