@@ -30,6 +30,7 @@ _EXPORTS = {
     "foreground_masks": "object_maps",
     "box_masks": "object_maps",
     "part_masks": "object_maps",
+    "activation_set_on_object": "object_maps",
 }
 
 __all__ = sorted(_EXPORTS)
