@@ -394,7 +394,7 @@ YOUR_OWN_MODEL = [
     MIN_PREDICTED = 5          # keep the ImageNet classes the model predicts for at least this many crops
     XNN_EPOCHS = 40            # few images: more epochs than for Fashion-MNIST
     HELD_OUT_FRACTION = 0.25   # crops kept aside to check the XNNs
-    HEATMAP_LAYER = "net._blocks.10"  # 14x14 maps (None: the last conv layer, 7x7, coarser)
+    HEATMAP_LAYER = None       # None: the default rule picks net._blocks.10 (14x14 maps); or a layer name
     SEED = 0
     """),
     code("""
@@ -543,12 +543,18 @@ YOUR_OWN_MODEL = [
     `build_activations` takes the crops the model assigns to each class, finds their
     significant x-features and draws a c-MWP heatmap for each. `HEATMAP_LAYER` is where the
     maps are read (then upsampled to the image): a deeper layer is more semantic but coarser.
+    By default (`None`) `build_activations` reads them at the last layer whose maps are at
+    least 14×14 (`xw.heatmaps.map_layer`; here `net._blocks.10`, 16 pixels a cell): on real
+    photographs its top-1 maps point inside a box around the object, where the last conv
+    block's 7×7 cells are coarse (on small images such as Fashion-MNIST's the rule reads them
+    at the pixels).
     """),
     code("""
     labelled = ImageArrayDataset(pixels, predicted, classes=class_names)
     activations = xw.build_activations(model, LAYER, bank, labelled, method="cmwp", batch_size=16,
                                        attribute_kwargs={"layer": HEATMAP_LAYER} if HEATMAP_LAYER else None)
     print(activations)
+    print("maps read at:", activations.meta["config"]["attribute_kwargs"]["layer"])
     """),
     md("""
     For each class, a few crops and the heatmap of their most significant x-feature (the one
@@ -582,6 +588,7 @@ YOUR_OWN_MODEL = [
         "xnn_accuracy": float(faithfulness.loc["overall", "xnn_accuracy"]),
         "n_significant": int(activations.table["significant"].sum()),
         "heatmap_shape": list(activations.heatmaps.shape[1:]),
+        "heatmap_layer": activations.meta["config"]["attribute_kwargs"]["layer"],
     }
     print(json.dumps(summary))
     """),
@@ -598,7 +605,7 @@ YOUR_OWN_MODEL = [
     net = resnet50(weights=ResNet50_Weights.IMAGENET1K_V2)
     model = nn.Sequential(Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]), net).eval()
     LAYER = "1.avgpool"          # pooled features before `fc` (2048 numbers)
-    HEATMAP_LAYER = "1.layer4"   # 7x7 maps; "1.layer3" for 14x14
+    HEATMAP_LAYER = "1.layer4"   # 7x7 maps; None: the default rule, "1.layer3" (14x14)
     ```
 
     For a VGG-16, `LAYER = "classifier.4"` is fc7 after its ReLU, as in the papers. A model

@@ -231,6 +231,7 @@ def test_your_own_model(executed):
     assert summary["f_cls"] >= 0.8 and 0.6 <= summary["xnn_accuracy"] <= 1  # XNNs mostly make the model's choice
     assert summary["n_significant"] >= len(summary["classes"])  # MSX: >= 1 per explained crop
     assert summary["heatmap_shape"] == [224, 224]
+    assert summary["heatmap_layer"] == repr("net._blocks.10")  # the default rule: the last 14x14 maps
 
 
 @pytest.mark.slow
