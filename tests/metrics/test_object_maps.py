@@ -195,3 +195,18 @@ def test_the_metrics_package_exports_the_functions_not_the_module():
     from xnaming_widget import metrics
 
     assert metrics.on_object is module.on_object and metrics.map_peaks is module.map_peaks
+
+
+def test_parts_set_masks_agree_with_each_other(parts_small):
+    """On the synthetic parts set: every part pixel lies in the image's box, each part's mask is
+    where the part map holds its index, and a map placed on a keypoint points at that part."""
+    objects = part_masks(parts_small.part_map)
+    boxes = box_masks(parts_small.boxes, parts_small.part_map.shape[1:])
+    assert objects.any(axis=(1, 2)).all() and not (objects & ~boxes).any()
+    for p in range(len(parts_small.part_names)):
+        np.testing.assert_array_equal(part_masks(parts_small.part_map, p), parts_small.part_map == p)
+    # a blob of mass on the first visible part pixel of each image: all of it on the object, peak inside
+    first = objects.reshape(len(objects), -1).argmax(axis=1)
+    maps = np.zeros(objects.shape)
+    maps.reshape(len(maps), -1)[np.arange(len(maps)), first] = 1.0
+    assert (pointing(maps, objects) == 1).all() and (mass_on_mask(maps, boxes) == 1).all()
