@@ -94,7 +94,8 @@ def main() -> None:
     new, old = results["msx", "default"], results["msx", FORMER_DEFAULT]
     met = (new["mass_on_object"] >= 0.85 and new["peak_on_object"] >= 0.95 and new["peak_at_border"] <= 0.2)
     print(f"targets (mass >= 0.85, peak on >= 0.95, at border <= 0.2) met by the default with MSX: {met}")
-    print(f"mass on the object, new default / former default (MSX): {new['mass_on_object'] / old['mass_on_object']:.2f}")
+    ratio = new["mass_on_object"] / old["mass_on_object"]
+    print(f"mass on the object, new default / former default (MSX): {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -321,6 +321,13 @@ def _activation_summary(activations) -> pd.DataFrame:
         "significant": grouped["significant"].sum().astype(int),
     })
     summary["significant_per_image"] = summary["significant"] / summary["images"]
+    # where the significant maps land (metrics.on_object, the garment = pixels brighter than 0.05):
+    # people can only name maps that sit on the object
+    from .metrics.object_maps import activation_set_on_object
+
+    landing = activation_set_on_object(activations).groupby("category", sort=False)
+    for column in ("mass_on_object", "peak_on_object", "peak_at_border"):
+        summary[column] = landing[column].mean()
     return summary
 
 
@@ -399,14 +406,18 @@ def _report(path: Path, *, settings, model, faithfulness, summary, figures, tabl
         f"The first {scale['n_explain']} test images; each category's images are those the classifier "
         f"predicts as it. The significant x-features of an image are "
         f"{SIGNIFICANCE_RULES[settings['significance']]}; each gets a contrastive excitation-backprop "
-        "(c-MWP) heatmap.",
+        "(c-MWP) heatmap, read where build_activations reads it by default (at the pixels for images this "
+        "small). The last three columns say where those maps land, the garment being its pixels brighter "
+        "than 0.05: the share of each map's mass on it, how often the map's peak is on it, and how often "
+        "the peak lies within 2 px of the image's border.",
         summary,
     )
     report.add(
         "How the simulated people name",
         "Fashion-MNIST has no part annotations, so each significant heatmap's true concept is where it "
         "points: the cell of a 3 × 2 grid (top / middle / bottom × left / right) over the object's bounding "
-        "box that holds the heatmap's maximum, or 'background' outside the box. Each simulated person starts "
+        "box that holds the heatmap's peak (the centre of its hottest 3 × 3 patch), or 'background' outside "
+        "the box. Each simulated person starts "
         f"from that truth, skips {SIMULATED_PEOPLE['skip']:.0%} of the activations, trashes "
         f"{SIMULATED_PEOPLE['trash']:.0%}, misnames {SIMULATED_PEOPLE['noise']:.0%}, splits "
         f"{SIMULATED_PEOPLE['split']:.0%} of the concepts and merges {SIMULATED_PEOPLE['merge']:.0%}, and names "
