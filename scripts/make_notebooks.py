@@ -77,6 +77,7 @@ QUICKSTART = [
 
     import matplotlib.pyplot as plt
     import numpy as np
+    import pandas as pd
     import torch
 
     import xnaming_widget as xw
@@ -185,6 +186,76 @@ QUICKSTART = [
     holding 90 % of the positive evidence).
     """),
     md("""
+    ### Where the maps are read: maps people can name
+
+    People name what they see in a heatmap; a map on the image's edge or on the black
+    background gives them nothing to name. c-MWP can read its maps at any layer below the
+    XNN's, and the layer decides where they land. `build_activations` chose the layer printed
+    below by a documented rule (`xw.heatmaps.map_layer`): on images this small (28 px) the
+    **input**, i.e. pixel-level maps; on large images the last layer whose maps are at least
+    14×14. `attribute_kwargs={"layer": ...}` reads them elsewhere.
+
+    Here are the same activations read at three layers: the last conv block (7×7, the former
+    default), the first conv layer (28×28) and the input. For each, `xw.metrics.on_object`
+    measures over all significant activations, with the garment taken as its pixels brighter
+    than 0.05: the **share of the map's mass on the garment**, whether the map's **peak** (the
+    centre of its hottest 3×3 patch, `xw.metrics.map_peaks`) is on it, whether the peak lies
+    **within 2 px of the image's border**, and the **region share** (how much of the map's hot
+    half forms one connected region: 1 for a blob, near 0 for speckle).
+    """),
+    code("""
+    from xnaming_widget import metrics
+    from xnaming_widget.heatmaps import XFeatureModel, attribute
+
+    print("maps read at:", activations.meta["config"]["attribute_kwargs"]["layer"])
+    LAYERS = {"last conv block (7x7)": "features.pool2", "first conv layer (28x28)": "features.relu1",
+              "input (the default)": "input"}
+    held_images, _ = held_out.tensors()
+    shown = significant.reset_index(drop=True)
+    index = np.array([int(i[3:]) for i in shown["image_id"]])  # "img00042": held_out[42]
+    masks = metrics.foreground_masks(held_images[index])
+    maps_at = {}
+    for name, layer in LAYERS.items():
+        maps_at[name] = np.zeros((len(shown), 28, 28), np.float32)
+        for category in shown["category"].unique():  # each category's maps come from its own XNN
+            mine = np.flatnonzero(shown["category"].to_numpy() == category)
+            model = XFeatureModel(cnn, "fc6", bank[category])
+            maps_at[name][mine] = attribute(model, held_images[index[mine]],
+                                            targets=shown["xfeature"].to_numpy()[mine, None], layer=layer)[:, 0]
+    layer_figures = pd.DataFrame({name: metrics.on_object(maps, masks).mean() for name, maps in maps_at.items()}).T
+    layer_figures[["mass_on_object", "peak_on_object", "peak_at_border", "region_share"]].round(3)
+    """),
+    md("""
+    Read at the last conv block, a map is a few large blobs: much of its mass falls off the
+    garment and many peaks sit at the image's edge, because every conv layer smears its map past
+    the garment's outline by its receptive field, a large share of a 28-pixel image. After the
+    first conv layer the maps are speckle. At the input they stay on the garment and form small
+    regions (heel, toe cap, sole) that a person can point at and name; a blur would make
+    them rounder but moves their peaks towards the image's edge (`bench/on_object.py` measures
+    both). The garment's outline is drawn in white and each map's peak is marked with a cross;
+    the maps are drawn as the widget's thumbnails draw them (bilinear):
+    """),
+    code("""
+    show = np.arange(min(8, len(shown)))
+    fig, axes = plt.subplots(len(LAYERS) + 1, len(show), figsize=(1.6 * len(show), 1.7 * (len(LAYERS) + 1)),
+                             squeeze=False)
+    for column, k in enumerate(show):
+        axes[0, column].imshow(held_images[index[k], 0], cmap="gray")
+        axes[0, column].set_title(shown["activation_id"].iloc[k].replace("/", "\\n", 1), fontsize=6)
+        for row, (name, maps) in enumerate(maps_at.items(), start=1):
+            ax = axes[row, column]
+            ax.imshow(maps[k], cmap="inferno", interpolation="bilinear")
+            ax.contour(masks[k], levels=[0.5], colors="white", linewidths=0.6)
+            peak_row, peak_col = metrics.map_peaks(maps[k])
+            ax.plot(peak_col, peak_row, "c+", markersize=9)
+            if column == 0:
+                ax.set_ylabel(name, fontsize=7)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    """),
+    md("""
     ## 4. Name the activations
 
     The widget shows the significant activations of one category as heatmap thumbnails.
@@ -211,8 +282,9 @@ QUICKSTART = [
     If you named activations in the widget above, this cell leaves your work alone. If nothing
     is named yet (for example when the notebook runs headless, in a test), it plays a quick and
     crude annotator through the widget's Python API, the same operations the browser sends:
-    it names every activation by where its heatmap peaks ("upper left", "lower centre", ...)
-    with `create_concept`, and puts the members of tiny groups into the trash with `move`.
+    it names every activation by where its heatmap peaks (`metrics.map_peaks`: "upper left",
+    "lower centre", ...) with `create_concept`, and puts the members of tiny groups into the
+    trash with `move`.
     A person would look at the thumbnails and name what they see instead.
     """),
     code("""
@@ -220,7 +292,7 @@ QUICKSTART = [
         rows = significant[significant["category"] == CATEGORY]
         maps = activations.heatmaps[activations.heatmap_rows[rows.index]].astype(np.float32)
         height, width = maps.shape[1:]
-        peak_row, peak_col = np.unravel_index(maps.reshape(len(maps), -1).argmax(1), (height, width))
+        peak_row, peak_col = metrics.map_peaks(maps).T
         band = np.array(["upper", "middle", "lower"])[np.minimum(3 * peak_row // height, 2)]
         side = np.array(["left", "centre", "right"])[np.minimum(3 * peak_col // width, 2)]
         region = np.char.add(np.char.add(band, " "), side)
@@ -279,6 +351,8 @@ QUICKSTART = [
         "activation_coverage": float(coverage.loc[coverage["annotator"] == ANNOTATOR, "activation_coverage"].iloc[0]),
         "global_explanation": {" + ".join(e): round(float(f), 4)
                                for e, f in zip(global_table["explanation"], global_table["fraction"])},
+        "on_object": {name: {k: round(float(v), 4) for k, v in figures.items()}
+                      for name, figures in layer_figures.iterrows()},
     }
     print(json.dumps(summary))
     """),
@@ -320,7 +394,7 @@ YOUR_OWN_MODEL = [
     MIN_PREDICTED = 5          # keep the ImageNet classes the model predicts for at least this many crops
     XNN_EPOCHS = 40            # few images: more epochs than for Fashion-MNIST
     HELD_OUT_FRACTION = 0.25   # crops kept aside to check the XNNs
-    HEATMAP_LAYER = "net._blocks.10"  # 14x14 maps (None: the last conv layer, 7x7, coarser)
+    HEATMAP_LAYER = None       # None: the default rule picks net._blocks.10 (14x14 maps); or a layer name
     SEED = 0
     """),
     code("""
@@ -469,12 +543,18 @@ YOUR_OWN_MODEL = [
     `build_activations` takes the crops the model assigns to each class, finds their
     significant x-features and draws a c-MWP heatmap for each. `HEATMAP_LAYER` is where the
     maps are read (then upsampled to the image): a deeper layer is more semantic but coarser.
+    By default (`None`) `build_activations` reads them at the last layer whose maps are at
+    least 14×14 (`xw.heatmaps.map_layer`; here `net._blocks.10`, 16 pixels a cell): on real
+    photographs its top-1 maps point inside a box around the object, where the last conv
+    block's 7×7 cells are coarse (on small images such as Fashion-MNIST's the rule reads them
+    at the pixels).
     """),
     code("""
     labelled = ImageArrayDataset(pixels, predicted, classes=class_names)
     activations = xw.build_activations(model, LAYER, bank, labelled, method="cmwp", batch_size=16,
                                        attribute_kwargs={"layer": HEATMAP_LAYER} if HEATMAP_LAYER else None)
     print(activations)
+    print("maps read at:", activations.meta["config"]["attribute_kwargs"]["layer"])
     """),
     md("""
     For each class, a few crops and the heatmap of their most significant x-feature (the one
@@ -508,6 +588,7 @@ YOUR_OWN_MODEL = [
         "xnn_accuracy": float(faithfulness.loc["overall", "xnn_accuracy"]),
         "n_significant": int(activations.table["significant"].sum()),
         "heatmap_shape": list(activations.heatmaps.shape[1:]),
+        "heatmap_layer": activations.meta["config"]["attribute_kwargs"]["layer"],
     }
     print(json.dumps(summary))
     """),
@@ -524,7 +605,7 @@ YOUR_OWN_MODEL = [
     net = resnet50(weights=ResNet50_Weights.IMAGENET1K_V2)
     model = nn.Sequential(Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]), net).eval()
     LAYER = "1.avgpool"          # pooled features before `fc` (2048 numbers)
-    HEATMAP_LAYER = "1.layer4"   # 7x7 maps; "1.layer3" for 14x14
+    HEATMAP_LAYER = "1.layer4"   # 7x7 maps; None: the default rule, "1.layer3" (14x14)
     ```
 
     For a VGG-16, `LAYER = "classifier.4"` is fc7 after its ReLU, as in the papers. A model

@@ -156,19 +156,19 @@ def place_of(row: float, col: float) -> tuple[str, str] | None:
 
 
 def heatmap_peaks(heatmaps: np.ndarray, images: np.ndarray, ink: float = 0.1) -> np.ndarray:
-    """Where each heatmap peaks (after a 3 x 3 box blur, so that a lone hot pixel does not win;
-    ties go to the hotter unblurred pixel), as (row, col) relative to its image's object box.
+    """Where each heatmap peaks (``metrics.map_peaks``, the project's one rule: the centre of the
+    hottest small patch, so that a lone hot pixel does not win), as (row, col) relative to its
+    image's object box.
 
     ``heatmaps (R, H, W)`` non-negative; ``images (R, H, W)`` grey in [0, 1]. The object box is
     the bounding box of the pixels brighter than ``ink`` (the whole image if there are none):
     0 is its top/left pixel, 1 its bottom/right one. Returns float (R, 2).
     """
+    from xnaming_widget.metrics.object_maps import map_peaks
+
     heatmaps = np.asarray(heatmaps, dtype=np.float64)
     R, H, W = heatmaps.shape
-    padded = np.pad(heatmaps, ((0, 0), (1, 1), (1, 1)))
-    blurred = sum(padded[:, dr:dr + H, dc:dc + W] for dr in range(3) for dc in range(3))
-    score = blurred + 1e-6 * heatmaps  # ties of the blurred map go to the hotter pixel
-    peak_r, peak_c = np.divmod(score.reshape(R, -1).argmax(axis=1), W)
+    peak_r, peak_c = map_peaks(heatmaps).T
     ink_rows, ink_cols = (images > ink).any(axis=2), (images > ink).any(axis=1)  # (R, H), (R, W)
     has_ink = ink_rows.any(axis=1)
     top = np.where(has_ink, ink_rows.argmax(axis=1), 0)

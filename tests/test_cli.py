@@ -378,3 +378,17 @@ def test_an_interrupted_naming_stage_is_redone_not_taken_for_finished(quick_run,
     assert_complete(naming_files(copy))
     assert (copy / "tables" / "coverage.csv").read_text() == (quick_run.out / "tables" / "coverage.csv").read_text()
     assert not (copy / "namings" / ".unfinished").exists()
+
+
+def test_report_tables_say_where_the_maps_land(quick_run, activations):
+    """tables/activations.csv carries each category's mass on the garment (pixels > 0.05 of the
+    saved display images), recomputed here from the activation set, and the default maps land."""
+    summary = pd.read_csv(quick_run.out / "tables" / "activations.csv", index_col=0)
+    table = activations.table[activations.table["significant"]]
+    for category, rows in table.groupby("category"):
+        maps = np.stack([activations.heatmap(a) for a in rows["activation_id"]]).astype(np.float64)
+        garment = np.stack([activations.image(i).max(axis=-1) / 255.0 > 0.05 for i in rows["image_id"]])
+        mass = np.mean((maps * garment).sum(axis=(1, 2)) / maps.sum(axis=(1, 2)))
+        assert summary.loc[category, "mass_on_object"] == pytest.approx(mass, abs=1e-3)
+        assert mass >= 0.85 and summary.loc[category, "peak_on_object"] >= 0.9
+    assert "mass_on_object" in (quick_run.out / "report.html").read_text(encoding="utf-8")

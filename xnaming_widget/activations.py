@@ -308,6 +308,17 @@ def _check_data(data: Any) -> None:
                          "channel axis")
 
 
+def _naming_layer(dnn: Any, data: Any, method: str) -> str | None:
+    """The default map layer for ``method`` (None for methods that read no layer, or unknown ones)."""
+    from .heatmaps import METHODS
+    from .heatmaps.map_layer import naming_map_layer
+
+    chosen = METHODS.get(method)
+    if chosen is None or not chosen.reads_layer:
+        return None
+    return naming_map_layer(dnn, _load_images(data, np.array([0])), method)
+
+
 def _model_digest(model: Any) -> str:
     """SHA-256 (16 hex digits) of a module's parameters and buffers."""
     digest = hashlib.sha256()
@@ -469,6 +480,12 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
     and draws a heatmap (``heatmaps.attribute`` with ``method`` on ``XFeatureModel``) and a
     thumbnail (longer side ``thumb_size``) for each significant one, ``chunk_size`` at a time.
 
+    The maps are read where people can name them: by default at the layer
+    ``heatmaps.map_layer.naming_map_layer`` picks (pixel level for small images such as
+    Fashion-MNIST, else the last layer with maps of at least 14×14; chosen by measuring how
+    much of each map lands on the object, see that module), recorded in the set's config;
+    ``attribute_kwargs={"layer": ...}`` reads them elsewhere.
+
     With ``out_dir`` the plan and each finished chunk are written there as they are made; a
     rerun with the same arguments resumes from the finished chunks, and the completed set is
     saved in ``out_dir`` (a later call just loads it). ``on_chunk(i, n)`` is called after
@@ -488,6 +505,8 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
         raise ValueError(f"categories {unknown} are not classes of the XNN bank; choose from {classes}")
     data_classes = [str(c) for c in getattr(data, "classes", [])] or classes
     attribute_kwargs = {"show_progress": False, **(attribute_kwargs or {})}
+    if "layer" not in attribute_kwargs:
+        attribute_kwargs["layer"] = _naming_layer(dnn, data, method)
     config = {"layer": layer, "method": method, "categories": categories, "thumb_size": thumb_size,
               "significance": significance if isinstance(significance, str) else getattr(
                   significance, "__name__", "custom"),

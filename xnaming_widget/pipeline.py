@@ -158,10 +158,13 @@ def region_truth(activations) -> pd.Series:
     Fashion-MNIST has no part annotations, so the demo's simulated people name a heatmap after
     *where* it points. The object is the box around the image's pixels brighter than 10 % of its
     maximum; the box is cut into a 3 × 2 grid (rows top / middle / bottom, columns left /
-    right), and the concept is the cell holding the heatmap's maximum, e.g. ``"bottom left"``;
-    a peak outside the box is ``"background"``. Ties between equal maxima go to the first
-    pixel in row-major order. Returns a Series activation_id -> concept name.
+    right), and the concept is the cell holding the heatmap's peak, e.g. ``"bottom left"``;
+    a peak outside the box is ``"background"``. Where a heatmap peaks is
+    ``metrics.map_peaks``, the project's one rule (the hottest small patch, as a person sees
+    it). Returns a Series activation_id -> concept name.
     """
+    from .metrics.object_maps import map_peaks
+
     table = activations.table
     rows = np.flatnonzero(table["significant"].to_numpy(dtype=bool))
     ids = table["activation_id"].to_numpy()[rows].astype(str)
@@ -176,9 +179,8 @@ def region_truth(activations) -> pd.Series:
     has_object = row_any.any(axis=1)
     top, bottom = row_any.argmax(axis=1), H - row_any[:, ::-1].argmax(axis=1)               # [top, bottom)
     left, right = col_any.argmax(axis=1), W - col_any[:, ::-1].argmax(axis=1)
-    peak = maps.reshape(S, -1).argmax(axis=1)
-    r, c = peak // W, peak % W
-    inside = has_object & (r >= top) & (r < bottom) & (c >= left) & (c < right)
+    r, c = map_peaks(maps).T
+    inside = has_object & (r >= 0) & (r >= top) & (r < bottom) & (c >= left) & (c < right)
     cell_r = np.clip((r - top) * len(REGION_ROWS) // np.maximum(bottom - top, 1), 0, len(REGION_ROWS) - 1)
     cell_c = np.clip((c - left) * len(REGION_COLS) // np.maximum(right - left, 1), 0, len(REGION_COLS) - 1)
     names = np.array([f"{a} {b}" for a in REGION_ROWS for b in REGION_COLS], dtype=object)
@@ -327,6 +329,13 @@ def _activation_summary(activations) -> pd.DataFrame:
         "significant": grouped["significant"].sum().astype(int),
     })
     summary["significant_per_image"] = summary["significant"] / summary["images"]
+    # where the significant maps land (metrics.on_object, the garment = pixels brighter than 0.05):
+    # people can only name maps that sit on the object
+    from .metrics.object_maps import activation_set_on_object
+
+    landing = activation_set_on_object(activations).groupby("category", sort=False)
+    for column in ("mass_on_object", "peak_on_object", "peak_at_border"):
+        summary[column] = landing[column].mean()
     return summary
 
 
@@ -405,14 +414,18 @@ def _report(path: Path, *, settings, model, faithfulness, summary, figures, tabl
         f"The first {scale['n_explain']} test images; each category's images are those the classifier "
         f"predicts as it. The significant x-features of an image are "
         f"{SIGNIFICANCE_RULES[settings['significance']]}; each gets a contrastive excitation-backprop "
-        "(c-MWP) heatmap.",
+        "(c-MWP) heatmap, read where build_activations reads it by default (at the pixels for images this "
+        "small). The last three columns say where those maps land, the garment being its pixels brighter "
+        "than 0.05: the share of each map's mass on it, how often the map's peak is on it, and how often "
+        "the peak lies within 2 px of the image's border.",
         summary,
     )
     report.add(
         "How the simulated people name",
         "Fashion-MNIST has no part annotations, so each significant heatmap's true concept is where it "
         "points: the cell of a 3 × 2 grid (top / middle / bottom × left / right) over the object's bounding "
-        "box that holds the heatmap's maximum, or 'background' outside the box. Each simulated person starts "
+        "box that holds the heatmap's peak (the centre of its hottest 3 × 3 patch), or 'background' outside "
+        "the box. Each simulated person starts "
         f"from that truth, skips {SIMULATED_PEOPLE['skip']:.0%} of the activations, trashes "
         f"{SIMULATED_PEOPLE['trash']:.0%}, misnames {SIMULATED_PEOPLE['noise']:.0%}, splits "
         f"{SIMULATED_PEOPLE['split']:.0%} of the concepts and merges {SIMULATED_PEOPLE['merge']:.0%}, and names "

@@ -190,6 +190,13 @@ def test_quickstart(executed):
     notebook, workdir, _ = executed("01_quickstart.ipynb")
     summary = _common_checks("01_quickstart.ipynb", notebook)
     assert summary["cnn_accuracy"] > 0.65  # 10 classes: chance is 0.1 (this run: ~0.75)
+    # the default maps (read at the input) land on the garment, more than the former default's (this run:
+    # mass 0.998 vs 0.71, peak at the border 0.02 vs 0.38)
+    on_object = summary["on_object"]
+    default, former = on_object["input (the default)"], on_object["last conv block (7x7)"]
+    assert default["mass_on_object"] >= 0.85 and default["peak_on_object"] >= 0.9, default
+    assert default["mass_on_object"] > former["mass_on_object"], on_object
+    assert default["peak_at_border"] <= 0.2, default
     assert summary["f_cls"] >= 0.9
     assert abs(summary["xnn_accuracy"] - summary["cnn_accuracy"]) <= 0.1
     # the widget autosaved into the notebook's own folder, and the file reads back
@@ -224,6 +231,7 @@ def test_your_own_model(executed):
     assert summary["f_cls"] >= 0.8 and 0.6 <= summary["xnn_accuracy"] <= 1  # XNNs mostly make the model's choice
     assert summary["n_significant"] >= len(summary["classes"])  # MSX: >= 1 per explained crop
     assert summary["heatmap_shape"] == [224, 224]
+    assert summary["heatmap_layer"] == repr("net._blocks.10")  # the default rule: the last 14x14 maps
 
 
 @pytest.mark.slow

@@ -99,13 +99,19 @@ def parts_under_peak(heatmaps, keypoints, boxes, part_names, *, image_index=None
                      context: str = "context") -> pd.Series:
     """The true concept of each heatmap: the part whose keypoint is nearest the heatmap's peak.
 
+    The peak is ``metrics.map_peaks`` (the project's one rule: the centre of the hottest
+    small patch, so a lone hot pixel does not decide).
+
     ``heatmaps`` is an array (R, H, W) or an ActivationSet (its significant activations are
     used, their maps from ``.heatmap(activation_id)``). ``keypoints`` (N, P, 2) in (row, col)
     pixels with NaN for missing parts and ``boxes`` (N, 4) as (row0, col0, row1, col1) come
     from ``PartsDataset``; ``image_index`` maps each heatmap to its image row (array of R ints,
     a dict or callable on image_id; default: row r is image r). A peak outside the box, or in
-    an image with no parts, is ``context``. Returns a Series indexed by activation id (or 0..R-1).
+    an image with no parts, or an all-zero heatmap, is ``context``. Returns a Series indexed by
+    activation id (or 0..R-1).
     """
+    from ..metrics.object_maps import map_peaks
+
     if hasattr(heatmaps, "heatmap") and hasattr(heatmaps, "table"):
         table = heatmaps.table[heatmaps.table["significant"].astype(bool)]
         activation_ids = list(table["activation_id"].astype(str))
@@ -119,19 +125,19 @@ def parts_under_peak(heatmaps, keypoints, boxes, part_names, *, image_index=None
     if maps.ndim != 3:
         raise ValueError(f"heatmaps must have shape (R, H, W), got {maps.shape}.")
     keypoints, boxes = np.asarray(keypoints, dtype=np.float64), np.asarray(boxes, dtype=np.float64)
-    R, H, W = maps.shape
+    R = len(maps)
     rows = np.arange(R) if image_index is None else np.asarray(image_index, dtype=np.int64)
     if len(rows) != R or rows.max(initial=0) >= len(keypoints):
         raise ValueError(f"image_index must give one keypoint row (< {len(keypoints)}) per heatmap ({R}).")
     if keypoints.shape[1] != len(part_names):
         raise ValueError(f"keypoints has {keypoints.shape[1]} parts but part_names has {len(part_names)}.")
-    peak = maps.reshape(R, -1).argmax(axis=1)
-    peak_rc = np.stack([peak // W, peak % W], axis=1).astype(np.float64)                    # (R, 2)
+    peaks = map_peaks(maps)                                                                  # (R, 2)
+    peak_rc = peaks.astype(np.float64)
     dist = np.linalg.norm(keypoints[rows] - peak_rc[:, None, :], axis=2)                  # (R, P)
     dist = np.where(np.isnan(dist), np.inf, dist)
     nearest = dist.argmin(axis=1)
     box = boxes[rows]
-    inside = ((peak_rc[:, 0] >= box[:, 0]) & (peak_rc[:, 0] < box[:, 2])
+    inside = ((peaks[:, 0] >= 0) & (peak_rc[:, 0] >= box[:, 0]) & (peak_rc[:, 0] < box[:, 2])
               & (peak_rc[:, 1] >= box[:, 1]) & (peak_rc[:, 1] < box[:, 3]) & np.isfinite(dist.min(axis=1)))
     names = np.where(inside, np.asarray(part_names, dtype=object)[nearest], context)
     index = pd.Index(activation_ids if activation_ids is not None else np.arange(R), name="activation_id")

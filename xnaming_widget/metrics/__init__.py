@@ -2,7 +2,9 @@
 
 - faithfulness: how well XNNs reproduce the classifier (F_reg, RMSE, F_cls, xNN accuracy);
 - maps: orthogonality (O1, O2) and locality of x-feature heatmaps (definitions §4);
-- compare: the XNN paper's Table 1 in one call.
+- compare: the XNN paper's Table 1 in one call;
+- object_maps: do heatmaps land on the object (mass share, pointing, peak at the border), and
+  ``map_peaks``, the one rule for where a map peaks.
 """
 from __future__ import annotations
 
@@ -18,6 +20,17 @@ _EXPORTS = {
     "orthogonality": "maps",
     "locality": "maps",
     "compare_methods": "compare",
+    "on_object": "object_maps",
+    "map_peaks": "object_maps",
+    "mass_on_mask": "object_maps",
+    "pointing": "object_maps",
+    "peak_at_border": "object_maps",
+    "energy_ratio": "object_maps",
+    "region_share": "object_maps",
+    "foreground_masks": "object_maps",
+    "box_masks": "object_maps",
+    "part_masks": "object_maps",
+    "activation_set_on_object": "object_maps",
 }
 
 __all__ = sorted(_EXPORTS)
