@@ -63,7 +63,9 @@ function clippingAncestors(grid) {
   if (list && list.every((n) => n.isConnected)) return list;
   const win = grid.ownerDocument.defaultView;
   list = [];
-  for (let node = grid.parentElement; node; node = node.parentElement) {
+  const doc = grid.ownerDocument;
+  // the body's and the root's overflow belong to the viewport, which the window clip covers
+  for (let node = grid.parentElement; node && node !== doc.body && node !== doc.documentElement; node = node.parentElement) {
     const style = win.getComputedStyle(node);
     if (style.overflowY !== "visible" || style.overflowX !== "visible") list.push(node);
   }
