@@ -271,7 +271,9 @@ export class Canvas {
     const raf = this.win.requestAnimationFrame ? this.win.requestAnimationFrame.bind(this.win) : (fn) => setTimeout(fn, 16);
     this.frame = raf(() => {
       this.frame = null;
-      for (const parts of this.rowEls.values()) parts.vgrid.update();
+      const grids = [...this.rowEls.values()].map((parts) => parts.vgrid);
+      const measured = grids.map((g) => g.measure(g.grid)); // read everything, then write
+      grids.forEach((g, i) => g.update(false, measured[i]));
     });
   }
 

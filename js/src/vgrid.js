@@ -137,9 +137,12 @@ export class VirtualGrid {
     this.update(true);
   }
 
-  /** Recompute the window from the current scroll position and render what changed. */
-  update(force = false) {
-    const m = this.measure(this.grid);
+  /**
+   * Recompute the window from the current scroll position and render what changed. `m` is a
+   * measurement taken beforehand (callers updating several grids measure all of them first, so
+   * the browser lays the page out once per frame, not once per grid).
+   */
+  update(force = false, m = this.measure(this.grid)) {
     const cols = m ? columnsFor(m.width, this.cell) : FALLBACK_COLS;
     const height = contentHeight(this.ids.length, cols, this.cell);
     if (force || cols !== this.cols || this.spacer._h !== height) {
