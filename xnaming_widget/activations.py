@@ -49,7 +49,7 @@ class ActivationSet:
     def __init__(self, table: pd.DataFrame, image_ids: Sequence[str], images: Any,
                  heatmap_rows: Any, heatmaps: Any, thumbnails: Sequence[bytes],
                  image_thumbnails: Sequence[bytes], *, categories: Sequence[str] | None = None,
-                 meta: dict | None = None):
+                 meta: dict | None = None, _table_csv: str | None = None):
         self.table = store.canonical_table(table)
         self.image_ids = [str(i) for i in image_ids]
         self.images = np.ascontiguousarray(images, dtype=np.uint8)
@@ -61,10 +61,10 @@ class ActivationSet:
         self.categories = list(categories) if categories is not None else known
         self.meta = dict(meta or {})
         self._check()
-        self._row_of = {a: i for i, a in enumerate(self.table["activation_id"])}
+        self._row_of = {a: i for i, a in enumerate(self.table["activation_id"].tolist())}
         self._image_of = {a: i for i, a in enumerate(self.image_ids)}
         self.fingerprint = store.content_fingerprint(self.table, self.image_ids, self.images,
-                                                     self.heatmap_rows, self.heatmaps)
+                                                     self.heatmap_rows, self.heatmaps, table_csv=_table_csv)
 
     def _check(self) -> None:
         rows, n_maps = len(self.table), len(self.heatmaps)
@@ -73,7 +73,7 @@ class ActivationSet:
                              f"({len(self.image_ids)}); got shape {self.images.shape}")
         if len(set(self.image_ids)) != len(self.image_ids):
             raise ValueError("image ids must be unique")
-        unknown = set(self.table["image_id"]) - set(self.image_ids)
+        unknown = set(self.table["image_id"].unique().tolist()) - set(self.image_ids)
         if unknown:
             raise ValueError(f"the table refers to images that are not in the set: {sorted(unknown)[:3]}")
         if self.heatmap_rows.shape != (rows,):
@@ -87,7 +87,7 @@ class ActivationSet:
                              f"{self.images.shape[1:3]}; got {self.heatmaps.shape}")
         if len(self.thumbnails) != n_maps or len(self.image_thumbnails) != len(self.image_ids):
             raise ValueError("there must be one thumbnail per heatmap and one per image")
-        extra = set(self.table["category"]) - set(self.categories)
+        extra = set(self.table["category"].unique().tolist()) - set(self.categories)
         if extra:
             raise ValueError(f"table categories {sorted(extra)} are missing from categories")
 
@@ -187,14 +187,20 @@ class ActivationSet:
         if manifest.get("schema") != store.SCHEMA or manifest.get("schema_version") != store.SCHEMA_VERSION:
             raise ValueError(f"{manifest_path} is not an activation set of schema "
                              f"{store.SCHEMA} v{store.SCHEMA_VERSION}")
-        table = store.table_from_csv((directory / "table.csv").read_text(encoding="utf-8"))
+        table_csv = (directory / "table.csv").read_text(encoding="utf-8")
+        table = store.table_from_csv(table_csv)
         arrays = {name: store.load_npy(directory / f"{name}.npy") for name in (
             "images", "heatmaps", "heatmap_rows", "thumbnails", "thumbnails_offsets",
             "image_thumbnails", "image_thumbnails_offsets")}
         loaded = cls(table, manifest["image_ids"], arrays["images"], arrays["heatmap_rows"],
                      arrays["heatmaps"], store.unpack_blobs(arrays["thumbnails"], arrays["thumbnails_offsets"]),
                      store.unpack_blobs(arrays["image_thumbnails"], arrays["image_thumbnails_offsets"]),
-                     categories=manifest["categories"], meta=manifest.get("meta", {}))
+                     categories=manifest["categories"], meta=manifest.get("meta", {}), _table_csv=table_csv)
+        if loaded.fingerprint != manifest["fingerprint"]:
+            # the file's own text is what save() wrote, byte for byte, unless it was rewritten
+            # (another CSV writer, line endings): then judge the table it holds
+            loaded.fingerprint = store.content_fingerprint(loaded.table, loaded.image_ids, loaded.images,
+                                                           loaded.heatmap_rows, loaded.heatmaps)
         if loaded.fingerprint != manifest["fingerprint"]:
             raise ValueError(f"the files in {directory} do not match their manifest's fingerprint "
                              f"({loaded.fingerprint} != {manifest['fingerprint']}): they were edited "
