@@ -12,7 +12,7 @@ import {
 import { emptySelection, clickSelect, selectAll, pruneSelection, selectedInOrder } from "./selection.js";
 import { DRAG_MIME, NEW_CONCEPT, dragIds, writePayload, readPayload, isOurDrag, dropOp, freshConceptName, makeBadge } from "./drop.js";
 import { keyAction, passesToHost, SHORTCUTS } from "./keyboard.js";
-import { HEAT, ThumbCache, ThumbLoader, bindThumb } from "./thumbs.js";
+import { HEAT, ThumbCache, ThumbLoader, asBytes, bindThumb } from "./thumbs.js";
 import { VirtualGrid, measureGrid } from "./vgrid.js";
 import { buildPreview } from "./preview.js";
 import { buildCompare, compareImageIds, MAX_COMPARE } from "./compare.js";
@@ -22,9 +22,13 @@ const DRAFT = "__draft__"; // key of a concept being named before it is sent to 
 const EDGE_PX = 40; // a drag this close to a scroller's edge scrolls it
 const EDGE_STEP_PX = 24;
 
-/** The table trait (one list per column) as activation records and images for compare. */
-export function readTable(columns) {
-  const c = columns || {};
+/**
+ * The table trait (one list per column; UTF-8 JSON in a binary buffer, or already parsed) as
+ * activation records and, for compare, each image's x-features.
+ */
+export function readTable(table) {
+  let c = table || {};
+  if (ArrayBuffer.isView(table) || table instanceof ArrayBuffer) c = JSON.parse(new TextDecoder().decode(asBytes(table)));
   const ids = c.id || [];
   const activations = [];
   const images = new Map();

@@ -167,8 +167,9 @@ export function makeValues(n, { missing = [] } = {}) {
     }
   }
   // compare's expected contributions: x0..x2 of image 0 are 1 + x in the tests below
+  const json = new TextEncoder().encode(JSON.stringify(table));
   return {
-    table,
+    table: new DataView(json.buffer), // as anywidget hands over a bytes trait
     activations,
     __pngs: { heat, image },
     category: "Sneaker",

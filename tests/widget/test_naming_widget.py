@@ -159,12 +159,13 @@ def test_the_table_trait_has_every_xfeature_of_the_shown_images_column_by_column
     table = make_table()
     w = NamingWidget(FakeActivationSet(table), category="Sneaker", annotator="ana")
     expected = table[table.category == "Sneaker"]
-    assert w.table["id"] == expected["activation_id"].tolist()
-    assert w.table["significant"] == expected["significant"].tolist()  # compare view: significant or not
-    assert w.table["xfeature"] == expected["xfeature"].tolist()
-    assert w.table["contribution"] == pytest.approx(expected["contribution"].tolist())
-    assert w.table["label"][:12:3] == ["Sneaker", "Other", "Sneaker", None]
-    assert set(w.table) == {"id", "image_id", "xfeature", "value", "contribution", "predicted", "label", "significant"}
+    columns = json.loads(w.table.decode("utf-8"))  # sent as one binary buffer of UTF-8 JSON
+    assert columns["id"] == expected["activation_id"].tolist()
+    assert columns["significant"] == expected["significant"].tolist()  # compare view: significant or not
+    assert columns["xfeature"] == expected["xfeature"].tolist()
+    assert columns["contribution"] == pytest.approx(expected["contribution"].tolist())
+    assert columns["label"][:12:3] == ["Sneaker", "Other", "Sneaker", None]
+    assert set(columns) == {"id", "image_id", "xfeature", "value", "contribution", "predicted", "label", "significant"}
 
 
 def test_thumbnails_are_sent_on_request_in_one_binary_buffer(recorded):
@@ -188,10 +189,11 @@ def test_nothing_proportional_to_the_thumbnails_is_sent_at_open(recorded):
     w = NamingWidget(acts, category="Sneaker", annotator="ana")
     kind, data, buffers = w.comm.published[0]
     assert kind == "comm_open"
-    assert buffers == [] and data["buffer_paths"] == []
+    assert data["buffer_paths"] == [["table"]]  # the activation table, and nothing else
+    (table,) = buffers
+    assert bytes(table) == w.table and len(table) < 20_000
     as_json = json.dumps(data["state"])
-    assert "iVBORw0KGgo" not in as_json
-    assert not any(PNG_MAGIC in bytes(b) for b in buffers)
+    assert "iVBORw0KGgo" not in as_json and PNG_MAGIC not in bytes(table)
 
 
 @pytest.mark.parametrize("content", [
@@ -374,7 +376,8 @@ def test_works_with_a_real_activation_set_and_its_category_subset():
         ids = [a["id"] for a in w.activations]
         assert w._payload.thumbnails("heat", ids) == [acts.thumbnail(i) for i in ids]
         # ActivationSet keeps heatmaps only for significant rows: the compare view gets placeholders
-        first_image = [i for i, img in zip(w.table["id"], w.table["image_id"]) if img == "img0000"]
+        columns = json.loads(w.table)
+        first_image = [i for i, img in zip(columns["id"], columns["image_id"]) if img == "img0000"]
         assert [bool(p) for p in w._payload.thumbnails("heat", first_image)] == [True, True, False]
         assert w._payload.thumbnails("image", ["img0001"]) == [acts.image_thumbnail("img0001")]
 

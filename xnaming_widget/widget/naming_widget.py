@@ -7,6 +7,7 @@ autosave write fails the operation is rolled back, so memory and file never disa
 """
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from pathlib import Path
@@ -57,7 +58,9 @@ class NamingWidget(anywidget.AnyWidget):
     if _STYLES.is_file():
         _css = _STYLES
 
-    table = traitlets.Dict().tag(sync=True)
+    # the activation table, one list per column, as UTF-8 JSON in a binary buffer: ipywidgets
+    # neither walks nor escapes it, which matters at 100,000 activations
+    table = traitlets.Bytes(b"{}").tag(sync=True)
     category = traitlets.Unicode("").tag(sync=True)
     annotator = traitlets.Unicode("").tag(sync=True)
     state = traitlets.Dict().tag(sync=True)
@@ -91,7 +94,7 @@ class NamingWidget(anywidget.AnyWidget):
             if doc is not None:
                 self._saved_at = doc.get("saved_at")
             super().__init__(
-                table=payload.columns,
+                table=json.dumps(payload.columns, separators=(",", ":"), allow_nan=False).encode("utf-8"),
                 category=payload.category, annotator=annotator, state=self._state_message(),
                 single_key_shortcuts=single_key_shortcuts, thumb_size=thumb_size,
             )

@@ -159,7 +159,7 @@ def build_payload(activations: Any, category: Any) -> Payload:
         "image_id": rows["image_id"].astype(str).tolist(),
         "xfeature": rows["xfeature"].astype(int).tolist(),
         "value": [None if np.isnan(v) else v for v in values.tolist()],
-        "contribution": rows["contribution"].astype(float).tolist(),
+        "contribution": [None if np.isnan(v) else v for v in rows["contribution"].astype(float).tolist()],
         "predicted": predicted,
         "label": labels,
         "significant": significant.tolist(),
