@@ -23,19 +23,18 @@ const EDGE_PX = 40; // a drag this close to a scroller's edge scrolls it
 const EDGE_STEP_PX = 24;
 
 /**
- * The table trait (one list per column; UTF-8 JSON in a binary buffer, or already parsed) as
- * activation records and, for compare, each image's x-features.
+ * The table trait (one list per column of the shown activations; UTF-8 JSON in a binary
+ * buffer, or already parsed) as activation records.
  */
 export function readTable(table) {
   let c = table || {};
   if (ArrayBuffer.isView(table) || table instanceof ArrayBuffer) c = JSON.parse(new TextDecoder().decode(asBytes(table)));
   const ids = c.id || [];
-  const activations = [];
-  const images = new Map();
+  const activations = new Array(ids.length);
   for (let i = 0; i < ids.length; i += 1) {
     const label = c.label ? c.label[i] : null;
     const predicted = c.predicted ? c.predicted[i] : null;
-    const record = {
+    activations[i] = {
       id: String(ids[i]),
       image_id: String(c.image_id[i]),
       xfeature: c.xfeature[i],
@@ -45,16 +44,8 @@ export function readTable(table) {
       label,
       correct: label == null || predicted == null ? null : label === predicted,
     };
-    const significant = c.significant ? Boolean(c.significant[i]) : true;
-    if (significant) activations.push(record);
-    let image = images.get(record.image_id);
-    if (!image) {
-      image = { image_id: record.image_id, xfeatures: [] };
-      images.set(record.image_id, image);
-    }
-    image.xfeatures.push({ id: record.id, xfeature: record.xfeature, contribution: record.contribution, value: record.value, significant });
   }
-  return { activations, images };
+  return activations;
 }
 
 export class Canvas {
@@ -97,10 +88,10 @@ export class Canvas {
 
   /** Read the activation table (sent once); thumbnails come later, on demand. */
   loadData() {
-    const { activations, images } = readTable(this.model.get("table"));
+    const activations = readTable(this.model.get("table"));
     this.activations = activations;
     this.byId = new Map(activations.map((a) => [a.id, a]));
-    this.imagesById = images;
+    this.imagesById = new Map(); // image id -> every x-feature of it, asked of Python for compare
     for (const parts of this.rowEls.values()) parts.vgrid.update(true);
     this.fillXfeatureFilter();
     this.renderHeader();
@@ -995,7 +986,27 @@ export class Canvas {
       this.announce("Select up to 8 images to compare");
       return;
     }
+    const missing = imageIds.filter((id) => !this.imagesById.has(id));
+    this.compareWanted = null;
+    if (missing.length) {
+      // every x-feature of these images, significant or not: Python sends them on request
+      this.compareWanted = { req: ++this.loader.seq, imageIds };
+      this.model.send({ type: "image_rows", req: this.compareWanted.req, image_ids: missing });
+      return;
+    }
     this.showPanel("compare", buildCompare(this.doc, imageIds, this.imagesById, (...args) => this.bind(...args)));
+  }
+
+  /** Python's answer to "image_rows": keep it, and open the compare view that waited for it. */
+  receiveImageRows(msg) {
+    for (const [imageId, xfeatures] of Object.entries(msg.images || {})) {
+      this.imagesById.set(imageId, { image_id: imageId, xfeatures });
+    }
+    const wanted = this.compareWanted;
+    if (!wanted || wanted.req !== msg.req) return; // a later compare is waiting for its own answer
+    this.compareWanted = null;
+    for (const id of wanted.imageIds) if (!this.imagesById.has(id)) this.imagesById.set(id, { image_id: id, xfeatures: [] });
+    this.showPanel("compare", buildCompare(this.doc, wanted.imageIds, this.imagesById, (...args) => this.bind(...args)));
   }
 
   /**
@@ -1074,7 +1085,10 @@ export function mount({ model, el, urlApi, measure, cacheSize }) {
   canvas.listen("category", () => canvas.renderHeader());
   canvas.listen("annotator", () => canvas.renderHeader());
   canvas.listen("table", () => { canvas.loadData(); canvas.render(); });
-  const onCustom = (msg, buffers) => canvas.loader.receive(msg, buffers);
+  const onCustom = (msg, buffers) => {
+    if (msg && msg.type === "image_rows") canvas.receiveImageRows(msg);
+    else canvas.loader.receive(msg, buffers);
+  };
   model.on("msg:custom", onCustom);
   canvas.handlers.push(["msg:custom", onCustom]);
   return { canvas, cleanup: () => canvas.destroy() };

@@ -29,6 +29,21 @@ export class FakeModel {
   set(name, value) { this.values[name] = value; }
   save_changes() { this.saved += 1; }
   send(msg) {
+    if (msg && msg.type === "image_rows") {
+      // answered at once from the full table (every x-feature of every image)
+      const images = {};
+      const t = this.values.__fullTable;
+      for (const image of msg.image_ids) {
+        const rows = [];
+        t.id.forEach((id, i) => {
+          if (t.image_id[i] === image) rows.push({ id, xfeature: t.xfeature[i], contribution: t.contribution[i], value: t.value[i], significant: t.significant[i] });
+        });
+        if (rows.length) images[image] = rows;
+      }
+      this.imageRequests = (this.imageRequests || 0) + 1;
+      queueMicrotask(() => { for (const fn of this.listeners.get("msg:custom") || []) fn({ type: "image_rows", req: msg.req, images }, []); });
+      return;
+    }
     if (msg && msg.type === "thumbs") {
       this.thumbRequests.push(msg);
       this.pending.push(msg);
@@ -167,11 +182,14 @@ export function makeValues(n, { missing = [] } = {}) {
     }
   }
   // compare's expected contributions: x0..x2 of image 0 are 1 + x in the tests below
-  const json = new TextEncoder().encode(JSON.stringify(table));
+  const shown = {};
+  for (const key of Object.keys(table)) if (key !== "significant") shown[key] = table[key].filter((_, i) => table.significant[i]);
+  const json = new TextEncoder().encode(JSON.stringify(shown));
   return {
     table: new DataView(json.buffer), // as anywidget hands over a bytes trait
     activations,
     __pngs: { heat, image },
+    __fullTable: table,
     category: "Sneaker",
     annotator: "ana",
     single_key_shortcuts: true,

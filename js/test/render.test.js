@@ -296,6 +296,9 @@ test("compare shows every x-feature's heatmap with signed, coloured contribution
   t.click(t.thumb("img1/x0"), { ctrlKey: true });
   t.click(t.thumb("img1/x1"), { ctrlKey: true }); // same image twice: one column
   t.key("c");
+  assert.equal(t.q(".xn-compare"), null, "the panel waits for the images' x-features");
+  await tick();
+  assert.equal(t.model.imageRequests, 1);
   const cols = t.qa(".xn-compare-col");
   assert.deepEqual(cols.map((c) => c.dataset.image), ["img0", "img1"]);
   const cells = [...cols[0].querySelectorAll(".xn-compare-cell")];

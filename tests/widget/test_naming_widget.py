@@ -155,17 +155,30 @@ def unpack(content, buffers):
     return [blob[offsets[i]:offsets[i + 1]] for i in range(len(content["ids"]))]
 
 
-def test_the_table_trait_has_every_xfeature_of_the_shown_images_column_by_column():
+def test_the_table_trait_has_the_shown_activations_column_by_column():
     table = make_table()
     w = NamingWidget(FakeActivationSet(table), category="Sneaker", annotator="ana")
-    expected = table[table.category == "Sneaker"]
+    expected = table[(table.category == "Sneaker") & table.significant]
     columns = json.loads(w.table.decode("utf-8"))  # sent as one binary buffer of UTF-8 JSON
     assert columns["id"] == expected["activation_id"].tolist()
-    assert columns["significant"] == expected["significant"].tolist()  # compare view: significant or not
     assert columns["xfeature"] == expected["xfeature"].tolist()
     assert columns["contribution"] == pytest.approx(expected["contribution"].tolist())
-    assert columns["label"][:12:3] == ["Sneaker", "Other", "Sneaker", None]
-    assert set(columns) == {"id", "image_id", "xfeature", "value", "contribution", "predicted", "label", "significant"}
+    assert columns["label"][:8:2] == ["Sneaker", "Other", "Sneaker", None]
+    assert set(columns) == {"id", "image_id", "xfeature", "value", "contribution", "predicted", "label"}
+
+
+def test_compare_gets_every_xfeature_of_an_image_on_request(recorded):
+    table = make_table()
+    w = NamingWidget(FakeActivationSet(table), category="Sneaker", annotator="ana")
+    w.comm.published.clear()
+    w._handle_msg({"content": {"data": {"method": "custom", "content": {
+        "type": "image_rows", "req": 3, "image_ids": ["img0002", "nope"]}}}, "buffers": []})
+    (answer,) = [data["content"] for kind, data, _ in w.comm.published if kind == "comm_msg"]
+    assert answer["type"] == "image_rows" and answer["req"] == 3 and list(answer["images"]) == ["img0002"]
+    rows = answer["images"]["img0002"]
+    assert [r["xfeature"] for r in rows] == [0, 1, 2]
+    assert [r["significant"] for r in rows] == [True, True, False]  # the compare view shows them all
+    assert rows[2]["id"] == "Sneaker/img0002/x2" and rows[2]["contribution"] == pytest.approx(3 * (1.0 - 2))
 
 
 def test_thumbnails_are_sent_on_request_in_one_binary_buffer(recorded):
@@ -376,8 +389,7 @@ def test_works_with_a_real_activation_set_and_its_category_subset():
         ids = [a["id"] for a in w.activations]
         assert w._payload.thumbnails("heat", ids) == [acts.thumbnail(i) for i in ids]
         # ActivationSet keeps heatmaps only for significant rows: the compare view gets placeholders
-        columns = json.loads(w.table)
-        first_image = [i for i, img in zip(columns["id"], columns["image_id"]) if img == "img0000"]
+        first_image = [r["id"] for r in w._payload.image_rows(["img0000"])["img0000"]]
         assert [bool(p) for p in w._payload.thumbnails("heat", first_image)] == [True, True, False]
         assert w._payload.thumbnails("image", ["img0001"]) == [acts.image_thumbnail("img0001")]
 

@@ -94,7 +94,7 @@ class NamingWidget(anywidget.AnyWidget):
             if doc is not None:
                 self._saved_at = doc.get("saved_at")
             super().__init__(
-                table=json.dumps(payload.columns, separators=(",", ":"), allow_nan=False).encode("utf-8"),
+                table=json.dumps(payload.shown_columns(), separators=(",", ":"), allow_nan=False).encode("utf-8"),
                 category=payload.category, annotator=annotator, state=self._state_message(),
                 single_key_shortcuts=single_key_shortcuts, thumb_size=thumb_size,
             )
@@ -228,6 +228,9 @@ class NamingWidget(anywidget.AnyWidget):
         if isinstance(content, Mapping) and content.get("type") == "thumbs":
             self._send_thumbnails(content)
             return
+        if isinstance(content, Mapping) and content.get("type") == "image_rows":
+            self._send_image_rows(content)
+            return
         if not isinstance(content, Mapping) or content.get("type") != "op":
             return
         try:
@@ -262,6 +265,13 @@ class NamingWidget(anywidget.AnyWidget):
             offsets.append(offsets[-1] + len(png))
         self.send({"type": "thumbs", "kind": kind, "req": content.get("req"), "ids": ids, "offsets": offsets},
                   buffers=[b"".join(pngs)])
+
+    def _send_image_rows(self, content: Mapping) -> None:
+        """Answer the compare view's request for every x-feature of some images (at most 8)."""
+        image_ids = content.get("image_ids")
+        if not isinstance(image_ids, list) or len(image_ids) > 64:
+            return
+        self.send({"type": "image_rows", "req": content.get("req"), "images": self._payload.image_rows(image_ids)})
 
     def _reject(self, message: str) -> None:
         """Report a refused browser operation so that the browser notices even a repeated one.

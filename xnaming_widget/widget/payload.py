@@ -31,7 +31,7 @@ class Payload:
     fingerprint: str
     table: pd.DataFrame  # the category's rows (all x-features of the shown images), index 0..R-1
     shown_ids: list[str]  # significant activations, in display order
-    columns: dict  # the synced `table` trait: one list per column over `table`'s rows
+    columns: dict  # one list per column over `table`'s rows (every x-feature of the shown images)
     heat_getter: Callable[[str], bytes | None] | None
     image_getter: Callable[[str], bytes | None] | None
 
@@ -48,6 +48,24 @@ class Payload:
                 record["correct"] = None if label is None or pred is None else label == pred
                 out.append(record)
         return out
+
+    def shown_columns(self) -> dict:
+        """The synced ``table``: the shown activations' columns (the compare view asks for the
+        other x-features of an image when it needs them, see :meth:`image_rows`)."""
+        keep = np.flatnonzero(np.asarray(self.columns["significant"], dtype=bool)).tolist()
+        return {k: [v[i] for i in keep] for k, v in self.columns.items() if k != "significant"}
+
+    def image_rows(self, image_ids: Sequence[str]) -> dict[str, list[dict]]:
+        """Every x-feature of each image (significant or not), for the compare view; unknown ids are left out."""
+        if not hasattr(self, "_rows_of_image"):
+            self._rows_of_image: dict[str, list[int]] = {}
+            for i, image in enumerate(self.columns["image_id"]):
+                self._rows_of_image.setdefault(image, []).append(i)
+        c = self.columns
+        return {image: [{"id": c["id"][i], "xfeature": c["xfeature"][i], "contribution": c["contribution"][i],
+                         "value": c["value"][i], "significant": c["significant"][i]}
+                        for i in self._rows_of_image[image]]
+                for image in image_ids if isinstance(image, str) and image in self._rows_of_image}
 
     def thumbnails(self, kind: str, keys: Sequence[str]) -> list[bytes]:
         """PNG bytes for each key (``b""`` when there is none): activation ids for ``HEAT``,
@@ -133,7 +151,19 @@ def _thumbnail_getter(activations: Any, name: str) -> Callable[[str], bytes | No
 def _text_column(series: pd.Series) -> list[str | None]:
     """A column as strings, missing values (None, NaN, NA) as None."""
     missing = series.isna().to_numpy()
+    if not missing.any():
+        return series.astype(str).tolist()
     return [None if m else str(v) for v, m in zip(series.tolist(), missing)]
+
+
+def _number_column(values: np.ndarray) -> list[float | None]:
+    """Floats rounded to 6 decimals (the canvas shows 2; sorting needs no more, and the JSON is
+    half as long), NaN as None."""
+    rounded = np.round(np.asarray(values, dtype=float), 6)
+    missing = np.isnan(rounded)
+    if not missing.any():
+        return rounded.tolist()
+    return [None if m else v for v, m in zip(rounded.tolist(), missing)]
 
 
 def build_payload(activations: Any, category: Any) -> Payload:
@@ -158,8 +188,8 @@ def build_payload(activations: Any, category: Any) -> Payload:
         "id": ids,
         "image_id": rows["image_id"].astype(str).tolist(),
         "xfeature": rows["xfeature"].astype(int).tolist(),
-        "value": [None if np.isnan(v) else v for v in values.tolist()],
-        "contribution": [None if np.isnan(v) else v for v in rows["contribution"].astype(float).tolist()],
+        "value": _number_column(values),
+        "contribution": _number_column(rows["contribution"].to_numpy(dtype=float)),
         "predicted": predicted,
         "label": labels,
         "significant": significant.tolist(),
