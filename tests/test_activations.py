@@ -170,6 +170,28 @@ def test_fingerprint_follows_content(built, tmp_path):
         ActivationSet.load(folder)
 
 
+def test_load_judges_the_table_not_its_bytes(built, tmp_path):
+    """The fingerprint is checked on the CSV text as read (fast), and on the table it holds when
+    the text was rewritten: every field quoted still loads; an edited value does not."""
+    import csv as csv_module
+    import io
+
+    folder = built.save(tmp_path / "set")
+    csv = folder / "table.csv"
+    text = csv.read_text(encoding="utf-8")
+    rows = list(csv_module.reader(io.StringIO(text)))
+    quoted = io.StringIO()
+    csv_module.writer(quoted, quoting=csv_module.QUOTE_ALL, lineterminator="\n").writerows(rows)
+    assert quoted.getvalue() != text
+    csv.write_text(quoted.getvalue(), encoding="utf-8")
+    assert ActivationSet.load(folder).fingerprint == built.fingerprint
+    first_value = text.splitlines()[1].split(",")[4]
+    edited = text.replace("," + first_value + ",", "," + str(float(first_value) + 1) + ",", 1)
+    csv.write_text(edited, encoding="utf-8")
+    with pytest.raises(ValueError, match="fingerprint"):
+        ActivationSet.load(folder)
+
+
 def test_for_category_keeps_only_that_category(built):
     result = built
     part = result.for_category("Bag")

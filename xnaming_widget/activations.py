@@ -50,7 +50,8 @@ class ActivationSet:
     def __init__(self, table: pd.DataFrame, image_ids: Sequence[str], images: Any,
                  heatmap_rows: Any, heatmaps: Any, thumbnails: Sequence[bytes],
                  image_thumbnails: Sequence[bytes], *, categories: Sequence[str] | None = None,
-                 meta: dict | None = None, fingerprint_version: int = store.SCHEMA_VERSION):
+                 meta: dict | None = None, fingerprint_version: int = store.SCHEMA_VERSION,
+                 _table_csv: str | None = None):
         self.table = store.canonical_table(table)
         self.image_ids = [str(i) for i in image_ids]
         self.images = np.ascontiguousarray(images, dtype=np.uint8)
@@ -62,14 +63,17 @@ class ActivationSet:
         self.categories = list(categories) if categories is not None else known
         self.meta = dict(meta or {})
         self._check()
-        self._row_of = {a: i for i, a in enumerate(self.table["activation_id"])}
+        self._row_of = {a: i for i, a in enumerate(self.table["activation_id"].tolist())}
         self._image_of = {a: i for i, a in enumerate(self.image_ids)}
         self.fingerprint_version = fingerprint_version
-        self.fingerprint = store.content_fingerprint(self.table, self.image_ids, self.images, self.heatmap_rows,
-                                                     self.heatmaps, (self.thumbnails, self.image_thumbnails),
-                                                     version=fingerprint_version)
+        self.fingerprint = self._content_fingerprint(_table_csv)
         # fingerprints of the sets this one was cut from: their namings stay valid here
         self.parent_fingerprints: tuple[str, ...] = ()
+
+    def _content_fingerprint(self, table_csv: str | None = None) -> str:
+        return store.content_fingerprint(self.table, self.image_ids, self.images, self.heatmap_rows, self.heatmaps,
+                                         (self.thumbnails, self.image_thumbnails), version=self.fingerprint_version,
+                                         table_csv=table_csv)
 
     def _check(self) -> None:
         rows, n_maps = len(self.table), len(self.heatmaps)
@@ -78,7 +82,7 @@ class ActivationSet:
                              f"({len(self.image_ids)}); got shape {self.images.shape}")
         if len(set(self.image_ids)) != len(self.image_ids):
             raise ValueError("image ids must be unique")
-        unknown = set(self.table["image_id"]) - set(self.image_ids)
+        unknown = set(self.table["image_id"].unique().tolist()) - set(self.image_ids)
         if unknown:
             raise ValueError(f"the table refers to images that are not in the set: {sorted(unknown)[:3]}")
         if self.heatmap_rows.shape != (rows,):
@@ -92,7 +96,7 @@ class ActivationSet:
                              f"{self.images.shape[1:3]}; got {self.heatmaps.shape}")
         if len(self.thumbnails) != n_maps or len(self.image_thumbnails) != len(self.image_ids):
             raise ValueError("there must be one thumbnail per heatmap and one per image")
-        extra = set(self.table["category"]) - set(self.categories)
+        extra = set(self.table["category"].unique().tolist()) - set(self.categories)
         if extra:
             raise ValueError(f"table categories {sorted(extra)} are missing from categories")
 
@@ -212,8 +216,8 @@ class ActivationSet:
                 or version not in store.READABLE_VERSIONS:
             raise ValueError(f"{manifest_path} is not an activation set of schema {store.SCHEMA} "
                              f"(versions {list(store.READABLE_VERSIONS)})")
-        table = store.read_checked(directory / "table.csv",
-                                   lambda p: store.table_from_csv(p.read_text(encoding="utf-8")))
+        table_csv = store.read_checked(directory / "table.csv", lambda p: p.read_text(encoding="utf-8"))
+        table = store.read_checked(directory / "table.csv", lambda p: store.table_from_csv(table_csv))
         if "n_activations" in manifest and len(table) != manifest["n_activations"]:
             raise store.ActivationFileError(
                 f"{directory / 'table.csv'} has {len(table)} rows where the manifest says "
@@ -226,10 +230,14 @@ class ActivationSet:
                          arrays["heatmaps"], store.unpack_blobs(arrays["thumbnails"], arrays["thumbnails_offsets"]),
                          store.unpack_blobs(arrays["image_thumbnails"], arrays["image_thumbnails_offsets"]),
                          categories=manifest["categories"], meta=manifest.get("meta", {}),
-                         fingerprint_version=version)
+                         fingerprint_version=version, _table_csv=table_csv)
         except (ValueError, KeyError, IndexError) as err:
             raise store.ActivationFileError(f"the files in {directory} do not fit together ({err}); they were "
                                             "edited or damaged: build the set again") from None
+        if loaded.fingerprint != manifest["fingerprint"]:
+            # the file's own text is what save() wrote, byte for byte, unless it was rewritten
+            # (another CSV writer, line endings): then judge the table it holds
+            loaded.fingerprint = loaded._content_fingerprint()
         if loaded.fingerprint != manifest["fingerprint"]:
             raise ValueError(f"the files in {directory} do not match their manifest's fingerprint "
                              f"({loaded.fingerprint} != {manifest['fingerprint']}): they were edited "

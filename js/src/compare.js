@@ -3,6 +3,7 @@
 // paper's human-study interface.
 
 import { h, signed } from "./dom.js";
+import { HEAT, IMAGE } from "./thumbs.js";
 
 export const MAX_COMPARE = 8;
 
@@ -23,17 +24,21 @@ export function shownTotal(xfeatures, enabled) {
 }
 
 /**
- * Build the compare panel for `imageIds`. `imagesById` maps image id -> entry of the `images`
- * trait. Returns `{node, close}`; `close` gives back the object URLs.
+ * Build the compare panel for `imageIds`. `imagesById` maps image id -> `{image_id, xfeatures:
+ * [{id, xfeature, contribution, value, significant}]}`; `bind(img, kind, key, onMissing)`
+ * fills an image on demand (thumbs.js `bindThumb`). Returns `{node, close}`; `close` gives the
+ * thumbnails back.
  */
-export function buildCompare(doc, imageIds, imagesById, heatStore, imageStore) {
-  const acquired = [];
-  const take = (store, i) => {
-    const url = store && store.has(i) ? store.acquire(i) : null;
-    if (url) acquired.push([store, i]);
-    return url;
+export function buildCompare(doc, imageIds, imagesById, bind) {
+  const releases = [];
+  const picture = (kind, key, alt, missingText) => {
+    const img = h(doc, "img", { className: "xn-compare-img", attrs: { alt } });
+    releases.push(bind(img, kind, key, () => {
+      img.replaceWith(h(doc, "div", { className: "xn-placeholder xn-compare-img", text: missingText }));
+    }));
+    return img;
   };
-  const images = imageIds.map((id) => imagesById.get(id) || { image_id: id, thumb: -1, xfeatures: [] });
+  const images = imageIds.map((id) => imagesById.get(id) || { image_id: id, xfeatures: [] });
   const allX = [...new Set(images.flatMap((im) => im.xfeatures.map((x) => x.xfeature)))].sort((a, b) => a - b);
   const enabled = new Set(allX);
 
@@ -60,11 +65,8 @@ export function buildCompare(doc, imageIds, imagesById, heatStore, imageStore) {
   }
 
   const columns = images.map((image) => {
-    const url = take(imageStore, image.thumb);
     const head = h(doc, "div", { className: "xn-compare-head", text: image.image_id });
-    const original = url
-      ? h(doc, "img", { className: "xn-compare-img", attrs: { src: url, alt: `image ${image.image_id}` } })
-      : h(doc, "div", { className: "xn-placeholder xn-compare-img", text: "no image" });
+    const original = picture(IMAGE, image.image_id, `image ${image.image_id}`, "no image");
     const total = h(doc, "div", { className: "xn-compare-total" });
     totals.push({ node: total, image });
     const col = h(doc, "div", { className: "xn-compare-col", attrs: { "data-image": image.image_id }, children: [head, original, total] });
@@ -75,10 +77,7 @@ export function buildCompare(doc, imageIds, imagesById, heatStore, imageStore) {
       if (!xf) {
         cell = h(doc, "div", { className: "xn-compare-cell xn-compare-empty", text: `x${x}: –` });
       } else {
-        const heatUrl = take(heatStore, xf.thumb);
-        const pic = heatUrl
-          ? h(doc, "img", { className: "xn-compare-img", attrs: { src: heatUrl, alt: `x-feature ${x} heatmap` } })
-          : h(doc, "div", { className: "xn-placeholder xn-compare-img", text: `x${x}` });
+        const pic = picture(HEAT, xf.id, `x-feature ${x} heatmap`, `x${x}`);
         const sign = xf.contribution > 0 ? "xn-pos" : xf.contribution < 0 ? "xn-neg" : "xn-zero";
         const label = h(doc, "div", {
           className: `xn-contrib ${sign}`,
@@ -103,8 +102,8 @@ export function buildCompare(doc, imageIds, imagesById, heatStore, imageStore) {
     ],
   });
   const close = () => {
-    for (const [store, i] of acquired) store.release(i);
-    acquired.length = 0;
+    for (const release of releases) release();
+    releases.length = 0;
     node.remove();
   };
   return { node, close, enabled, refresh };

@@ -68,3 +68,15 @@ export function keyAction(event, { singleKey = true } = {}) {
   if (key === "?") return { type: "help" };
   return null;
 }
+
+/**
+ * True for the few Ctrl/Cmd chords the host page keeps while focus is in the canvas: save
+ * (Ctrl+S, Ctrl+Shift+S), the command palette (Ctrl+Shift+C) and the sidebar (Ctrl+B). Every
+ * other key stays in the canvas, so that no notebook shortcut (M, B, A, X, C, V, Z, D D,
+ * Shift+M, Enter, Escape, Shift+Enter, ...) acts on the notebook behind it.
+ */
+export function passesToHost(event) {
+  if (!(event.ctrlKey || event.metaKey) || event.altKey) return false;
+  const k = String(event.key || "").toLowerCase();
+  return k === "s" || k === "b" || (k === "c" && event.shiftKey);
+}

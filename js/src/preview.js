@@ -2,31 +2,26 @@
 // opacity over the original. Opens on hover (after a short delay) or Space.
 
 import { h, signed } from "./dom.js";
+import { HEAT, IMAGE } from "./thumbs.js";
 
 /**
- * Build the preview panel for activation `act`. `heatStore` holds heatmap-overlay PNGs,
- * `imageStore` plain images; `image` is the activation's entry of the `images` trait (or null).
- * Returns `{node, close}`; `close` gives back the object URLs.
+ * Build the preview panel for activation `act`. `bind(img, kind, key, onMissing)` fills an
+ * image with a thumbnail fetched on demand and returns its release function (thumbs.js
+ * `bindThumb`). Returns `{node, close}`; `close` gives the thumbnails back.
  */
-export function buildPreview(doc, act, image, heatStore, imageStore) {
-  const acquired = [];
-  const take = (store, i) => {
-    const url = store && store.has(i) ? store.acquire(i) : null;
-    if (url) acquired.push([store, i]);
-    return url;
+export function buildPreview(doc, act, bind) {
+  const releases = [];
+  const picture = (className, kind, key, alt, missingText) => {
+    const img = h(doc, "img", { className, attrs: { alt } });
+    releases.push(bind(img, kind, key, () => {
+      img.replaceWith(h(doc, "div", { className: `xn-placeholder ${className}`, text: missingText }));
+    }));
+    return img;
   };
-  const imageUrl = image ? take(imageStore, image.thumb) : null;
-  const heatUrl = take(heatStore, act.thumb);
-
-  const original = imageUrl
-    ? h(doc, "img", { className: "xn-preview-img", attrs: { src: imageUrl, alt: `original image ${act.image_id}` } })
-    : h(doc, "div", { className: "xn-placeholder xn-preview-img", text: "no image" });
-
+  const original = picture("xn-preview-img", IMAGE, act.image_id, `original image ${act.image_id}`, "no image");
   const stack = h(doc, "div", { className: "xn-preview-stack" });
-  if (imageUrl) stack.appendChild(h(doc, "img", { className: "xn-preview-img", attrs: { src: imageUrl, alt: "" } }));
-  const heat = heatUrl
-    ? h(doc, "img", { className: "xn-preview-img xn-preview-heat", attrs: { src: heatUrl, alt: `heatmap of x-feature ${act.xfeature}` } })
-    : h(doc, "div", { className: "xn-placeholder xn-preview-img xn-preview-heat", text: `x${act.xfeature}` });
+  stack.appendChild(picture("xn-preview-img", IMAGE, act.image_id, "", ""));
+  const heat = picture("xn-preview-img xn-preview-heat", HEAT, act.id, `heatmap of x-feature ${act.xfeature}`, `x${act.xfeature}`);
   stack.appendChild(heat);
 
   const slider = h(doc, "input", {
@@ -34,7 +29,8 @@ export function buildPreview(doc, act, image, heatStore, imageStore) {
     attrs: { type: "range", min: "0", max: "100", value: "100", "aria-label": "Heatmap opacity" },
   });
   slider.addEventListener("input", () => {
-    heat.style.opacity = String(Number(slider.value) / 100);
+    const shown = stack.querySelector(".xn-preview-heat");
+    if (shown) shown.style.opacity = String(Number(slider.value) / 100);
   });
 
   const outcome = act.correct === true ? "true positive" : act.correct === false ? "false positive" : "";
@@ -54,8 +50,8 @@ export function buildPreview(doc, act, image, heatStore, imageStore) {
     ],
   });
   const close = () => {
-    for (const [store, i] of acquired) store.release(i);
-    acquired.length = 0;
+    for (const release of releases) release();
+    releases.length = 0;
     node.remove();
   };
   return { node, close, slider, heat };

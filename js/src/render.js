@@ -1,7 +1,8 @@
 // The naming canvas: builds the DOM from the model, keeps it in step with the synced state,
 // and turns clicks, drags and keys into protocol operations (docs/widget-protocol.md).
-// Thumbnail elements are created once per activation and moved between rows, so a state
-// change touches only the rows that changed.
+// Each row is a virtual grid (vgrid.js): only the thumbnails near the visible part of the page
+// are in the DOM, and their PNGs are fetched from Python on demand (thumbs.js). Keys pressed
+// inside the canvas never reach the host's shortcuts (JupyterLab's notebook commands).
 
 import { h } from "./dom.js";
 import {
@@ -10,38 +11,69 @@ import {
 } from "./state.js";
 import { emptySelection, clickSelect, selectAll, pruneSelection, selectedInOrder } from "./selection.js";
 import { DRAG_MIME, NEW_CONCEPT, dragIds, writePayload, readPayload, isOurDrag, dropOp, freshConceptName, makeBadge } from "./drop.js";
-import { keyAction, SHORTCUTS } from "./keyboard.js";
-import { ThumbStore, LazyImages } from "./thumbs.js";
+import { keyAction, passesToHost, SHORTCUTS } from "./keyboard.js";
+import { HEAT, ThumbCache, ThumbLoader, asBytes, bindThumb } from "./thumbs.js";
+import { VirtualGrid, measureGrid } from "./vgrid.js";
 import { buildPreview } from "./preview.js";
 import { buildCompare, compareImageIds, MAX_COMPARE } from "./compare.js";
 
 const HOVER_DELAY_MS = 450;
+const DRAFT = "__draft__"; // key of a concept being named before it is sent to Python
+const EDGE_PX = 40; // a drag this close to a scroller's edge scrolls it
+const EDGE_STEP_PX = 24;
+
+/**
+ * The table trait (one list per column of the shown activations; UTF-8 JSON in a binary
+ * buffer, or already parsed) as activation records.
+ */
+export function readTable(table) {
+  let c = table || {};
+  if (ArrayBuffer.isView(table) || table instanceof ArrayBuffer) c = JSON.parse(new TextDecoder().decode(asBytes(table)));
+  const ids = c.id || [];
+  const activations = new Array(ids.length);
+  for (let i = 0; i < ids.length; i += 1) {
+    const label = c.label ? c.label[i] : null;
+    const predicted = c.predicted ? c.predicted[i] : null;
+    activations[i] = {
+      id: String(ids[i]),
+      image_id: String(c.image_id[i]),
+      xfeature: c.xfeature[i],
+      value: c.value ? c.value[i] : null,
+      contribution: c.contribution[i],
+      predicted,
+      label,
+      correct: label == null || predicted == null ? null : label === predicted,
+    };
+  }
+  return activations;
+}
 
 export class Canvas {
   /**
    * `model` is the anywidget model (get/set/save_changes/send/on/off); `el` the output element.
-   * `Observer` and `urlApi` are injectable for tests.
+   * `urlApi`, `measure` (vgrid.js measureGrid) and `cacheSize` are injectable for tests.
    */
-  constructor({ model, el, Observer = globalThis.IntersectionObserver, urlApi = globalThis.URL }) {
+  constructor({ model, el, urlApi = globalThis.URL, measure = measureGrid, cacheSize = 600 }) {
     this.model = model;
     this.el = el;
     this.doc = el.ownerDocument;
-    this.urlApi = urlApi;
-    this.lazy = new LazyImages({ Observer });
-    this.view = emptyState();
+    this.win = this.doc.defaultView || globalThis;
+    this.measure = measure;
+    this.cache = new ThumbCache({ capacity: cacheSize, urlApi });
+    this.loader = new ThumbLoader({ send: (msg) => this.model.send(msg), cache: this.cache });
+    this.base = emptyState(); // Python's state plus our unconfirmed operations
+    this.view = this.base; // base plus a concept being named (draft)
+    this.draft = null; // {name, members} while a new concept is being named
     this.sel = emptySelection();
     this.poolOpts = { sort: "display", xfeature: null, outcome: "all" };
-    this.rowEls = new Map(); // row key -> {section, grid, ...}
-    this.rowIds = new Map(); // row key -> ids currently laid out
-    this.thumbEls = new Map(); // activation id -> element
+    this.rowEls = new Map(); // row key -> {section, grid, vgrid, ...}
     this.mergeChecked = new Set();
     this.focusRow = UNLABELED;
-    this.knownConcepts = new Set();
-    this.renameNextNew = false;
-    this.panel = null; // {kind, close}
+    this.panel = null; // {kind, close, byHover, node, returnTo}
     this.hoverTimer = null;
     this.pendingCount = 0;
     this.handlers = [];
+    this.frame = null;
     this.build();
     this.loadData();
     this.receiveState();
@@ -54,20 +86,14 @@ export class Canvas {
     this.handlers.push([`change:${name}`, fn]);
   }
 
-  /** Read the activations and thumbnails (sent once) and build one element per activation. */
+  /** Read the activation table (sent once); thumbnails come later, on demand. */
   loadData() {
-    if (this.heatStore) this.heatStore.dispose();
-    if (this.imageStore) this.imageStore.dispose();
-    for (const node of this.thumbEls.values()) this.detachThumb(node);
-    this.thumbEls.clear();
-    this.rowIds.clear();
-    const opts = { urlApi: this.urlApi };
-    this.heatStore = new ThumbStore(this.model.get("thumbnails"), this.model.get("thumb_offsets") || [], opts);
-    this.imageStore = new ThumbStore(this.model.get("image_thumbnails"), this.model.get("image_thumb_offsets") || [], opts);
-    this.activations = this.model.get("activations") || [];
-    this.byId = new Map(this.activations.map((a) => [String(a.id), a]));
-    this.order = new Map(this.activations.map((a, i) => [String(a.id), i]));
-    this.imagesById = new Map((this.model.get("images") || []).map((im) => [String(im.image_id), im]));
+    const activations = readTable(this.model.get("table"));
+    this.activations = activations;
+    this.byId = new Map(activations.map((a) => [a.id, a]));
+    this.order = new Map(activations.map((a, i) => [a.id, i])); // display order, for the naming rules
+    this.imagesById = new Map(); // image id -> every x-feature of it, asked of Python for compare
+    for (const parts of this.rowEls.values()) parts.vgrid.update(true);
     this.fillXfeatureFilter();
     this.renderHeader();
   }
@@ -76,27 +102,26 @@ export class Canvas {
   receiveState() {
     const state = this.model.get("state") || emptyState();
     this.pendingCount = 0;
-    const before = this.knownConcepts;
-    this.view = state;
+    this.base = state;
     this.root.dataset.version = String(state.version ?? 0); // which Python state is on screen
-    this.knownConcepts = new Set(state.concepts.map((c) => String(c.id)));
+    this.refreshView();
+  }
+
+  /** The view is the base state plus the concept being named, if any. */
+  refreshView() {
+    this.view = this.draft
+      ? applyOp(this.base, { op: "create", name: this.draft.name, members: this.draft.members }, DRAFT, this.order)
+      : this.base;
     this.render();
-    if (this.renameNextNew) {
-      const fresh = state.concepts.filter((c) => !before.has(String(c.id)));
-      if (fresh.length) {
-        this.renameNextNew = false;
-        this.startRename(String(fresh[fresh.length - 1].id));
-      }
-    }
   }
 
   /** Send an operation to Python and show its expected result at once. */
   sendOp(msg, announce) {
     this.model.send(msg);
-    const next = applyOp(this.view, msg, `pending-${++this.pendingCount}`, this.order);
-    if (next !== this.view) {
-      this.view = next;
-      this.render();
+    const next = applyOp(this.base, msg, `pending-${++this.pendingCount}`, this.order);
+    if (next !== this.base) {
+      this.base = next;
+      this.refreshView();
     }
     if (announce) this.announce(announce);
   }
@@ -122,7 +147,7 @@ export class Canvas {
     this.undoBtn = button("↶ Undo", "Undo (Ctrl+Z)", () => this.sendOp({ type: "op", op: "undo" }, "Undone"), "xn-undo");
     this.redoBtn = button("↷ Redo", "Redo (Ctrl+Shift+Z)", () => this.sendOp({ type: "op", op: "redo" }, "Redone"), "xn-redo");
     this.newBtn = button("+ New concept", "New concept from the selection (N)", () => this.createFromSelection(), "xn-new");
-    this.mergeBtn = button("Merge rows", "Merge the checked concept rows", () => this.mergeChecked_(), "xn-merge");
+    this.mergeBtn = button("Merge rows", "Merge the checked concept rows", () => this.openMergeDialog(), "xn-merge");
     this.compareBtn = button("Compare", "Compare the selected images (C)", () => this.openCompare(), "xn-compare-btn");
     this.helpBtn = button("?", "Keyboard shortcuts (?)", () => this.toggleHelp(), "xn-help-btn");
 
@@ -158,6 +183,8 @@ export class Canvas {
       children: [this.undoBtn, this.redoBtn, this.moveMenu, this.newBtn, this.mergeBtn, this.compareBtn,
         this.sortMenu, this.xMenu, this.outcomeMenu, keysLabel, this.helpBtn],
     });
+    // drop targets that stay in view however far the rows are scrolled
+    this.targets = h(d, "div", { className: "xn-targets", attrs: { role: "group", "aria-label": "Drop targets" } });
 
     this.errorText = h(d, "span", { className: "xn-error-text" });
     const dismiss = button("×", "Dismiss", () => this.dismissError(), "xn-error-close");
@@ -173,34 +200,76 @@ export class Canvas {
     });
     this.newZone.addEventListener("click", () => this.createFromSelection());
     this.overlay = h(d, "div", { className: "xn-overlay" });
-    this.root.append(header, toolbar, this.errorBox, this.live, this.rowsBox, this.overlay);
+    const top = h(d, "div", { className: "xn-top", children: [header, toolbar, this.targets, this.errorBox] });
+    this.root.append(top, this.live, this.rowsBox, this.overlay);
     this.el.appendChild(this.root);
     this.wireEvents();
   }
 
   wireEvents() {
-    const rows = this.root;
-    rows.addEventListener("click", (e) => this.onClick(e));
-    rows.addEventListener("dblclick", (e) => {
+    const root = this.root;
+    root.addEventListener("click", (e) => this.onClick(e));
+    root.addEventListener("dblclick", (e) => {
       const name = e.target.closest && e.target.closest(".xn-name");
       if (name) this.startRename(name.closest(".xn-row").dataset.row);
     });
-    rows.addEventListener("dragstart", (e) => this.onDragStart(e));
-    rows.addEventListener("dragend", () => this.clearDropHighlight());
-    rows.addEventListener("dragover", (e) => this.onDragOver(e));
-    rows.addEventListener("dragleave", (e) => {
+    root.addEventListener("dragstart", (e) => this.onDragStart(e));
+    root.addEventListener("dragend", () => this.clearDropHighlight());
+    root.addEventListener("dragover", (e) => this.onDragOver(e));
+    root.addEventListener("dragleave", (e) => {
       const zone = this.dropZoneOf(e.target);
       if (zone && !zone.contains(e.relatedTarget)) zone.classList.remove("xn-over");
     });
-    rows.addEventListener("drop", (e) => this.onDrop(e));
-    this.root.addEventListener("keydown", (e) => this.onKey(e));
-    rows.addEventListener("mouseover", (e) => this.onHover(e));
-    rows.addEventListener("mouseout", (e) => {
+    root.addEventListener("drop", (e) => this.onDrop(e));
+    root.addEventListener("mousedown", (e) => this.onMouseDown(e));
+    root.addEventListener("mouseover", (e) => this.onHover(e));
+    root.addEventListener("mouseout", (e) => {
       const t = this.thumbOf(e.target);
       if (t && !t.contains(e.relatedTarget)) {
         clearTimeout(this.hoverTimer);
         if (this.panel && this.panel.kind === "preview" && this.panel.byHover) this.closePanel();
       }
+    });
+    // Keys: JupyterLab (and Notebook 7) handle shortcuts in a keydown listener in the capture
+    // phase on the document, before any listener in the canvas runs, so the canvas listens
+    // one step earlier, on the window, and keeps every key whose target is inside it.
+    this.keyGuard = (e) => this.guardKey(e);
+    this.win.addEventListener("keydown", this.keyGuard, true);
+    // Any scroll (a grid, the canvas's rows, the notebook, the page) may bring cells into view.
+    this.onScroll = () => this.schedule();
+    this.doc.addEventListener("scroll", this.onScroll, { capture: true, passive: true });
+    this.win.addEventListener("resize", this.onScroll);
+    this.resizeObserver = this.win.ResizeObserver ? new this.win.ResizeObserver(() => this.schedule()) : null;
+    if (this.resizeObserver) this.resizeObserver.observe(this.rowsBox);
+  }
+
+  /** Keydown in the window's capture phase: keep keys aimed at the canvas away from the host. */
+  guardKey(e) {
+    const target = e.target;
+    const path = typeof e.composedPath === "function" ? e.composedPath() : [];
+    if (!(path.includes(this.root) || (target && target.nodeType && this.root.contains(target)))) return;
+    if (passesToHost(e)) return;
+    e.stopPropagation();
+    // the canvas's own handlers would not see the event now: call them
+    for (const node of path.length ? path : [target]) {
+      if (node === this.root) break;
+      if (node && typeof node._xnKeydown === "function") {
+        node._xnKeydown(e);
+        return;
+      }
+    }
+    this.onKey(e);
+  }
+
+  /** Update every grid's window once per frame, however many scroll events arrive. */
+  schedule() {
+    if (this.frame !== null) return;
+    const raf = this.win.requestAnimationFrame ? this.win.requestAnimationFrame.bind(this.win) : (fn) => setTimeout(fn, 16);
+    this.frame = raf(() => {
+      this.frame = null;
+      const grids = [...this.rowEls.values()].map((parts) => parts.vgrid);
+      const measured = grids.map((g) => g.measure(g.grid)); // read everything, then write
+      grids.forEach((g, i) => g.update(false, measured[i]));
     });
   }
 
@@ -210,9 +279,15 @@ export class Canvas {
     const category = this.model.get("category") || "";
     const annotator = this.model.get("annotator") || "";
     this.title.textContent = `Naming “${category}”` + (annotator ? ` — ${annotator}` : "");
-    this.root.style.setProperty("--xn-thumb", `${Number(this.model.get("thumb_size")) || 96}px`);
+    const size = Number(this.model.get("thumb_size")) || 96;
+    this.root.style.setProperty("--xn-thumb", `${size}px`);
+    for (const parts of this.rowEls.values()) parts.vgrid.setCell(size);
     this.keysBox.checked = this.model.get("single_key_shortcuts") !== false;
     this.renderError();
+  }
+
+  get cellSize() {
+    return Number(this.model.get("thumb_size")) || 96;
   }
 
   renderError() {
@@ -247,6 +322,8 @@ export class Canvas {
 
   /** The ids row `key` shows, in screen order (the pool is sorted and filtered). */
   visibleIds(key) {
+    const parts = this.rowEls.get(key);
+    if (parts) return parts.vgrid.ids;
     const row = deriveRows(this.view).find((r) => r.key === key);
     if (!row) return [];
     return key === UNLABELED ? arrangePool(row.ids, this.byId, this.poolOpts) : row.ids;
@@ -259,36 +336,34 @@ export class Canvas {
     const keep = new Set(rows.map((r) => r.key));
     for (const [key, parts] of this.rowEls) {
       if (!keep.has(key)) {
+        parts.vgrid.clear();
         parts.section.remove();
         this.rowEls.delete(key);
-        this.rowIds.delete(key);
         this.mergeChecked.delete(key);
       }
     }
-    const shown = new Set();
     let previous = null;
     for (const row of rows) {
       const parts = this.rowEls.get(row.key) || this.makeRow(row);
-      this.updateRowHeader(parts, row);
       const ids = row.key === UNLABELED ? arrangePool(row.ids, this.byId, this.poolOpts) : row.ids;
-      for (const id of ids) shown.add(id);
-      this.layoutRow(row.key, parts.grid, ids);
-      // keep sections in display order: pool, concepts, trash
+      this.updateRowHeader(parts, row, ids.length);
+      // keep sections in display order: pool, new-concept zone, concepts, trash
       const want = previous ? previous.nextSibling : this.rowsBox.firstChild;
       if (want !== parts.section) this.rowsBox.insertBefore(parts.section, want);
       previous = parts.section;
-      // the new-concept drop zone sits right under the pool: the shortest drag
       if (row.key === UNLABELED) {
         if (previous.nextSibling !== this.newZone) this.rowsBox.insertBefore(this.newZone, previous.nextSibling);
         previous = this.newZone;
       }
+      parts.vgrid.setIds(ids);
     }
-    // thumbnails no longer in any shown row (filtered out) leave the DOM and give back URLs
-    for (const [id, node] of this.thumbEls) {
-      if (!shown.has(id) && (node.parentNode || node._observed)) this.detachThumb(node);
+    if (this.sel.ids.size) {
+      const shown = new Set();
+      for (const parts of this.rowEls.values()) for (const id of parts.vgrid.ids) if (this.sel.ids.has(id)) shown.add(id);
+      this.sel = pruneSelection(this.sel, shown);
     }
-    this.sel = pruneSelection(this.sel, shown);
     this.paintSelection();
+    this.renderTargets(rows);
     this.progress.textContent = progressText(this.view);
     const saved = this.view.saved_at;
     this.saved.textContent = saved ? `saved ${String(saved).replace("T", " ").slice(0, 19)}` : "not saved yet";
@@ -300,9 +375,24 @@ export class Canvas {
     if (hadFocus && (!this.root.contains(active) || active.disabled)) this.root.focus({ preventScroll: true });
   }
 
+  /** The compact list of drop targets above the rows: concepts, Unlabeled, Trash, New concept. */
+  renderTargets(rows) {
+    const items = rows.filter((r) => r.key !== DRAFT).map((r) => [r.key, r.kind === "concept" && r.index < 9 ? `${r.index + 1} ${r.name}` : r.name, r.ids.length]);
+    items.push([NEW_CONCEPT, "+ New concept", null]);
+    const signature = JSON.stringify(items);
+    if (signature === this.targetsSignature) return;
+    this.targetsSignature = signature;
+    const d = this.doc;
+    this.targets.replaceChildren(...items.map(([key, name, n]) => h(d, "button", {
+      className: `xn-target${key === NEW_CONCEPT ? " xn-target-new" : ""}${key === TRASH ? " xn-target-trash" : ""}`,
+      text: n === null ? name : `${name} (${n})`,
+      attrs: { type: "button", "data-row": key, "data-target": key, title: key === NEW_CONCEPT ? "Drop here, or click, to make a new concept from the selection" : "Drop here, or click to move the selection here" },
+    })));
+  }
+
   makeRow(row) {
     const d = this.doc;
-    const section = h(d, "section", { className: `xn-row xn-row-${row.kind}`, attrs: { "data-row": row.key } });
+    const section = h(d, "section", { className: `xn-row xn-row-${row.kind}${row.key === DRAFT ? " xn-row-draft" : ""}`, attrs: { "data-row": row.key } });
     const name = h(d, "span", { className: "xn-name" });
     const count = h(d, "span", { className: "xn-count" });
     const warn = h(d, "span", { className: "xn-warn", text: `⚠ fewer than ${MIN_CONCEPT_SIZE}: dropped in analysis` });
@@ -330,14 +420,21 @@ export class Canvas {
     });
     section.append(head, grid);
     parts.grid = grid;
+    parts.vgrid = new VirtualGrid({
+      grid,
+      cell: this.cellSize,
+      make: () => this.makeCell(),
+      fill: (node, id) => this.fillCell(node, id),
+      release: (node) => this.releaseCell(node),
+      measure: this.measure,
+    });
     this.rowEls.set(row.key, parts);
     return parts;
   }
 
-  updateRowHeader(parts, row) {
+  updateRowHeader(parts, row, visible) {
     if (!parts.section.classList.contains("xn-editing")) parts.name.textContent = row.name;
     parts.grid.setAttribute("aria-label", row.name);
-    const visible = row.key === UNLABELED ? arrangePool(row.ids, this.byId, this.poolOpts).length : row.ids.length;
     parts.count.textContent = visible === row.ids.length ? `${row.ids.length}` : `${visible} shown of ${row.ids.length}`;
     parts.warn.hidden = !row.small;
     parts.section.classList.toggle("xn-small", row.small);
@@ -345,103 +442,73 @@ export class Canvas {
     if (parts.check) parts.check.checked = this.mergeChecked.has(row.key);
   }
 
-  /**
-   * Put the thumbnails of `ids` into `grid` in order, touching as few nodes as possible: a row
-   * that only lost or gained thumbnails at the end keeps every other node in place (no
-   * re-layout of 2,000 nodes, no lost object URLs); any other change rebuilds the row.
-   */
-  layoutRow(key, grid, ids) {
-    const old = this.rowIds.get(key);
-    if (old && old.length === ids.length && old.every((id, i) => id === ids[i])) return;
-    this.rowIds.set(key, ids);
-    const nodes = ids.map((id) => this.thumbFor(id));
-    const wanted = new Set(nodes);
-    const current = [...grid.children];
-    let j = 0;
-    let inOrder = true;
-    for (const child of current) {
-      if (j < nodes.length && child === nodes[j]) j += 1;
-      else if (wanted.has(child)) { inOrder = false; break; }
-    }
-    if (inOrder) {
-      for (const child of current) if (!wanted.has(child)) child.remove();
-      if (j < nodes.length) {
-        const frag = this.doc.createDocumentFragment();
-        for (let i = j; i < nodes.length; i += 1) frag.appendChild(nodes[i]);
-        grid.appendChild(frag);
-      }
-      return;
-    }
-    const frag = this.doc.createDocumentFragment();
-    for (const node of nodes) frag.appendChild(node);
-    grid.replaceChildren(frag);
-  }
+  // ---- cells (recycled by the virtual grids) --------------------------------------------
 
-  /** The element for activation `id`, created on first use. */
-  thumbFor(id) {
-    let node = this.thumbEls.get(id);
-    if (node) {
-      if (!node.isConnected || !node.parentNode) this.attachImage(node);
-      return node;
-    }
+  makeCell() {
     const d = this.doc;
-    const a = this.byId.get(id) || { id, xfeature: "?", thumb: -1 };
-    const outcome = a.correct === true ? "true positive" : a.correct === false ? "false positive" : "";
-    node = h(d, "div", {
-      className: `xn-thumb${a.correct === false ? " xn-fp" : ""}`,
-      attrs: {
-        draggable: "true",
-        role: "option",
-        tabindex: "-1",
-        "aria-selected": "false",
-        "data-id": id,
-        title: `${a.image_id ?? id} · x${a.xfeature} · contribution ${Number(a.contribution).toFixed(2)}${outcome ? ` · ${outcome}` : ""}`,
-      },
-    });
-    if (this.heatStore.has(a.thumb)) {
-      const img = h(d, "img", { attrs: { alt: `x-feature ${a.xfeature} of ${a.image_id ?? id}`, draggable: "false", "data-thumb": a.thumb, decoding: "async" } });
-      node.appendChild(img);
-    } else {
-      node.appendChild(h(d, "div", { className: "xn-placeholder", text: `x${a.xfeature}` }));
-    }
-    node.appendChild(h(d, "span", { className: "xn-tag", text: `x${a.xfeature}` }));
-    this.thumbEls.set(id, node);
-    this.attachImage(node);
+    const node = h(d, "div", { className: "xn-thumb", attrs: { draggable: "true", role: "option", tabindex: "-1", "aria-selected": "false" } });
+    const img = h(d, "img", { attrs: { alt: "", draggable: "false", decoding: "async" } });
+    const placeholder = h(d, "div", { className: "xn-placeholder" });
+    placeholder.hidden = true;
+    const tag = h(d, "span", { className: "xn-tag" });
+    node.append(img, placeholder, tag);
+    node._img = img;
+    node._placeholder = placeholder;
+    node._tag = tag;
     return node;
   }
 
-  attachImage(node) {
-    const img = node.querySelector("img");
-    if (img && !node._observed) {
-      node._observed = true;
-      this.lazy.observe(img, this.heatStore);
-    }
+  /** Bind a cell to activation `id`: its text, selection mark and thumbnail (fetched on demand). */
+  fillCell(node, id) {
+    if (node.dataset.id === id && node._release) return;
+    this.releaseCell(node);
+    const a = this.byId.get(id) || { id, xfeature: "?" };
+    const outcome = a.correct === true ? "true positive" : a.correct === false ? "false positive" : "";
+    node.dataset.id = id;
+    node.title = `${a.image_id ?? id} · x${a.xfeature} · contribution ${Number(a.contribution).toFixed(2)}${outcome ? ` · ${outcome}` : ""}`;
+    node.classList.toggle("xn-fp", a.correct === false);
+    const selected = this.sel.ids.has(id);
+    node.classList.toggle("xn-selected", selected);
+    node.setAttribute("aria-selected", selected ? "true" : "false");
+    node._tag.textContent = `x${a.xfeature}`;
+    node._img.alt = `x-feature ${a.xfeature} of ${a.image_id ?? id}`;
+    node._img.hidden = false;
+    node._placeholder.hidden = true;
+    node._placeholder.textContent = `x${a.xfeature}`;
+    node._release = bindThumb(this.loader, node._img, HEAT, id, () => {
+      node._img.hidden = true;
+      node._placeholder.hidden = false;
+    });
   }
 
-  detachThumb(node) {
-    const img = node.querySelector("img");
-    if (img && node._observed) {
-      node._observed = false;
-      this.lazy.unobserve(img);
+  releaseCell(node) {
+    if (node._release) node._release();
+    node._release = null;
+    node._img.removeAttribute("src");
+    if (this.doc.activeElement === node) this.root.focus({ preventScroll: true }); // never drop focus to the page
+  }
+
+  /** Rendered cells of every row. */
+  *renderedCells() {
+    for (const parts of this.rowEls.values()) yield* parts.vgrid.nodes.entries();
+  }
+
+  cellOf(id) {
+    for (const parts of this.rowEls.values()) {
+      const node = parts.vgrid.nodes.get(id);
+      if (node) return node;
     }
-    node.remove();
+    return null;
   }
 
   paintSelection() {
-    const prev = this.painted || new Set();
-    for (const id of prev) {
-      if (!this.sel.ids.has(id)) {
-        const node = this.thumbEls.get(id);
-        if (node) { node.classList.remove("xn-selected"); node.setAttribute("aria-selected", "false"); }
+    for (const [id, node] of this.renderedCells()) {
+      const on = this.sel.ids.has(id);
+      if (node.classList.contains("xn-selected") !== on) {
+        node.classList.toggle("xn-selected", on);
+        node.setAttribute("aria-selected", on ? "true" : "false");
       }
     }
-    for (const id of this.sel.ids) {
-      if (!prev.has(id)) {
-        const node = this.thumbEls.get(id);
-        if (node) { node.classList.add("xn-selected"); node.setAttribute("aria-selected", "true"); }
-      }
-    }
-    this.painted = new Set(this.sel.ids);
     const n = this.sel.ids.size;
     this.compareBtn.disabled = n === 0;
     this.compareBtn.textContent = n ? `Compare (${Math.min(n, MAX_COMPARE)})` : "Compare";
@@ -478,6 +545,11 @@ export class Canvas {
       else if (kind === "delete") this.sendOp({ type: "op", op: "delete", concept_id: key }, `Deleted ${targetLabel(this.view, key)}; its images are back in Unlabeled`);
       return;
     }
+    const chip = e.target.closest && e.target.closest(".xn-target");
+    if (chip) {
+      this.onTargetClick(chip.dataset.target);
+      return;
+    }
     const thumb = this.thumbOf(e.target);
     if (!thumb) return;
     const key = this.rowKeyOf(thumb);
@@ -488,11 +560,30 @@ export class Canvas {
     thumb.focus({ preventScroll: true });
   }
 
-  /** Focus a thumbnail (scrolling it into view) and remember its row. */
+  /** A drop-target chip clicked: move the selection there, or show that row when nothing is selected. */
+  onTargetClick(key) {
+    if (key === NEW_CONCEPT) {
+      this.createFromSelection();
+    } else if (this.sel.ids.size) {
+      this.moveSelection(key);
+    } else {
+      const parts = this.rowEls.get(key);
+      if (parts && parts.section.scrollIntoView) parts.section.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  /** Focus a thumbnail (scrolling its row so it is rendered and in view) and remember its row. */
   focusThumb(id) {
-    const node = this.thumbEls.get(id);
-    if (!node || !node.isConnected) return;
-    this.focusRow = this.rowKeyOf(node) || this.focusRow;
+    const key = locate(this.view).get(id);
+    const parts = key ? this.rowEls.get(key) : null;
+    if (!parts) return;
+    const index = parts.vgrid.ids.indexOf(id);
+    if (index < 0) return;
+    if (parts.section.scrollIntoView && !parts.vgrid.nodes.has(id)) parts.section.scrollIntoView({ block: "nearest" });
+    parts.vgrid.scrollToIndex(index);
+    const node = parts.vgrid.nodes.get(id);
+    if (!node) return;
+    this.focusRow = key;
     node.focus({ preventScroll: true });
     if (node.scrollIntoView) node.scrollIntoView({ block: "nearest", inline: "nearest" });
   }
@@ -537,7 +628,8 @@ export class Canvas {
 
   /** Selected ids in screen order. */
   selection() {
-    const ordered = deriveRows(this.view).flatMap((r) => (r.key === UNLABELED ? this.visibleIds(UNLABELED) : r.ids));
+    if (!this.sel.ids.size) return [];
+    const ordered = deriveRows(this.view).flatMap((r) => this.visibleIds(r.key));
     return selectedInOrder(this.sel, ordered);
   }
 
@@ -557,20 +649,69 @@ export class Canvas {
     this.fillMoveMenu();
   }
 
+  /**
+   * A new concept from the selection: its row appears at once with a name box, and Python
+   * gets one `create` (name and members together) when the name is confirmed, so making and
+   * naming a concept is one step to undo. Escape in the box makes nothing.
+   */
   createFromSelection() {
+    if (this.draft) return;
     const ids = this.selection();
-    const name = freshConceptName(this.view.concepts);
     this.sel = emptySelection();
-    this.renameNextNew = true;
-    this.sendOp({ type: "op", op: "create", name, members: ids }, `Created concept “${name}” with ${ids.length} image${ids.length === 1 ? "" : "s"}`);
+    this.draft = { name: freshConceptName(this.base.concepts), members: ids };
+    this.refreshView();
+    this.startRename(DRAFT);
   }
 
-  mergeChecked_() {
-    const order = this.view.concepts.map((c) => String(c.id));
+  /** Send the concept being named (or drop it). */
+  finishDraft(name) {
+    const draft = this.draft;
+    if (!draft) return;
+    this.draft = null;
+    if (name === null) {
+      this.refreshView();
+      this.announce("No concept made");
+      return;
+    }
+    const n = draft.members.length;
+    this.sendOp({ type: "op", op: "create", name, members: draft.members }, `Created concept “${name}” with ${n} image${n === 1 ? "" : "s"}`);
+  }
+
+  /** Merge asks for the merged concept's name (the first checked concept's name to start with). */
+  openMergeDialog() {
+    const order = this.base.concepts.map((c) => String(c.id));
     const ids = order.filter((k) => this.mergeChecked.has(k));
     if (ids.length < 2) return;
-    this.mergeChecked.clear();
-    this.sendOp({ type: "op", op: "merge", concept_ids: ids }, `Merged ${ids.length} concepts`);
+    const d = this.doc;
+    const first = this.base.concepts.find((c) => String(c.id) === ids[0]);
+    const input = h(d, "input", { className: "xn-merge-name", attrs: { type: "text", "aria-label": "Name of the merged concept", maxlength: "200" } });
+    input.value = first ? first.name : "";
+    const ok = h(d, "button", { className: "xn-btn xn-merge-ok", text: "Merge", attrs: { type: "button" } });
+    const cancel = h(d, "button", { className: "xn-btn xn-merge-cancel", text: "Cancel", attrs: { type: "button" } });
+    const names = ids.map((k) => targetLabel(this.base, k)).join(", ");
+    const node = h(d, "div", {
+      className: "xn-dialog xn-merge-dialog",
+      attrs: { role: "dialog", "aria-label": "Merge concepts" },
+      children: [h(d, "div", { className: "xn-panel-title", text: `Merge ${ids.length} concepts` }),
+        h(d, "p", { className: "xn-dialog-text", text: names }),
+        h(d, "label", { text: "Name ", children: [input] }), h(d, "div", { className: "xn-dialog-buttons", children: [ok, cancel] })],
+    });
+    const merge = () => {
+      const name = input.value.trim() || (first ? first.name : "");
+      this.mergeChecked.clear();
+      this.closePanel();
+      this.sendOp({ type: "op", op: "merge", concept_ids: ids, name }, `Merged ${ids.length} concepts into “${name}”`);
+    };
+    ok.addEventListener("click", merge);
+    cancel.addEventListener("click", () => this.closePanel());
+    input._xnKeydown = (e) => {
+      if (e.key === "Enter") { e.preventDefault(); merge(); }
+      else if (e.key === "Escape") { e.preventDefault(); this.closePanel(); }
+    };
+    input.addEventListener("keydown", (e) => { if (!e.cancelBubble) input._xnKeydown(e); });
+    this.showPanel("merge", { node, close: () => node.remove() });
+    input.focus();
+    input.select();
   }
 
   // ---- rename ---------------------------------------------------------------------------
@@ -580,6 +721,7 @@ export class Canvas {
     if (!parts || parts.kind !== "concept" || parts.section.classList.contains("xn-editing")) return;
     const concept = this.view.concepts.find((c) => String(c.id) === key);
     if (!concept) return;
+    const isDraft = key === DRAFT;
     const input = h(this.doc, "input", { className: "xn-name-input", attrs: { type: "text", "aria-label": "Concept name", maxlength: "200" } });
     input.value = concept.name;
     parts.section.classList.add("xn-editing");
@@ -591,18 +733,21 @@ export class Canvas {
       const value = input.value.trim();
       parts.section.classList.remove("xn-editing");
       parts.name.textContent = concept.name;
-      if (commit && value && value !== concept.name) {
+      if (isDraft) {
+        this.finishDraft(commit ? value || concept.name : null);
+      } else if (commit && value && value !== concept.name) {
         this.sendOp({ type: "op", op: "rename", concept_id: concept.id, name: value }, `Renamed to “${value}”`);
       } else {
         this.render();
       }
       this.root.focus({ preventScroll: true });
     };
-    input.addEventListener("keydown", (e) => {
-      e.stopPropagation();
+    input._xnKeydown = (e) => {
       if (e.key === "Enter") { e.preventDefault(); finish(true); }
       else if (e.key === "Escape") { e.preventDefault(); finish(false); }
-    });
+    };
+    // without the window guard (a host that lets the event through), the input handles it itself
+    input.addEventListener("keydown", (e) => { if (!e.cancelBubble) input._xnKeydown(e); });
     input.addEventListener("blur", () => finish(true));
     input.focus();
     input.select();
@@ -612,7 +757,7 @@ export class Canvas {
 
   dropZoneOf(target) {
     if (!target || !target.closest) return null;
-    return target.closest(".xn-row, .xn-newzone");
+    return target.closest(".xn-row, .xn-newzone, .xn-target");
   }
 
   onDragStart(e) {
@@ -628,19 +773,40 @@ export class Canvas {
   }
 
   onDragOver(e) {
+    if (!isOurDrag(e.dataTransfer)) return;
+    this.autoScroll(e);
     const zone = this.dropZoneOf(e.target);
-    if (!zone || !isOurDrag(e.dataTransfer)) return;
+    if (!zone) return;
     e.preventDefault();
     e.dataTransfer.dropEffect = "move";
     if (!zone.classList.contains("xn-over")) {
-      this.clearDropHighlight();
+      this.clearDropHighlight(false);
       zone.classList.add("xn-over");
     }
   }
 
-  clearDropHighlight() {
+  /** While dragging near the top or bottom edge of a grid or of the rows, scroll it. */
+  autoScroll(e) {
+    const y = e.clientY;
+    if (typeof y !== "number") return;
+    const grid = e.target && e.target.closest ? e.target.closest(".xn-grid") : null;
+    for (const box of [grid, this.rowsBox]) {
+      if (!box || box.scrollHeight <= box.clientHeight) continue;
+      const r = box.getBoundingClientRect();
+      if (y < r.top - 1 || y > r.bottom + 1) continue;
+      const before = box.scrollTop;
+      if (y < r.top + EDGE_PX) box.scrollTop -= EDGE_STEP_PX;
+      else if (y > r.bottom - EDGE_PX) box.scrollTop += EDGE_STEP_PX;
+      if (box.scrollTop !== before) {
+        this.schedule();
+        return;
+      }
+    }
+  }
+
+  clearDropHighlight(ended = true) {
     for (const node of this.root.querySelectorAll(".xn-over")) node.classList.remove("xn-over");
-    this.root.classList.remove("xn-dragging");
+    if (ended) this.root.classList.remove("xn-dragging");
   }
 
   onDrop(e) {
@@ -660,13 +826,52 @@ export class Canvas {
       this.createFromSelection();
       return;
     }
-    const msg = dropOp(ids, key, locate(this.view));
+    if (key === DRAFT) return;
+    const msg = dropOp(ids, key, locate(this.base));
     this.sel = emptySelection();
     if (!msg) {
       this.paintSelection();
       return;
     }
     this.sendOp(msg, `Moved ${msg.ids.length} image${msg.ids.length === 1 ? "" : "s"} to ${targetLabel(this.view, key)}`);
+  }
+
+  // ---- rubber-band selection ------------------------------------------------------------
+
+  /** A press on a grid's background starts a rubber band; Ctrl/Cmd/Shift add to the selection. */
+  onMouseDown(e) {
+    if (e.button !== 0 || this.thumbOf(e.target)) return;
+    const grid = e.target.closest ? e.target.closest(".xn-grid") : null;
+    if (!grid || grid.clientWidth && e.offsetX > grid.clientWidth) return; // the scrollbar
+    const key = this.rowKeyOf(grid);
+    const parts = this.rowEls.get(key);
+    if (!parts) return;
+    e.preventDefault();
+    this.root.focus({ preventScroll: true });
+    const vgrid = parts.vgrid;
+    const [x0, y0] = vgrid.toContent(e.clientX, e.clientY);
+    const base = e.ctrlKey || e.metaKey || e.shiftKey ? new Set(this.sel.ids) : new Set();
+    const band = h(this.doc, "div", { className: "xn-band" });
+    grid.appendChild(band);
+    const move = (ev) => {
+      const [x1, y1] = vgrid.toContent(ev.clientX, ev.clientY);
+      Object.assign(band.style, { left: `${Math.min(x0, x1)}px`, top: `${Math.min(y0, y1)}px`, width: `${Math.abs(x1 - x0)}px`, height: `${Math.abs(y1 - y0)}px` });
+      const ids = new Set(base);
+      for (const id of vgrid.idsInRect(x0, y0, x1, y1)) ids.add(id);
+      this.sel = { ids, anchor: this.sel.anchor };
+      this.paintSelection();
+    };
+    const up = (ev) => {
+      move(ev);
+      band.remove();
+      this.doc.removeEventListener("mousemove", move, true);
+      this.doc.removeEventListener("mouseup", up, true);
+      this.focusRow = key;
+      this.fillMoveMenu();
+      this.announce(`${this.sel.ids.size} selected`);
+    };
+    this.doc.addEventListener("mousemove", move, true);
+    this.doc.addEventListener("mouseup", up, true);
   }
 
   // ---- keyboard -------------------------------------------------------------------------
@@ -679,7 +884,7 @@ export class Canvas {
     let handled = true;
     switch (action.type) {
       case "moveTo": {
-        const c = this.view.concepts[action.index];
+        const c = this.base.concepts[action.index];
         if (c) this.moveSelection(String(c.id));
         else this.announce(`There is no concept ${action.index + 1}`);
         break;
@@ -719,27 +924,46 @@ export class Canvas {
         break;
       default: handled = false;
     }
-    if (handled) {
-      e.preventDefault();
-      e.stopPropagation();
-    }
+    if (handled) e.preventDefault();
   }
 
   // ---- panels ---------------------------------------------------------------------------
 
+  /** Close the open panel; focus goes back where it was when the panel opened. */
   closePanel() {
-    if (this.panel) this.panel.close();
+    const panel = this.panel;
+    if (!panel) return;
     this.panel = null;
+    panel.close();
+    if (panel.byHover) return;
+    const active = this.doc.activeElement;
+    if (!active || active === this.doc.body || !this.root.contains(active) || panel.node.contains(active)) {
+      const back = panel.returnTo && panel.returnTo.isConnected && this.root.contains(panel.returnTo) ? panel.returnTo : this.root;
+      back.focus({ preventScroll: true });
+    }
   }
 
   showPanel(kind, built, byHover = false) {
-    this.closePanel();
-    const closeBtn = h(this.doc, "button", { className: "xn-btn xn-panel-close", text: "×", attrs: { type: "button", title: "Close (Escape)" } });
-    closeBtn.addEventListener("click", () => this.closePanel());
-    built.node.prepend(closeBtn);
+    const active = this.doc.activeElement;
+    const returnTo = this.panel ? this.panel.returnTo : (active && this.root.contains(active) ? active : this.root);
+    if (this.panel) {
+      const old = this.panel;
+      this.panel = null;
+      old.close();
+    }
+    if (!built.hasClose) {
+      const closeBtn = h(this.doc, "button", { className: "xn-btn xn-panel-close", text: "×", attrs: { type: "button", title: "Close (Escape)" } });
+      closeBtn.addEventListener("click", () => this.closePanel());
+      built.node.prepend(closeBtn);
+    }
     this.overlay.appendChild(built.node);
     built.node.classList.toggle("xn-by-hover", byHover); // a hover preview never blocks clicks
-    this.panel = { kind, close: built.close, byHover, node: built.node };
+    this.panel = { kind, close: built.close, byHover, node: built.node, returnTo };
+  }
+
+  /** Fill `img` with a thumbnail fetched on demand; returns the release function. */
+  bind(img, kind, key, onMissing) {
+    return bindThumb(this.loader, img, kind, key, onMissing);
   }
 
   onHover(e) {
@@ -747,15 +971,14 @@ export class Canvas {
     if (!thumb || this.root.classList.contains("xn-dragging")) return;
     clearTimeout(this.hoverTimer);
     this.hoverTimer = setTimeout(() => {
-      if (!this.panel || this.panel.byHover) this.openPreview(thumb.dataset.id, true);
+      if (thumb.isConnected && (!this.panel || this.panel.byHover)) this.openPreview(thumb.dataset.id, true);
     }, HOVER_DELAY_MS);
   }
 
   openPreview(id, byHover) {
     const act = this.byId.get(id);
     if (!act) return;
-    const image = this.imagesById.get(String(act.image_id)) || null;
-    this.showPanel("preview", buildPreview(this.doc, act, image, this.heatStore, this.imageStore), byHover);
+    this.showPanel("preview", buildPreview(this.doc, act, (...args) => this.bind(...args)), byHover);
   }
 
   openCompare() {
@@ -764,27 +987,58 @@ export class Canvas {
       this.announce("Select up to 8 images to compare");
       return;
     }
-    this.showPanel("compare", buildCompare(this.doc, imageIds, this.imagesById, this.heatStore, this.imageStore));
+    const missing = imageIds.filter((id) => !this.imagesById.has(id));
+    this.compareWanted = null;
+    if (missing.length) {
+      // every x-feature of these images, significant or not: Python sends them on request
+      this.compareWanted = { req: ++this.loader.seq, imageIds };
+      this.model.send({ type: "image_rows", req: this.compareWanted.req, image_ids: missing });
+      return;
+    }
+    this.showPanel("compare", buildCompare(this.doc, imageIds, this.imagesById, (...args) => this.bind(...args)));
   }
 
+  /** Python's answer to "image_rows": keep it, and open the compare view that waited for it. */
+  receiveImageRows(msg) {
+    for (const [imageId, xfeatures] of Object.entries(msg.images || {})) {
+      this.imagesById.set(imageId, { image_id: imageId, xfeatures });
+    }
+    const wanted = this.compareWanted;
+    if (!wanted || wanted.req !== msg.req) return; // a later compare is waiting for its own answer
+    this.compareWanted = null;
+    for (const id of wanted.imageIds) if (!this.imagesById.has(id)) this.imagesById.set(id, { image_id: id, xfeatures: [] });
+    this.showPanel("compare", buildCompare(this.doc, wanted.imageIds, this.imagesById, (...args) => this.bind(...args)));
+  }
+
+  /**
+   * The shortcut list lives in a shadow root with its own reset styles, so a host's CSS (e.g.
+   * JupyterLab's rules for dl/dt) cannot misalign keys and descriptions.
+   */
   toggleHelp() {
     if (this.panel && this.panel.kind === "help") {
       this.closePanel();
       return;
     }
     const d = this.doc;
-    const list = h(d, "dl", { className: "xn-help-list" });
+    const node = h(d, "div", { className: "xn-help", attrs: { role: "dialog", "aria-label": "Keyboard shortcuts" } });
+    const shadow = node.attachShadow ? node.attachShadow({ mode: "open" }) : node;
+    const style = h(d, "style", { text: HELP_CSS });
     const singleOn = this.model.get("single_key_shortcuts") !== false;
+    const table = h(d, "div", { className: "list", attrs: { role: "table" } });
     for (const [keys, what, single] of SHORTCUTS) {
-      list.append(h(d, "dt", { text: keys, className: single && !singleOn ? "xn-off" : "" }), h(d, "dd", { text: what + (single && !singleOn ? " (off)" : "") }));
+      const off = single && !singleOn;
+      table.appendChild(h(d, "div", {
+        className: `item${off ? " off" : ""}`,
+        attrs: { role: "row" },
+        children: [h(d, "span", { className: "keys", text: keys, attrs: { role: "cell" } }),
+          h(d, "span", { className: "what", text: what + (off ? " (off)" : ""), attrs: { role: "cell" } })],
+      }));
     }
-    const node = h(d, "div", {
-      className: "xn-help",
-      attrs: { role: "dialog", "aria-label": "Keyboard shortcuts" },
-      children: [h(d, "div", { className: "xn-panel-title", text: "Keyboard shortcuts" }), list,
-        h(d, "p", { text: "Drag thumbnails onto a row, or use “Move to…”. Click selects, Ctrl/Cmd-click adds, Shift-click selects a range." })],
-    });
-    this.showPanel("help", { node, close: () => node.remove() });
+    const close = h(d, "button", { className: "close", text: "×", attrs: { type: "button", title: "Close (Escape)", "aria-label": "Close" } });
+    close.addEventListener("click", () => this.closePanel());
+    shadow.append(style, close, h(d, "div", { className: "title", text: "Keyboard shortcuts" }), table,
+      h(d, "p", { className: "note", text: "Drag thumbnails onto a row or onto a target above the rows, or use “Move to…”. Click selects, Ctrl/Cmd-click adds, Shift-click selects a range; drag on the background between thumbnails to select with a rubber band." }));
+    this.showPanel("help", { node, close: () => node.remove(), hasClose: true });
   }
 
   announce(text) {
@@ -793,28 +1047,52 @@ export class Canvas {
 
   destroy() {
     for (const [event, fn] of this.handlers) this.model.off(event, fn);
+    this.win.removeEventListener("keydown", this.keyGuard, true);
+    this.doc.removeEventListener("scroll", this.onScroll, { capture: true });
+    this.win.removeEventListener("resize", this.onScroll);
+    if (this.resizeObserver) this.resizeObserver.disconnect();
     clearTimeout(this.hoverTimer);
     this.closePanel();
-    this.lazy.disconnect();
-    this.heatStore.dispose();
-    this.imageStore.dispose();
+    for (const parts of this.rowEls.values()) parts.vgrid.clear();
+    this.loader.dispose();
+    this.cache.dispose();
     this.root.remove();
   }
 }
 
+// Styles of the help panel's shadow root: everything reset, nothing inherited from the host.
+const HELP_CSS = `
+:host { all: initial; display: block; position: relative; box-sizing: border-box; font: 13px/1.4 system-ui, sans-serif;
+  color: var(--xn-fg, #222); background: var(--xn-bg, #fff); border: 1px solid var(--xn-border, #ccc); border-radius: 6px;
+  padding: 30px 12px 10px; box-shadow: 0 4px 16px rgba(0, 0, 0, 0.25); max-width: 640px; }
+* { box-sizing: border-box; margin: 0; padding: 0; }
+.title { font-weight: 600; margin-bottom: 6px; }
+.list { display: grid; grid-template-columns: max-content 1fr; column-gap: 14px; row-gap: 3px; }
+.item { display: contents; }
+.keys { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; white-space: nowrap; }
+.off .keys { text-decoration: line-through; }
+.note { margin-top: 8px; color: var(--xn-muted, #666); }
+.close { position: absolute; right: 6px; top: 6px; font: inherit; padding: 0 8px; border: 1px solid var(--xn-border, #ccc);
+  border-radius: 3px; background: var(--xn-bg2, #f3f3f3); color: inherit; cursor: pointer; }
+`;
+
 /** Create the canvas in `el` and subscribe it to the model; returns the cleanup function. */
-export function mount({ model, el, Observer, urlApi }) {
-  const canvas = new Canvas({ model, el, Observer, urlApi });
+export function mount({ model, el, urlApi, measure, cacheSize }) {
+  const canvas = new Canvas({ model, el, urlApi, measure, cacheSize });
   canvas.listen("state", () => canvas.receiveState());
   canvas.listen("error", () => canvas.onError());
   canvas.listen("single_key_shortcuts", () => { canvas.keysBox.checked = canvas.model.get("single_key_shortcuts") !== false; });
   canvas.listen("thumb_size", () => canvas.renderHeader());
   canvas.listen("category", () => canvas.renderHeader());
   canvas.listen("annotator", () => canvas.renderHeader());
-  for (const name of ["activations", "thumbnails", "thumb_offsets", "images", "image_thumbnails", "image_thumb_offsets"]) {
-    canvas.listen(name, () => { canvas.loadData(); canvas.render(); });
-  }
+  canvas.listen("table", () => { canvas.loadData(); canvas.render(); });
+  const onCustom = (msg, buffers) => {
+    if (msg && msg.type === "image_rows") canvas.receiveImageRows(msg);
+    else canvas.loader.receive(msg, buffers);
+  };
+  model.on("msg:custom", onCustom);
+  canvas.handlers.push(["msg:custom", onCustom]);
   return { canvas, cleanup: () => canvas.destroy() };
 }
 
-export { DRAG_MIME };
+export { DRAG_MIME, DRAFT };

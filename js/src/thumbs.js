@@ -1,139 +1,231 @@
-// Thumbnails: PNGs arrive once as one binary buffer plus offsets. Blob URLs are made only for
-// images on screen (IntersectionObserver) and revoked when they leave, so 2,000 thumbnails cost
-// a handful of live URLs, not 2,000.
+// Thumbnails on demand (docs/widget-protocol.md): the canvas asks Python for the PNGs it is about
+// to show, in batches, as custom messages; Python answers with one binary buffer per batch.
+// Received PNGs become object URLs in a bounded LRU cache, so browser memory does not grow with
+// the size of the set; an entry that is on screen is pinned and never evicted.
 
-/** A Uint8Array over whatever anywidget hands us for a bytes trait (DataView, ArrayBuffer, typed array). */
+export const HEAT = "heat"; // heatmap-over-image thumbnail of an activation (keyed by activation id)
+export const IMAGE = "image"; // plain image (keyed by image id)
+
+/** A Uint8Array over whatever anywidget hands us for a binary buffer (DataView, ArrayBuffer, typed array). */
 export function asBytes(value) {
   if (!value) return new Uint8Array(0);
   if (value instanceof Uint8Array) return value;
   if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
   if (typeof value.byteLength === "number" && value.buffer) return new Uint8Array(value.buffer, value.byteOffset || 0, value.byteLength);
-  throw new TypeError("thumbnails must be a binary buffer (bytes trait)");
+  throw new TypeError("thumbnails must arrive as a binary buffer");
 }
 
 /**
- * Slices PNG `i` out of the blob by `offsets` and hands out reference-counted object URLs.
- * `urlApi` (default: the global URL) is injectable for tests.
+ * Object URLs of received thumbnails, least recently used evicted first once more than
+ * `capacity` entries are held. `url` is null for "Python has no thumbnail" (a placeholder is
+ * drawn). Pinned entries (in use on screen) are never evicted, so the cache holds at most
+ * `capacity` + what is on screen.
  */
-export class ThumbStore {
-  constructor(bytes, offsets, { urlApi = globalThis.URL, BlobClass = globalThis.Blob, type = "image/png" } = {}) {
-    this.bytes = asBytes(bytes);
-    this.offsets = Array.isArray(offsets) ? offsets : [];
+export class ThumbCache {
+  constructor({ capacity = 600, urlApi = globalThis.URL, BlobClass = globalThis.Blob, type = "image/png" } = {}) {
+    this.capacity = capacity;
     this.urlApi = urlApi;
     this.BlobClass = BlobClass;
     this.type = type;
-    this.live = new Map(); // index -> {url, refs}
+    this.entries = new Map(); // key -> {url, pins}; Map order is recency order
   }
 
-  /** Number of thumbnails in the blob. */
-  get size() {
-    return Math.max(0, this.offsets.length - 1);
+  static key(kind, id) {
+    return `${kind}\u0000${id}`;
   }
 
-  /** True when index `i` names a non-empty PNG. */
-  has(i) {
-    return Number.isInteger(i) && i >= 0 && i < this.size && this.offsets[i + 1] > this.offsets[i];
+  has(key) {
+    return this.entries.has(key);
   }
 
-  /** The bytes of PNG `i` (a view, no copy). */
-  slice(i) {
-    if (!this.has(i)) return null;
-    return this.bytes.subarray(this.offsets[i], this.offsets[i + 1]);
-  }
-
-  /** An object URL for PNG `i`, created on first use; pair every acquire with a release. */
-  acquire(i) {
-    if (!this.has(i)) return null;
-    let entry = this.live.get(i);
-    if (!entry) {
-      const url = this.urlApi.createObjectURL(new this.BlobClass([this.slice(i)], { type: this.type }));
-      entry = { url, refs: 0 };
-      this.live.set(i, entry);
-    }
-    entry.refs += 1;
+  /** The entry's URL (null: no thumbnail), or undefined when not cached; marks it recently used. */
+  get(key) {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
     return entry.url;
   }
 
-  /** Give back one use of PNG `i`'s URL; the URL is revoked when nobody uses it. */
-  release(i) {
-    const entry = this.live.get(i);
-    if (!entry) return;
-    entry.refs -= 1;
-    if (entry.refs <= 0) {
-      this.urlApi.revokeObjectURL(entry.url);
-      this.live.delete(i);
+  /** Store PNG `bytes` (empty or null: no thumbnail) under `key`. */
+  put(key, bytes) {
+    if (this.entries.has(key)) return this.get(key);
+    const url = bytes && bytes.length ? this.urlApi.createObjectURL(new this.BlobClass([bytes], { type: this.type })) : null;
+    this.entries.set(key, { url, pins: 0 });
+    this.evict();
+    return url;
+  }
+
+  pin(key) {
+    const entry = this.entries.get(key);
+    if (entry) entry.pins += 1;
+  }
+
+  unpin(key) {
+    const entry = this.entries.get(key);
+    if (entry && entry.pins > 0) entry.pins -= 1;
+    this.evict();
+  }
+
+  evict() {
+    if (this.entries.size <= this.capacity) return;
+    for (const [key, entry] of this.entries) {
+      if (this.entries.size <= this.capacity) break;
+      if (entry.pins > 0) continue;
+      if (entry.url) this.urlApi.revokeObjectURL(entry.url);
+      this.entries.delete(key);
     }
   }
 
-  /** Revoke every live URL (on widget teardown or new data). */
+  /** Number of cached entries, and of those that hold an object URL. */
+  get size() {
+    return this.entries.size;
+  }
+
+  get liveUrls() {
+    let n = 0;
+    for (const entry of this.entries.values()) if (entry.url) n += 1;
+    return n;
+  }
+
   dispose() {
-    for (const entry of this.live.values()) this.urlApi.revokeObjectURL(entry.url);
-    this.live.clear();
+    for (const entry of this.entries.values()) if (entry.url) this.urlApi.revokeObjectURL(entry.url);
+    this.entries.clear();
   }
 }
 
 /**
- * Sets `img.src` only while the image is on screen. Images to watch carry the store index in
- * `data-thumb`; `observe(img, store)` starts watching. Without IntersectionObserver (old
- * browsers), images load at once.
+ * Asks Python for thumbnails and hands them to whoever waits. `send(msg)` sends a custom
+ * message; `receive(msg, buffers)` takes Python's answer. Requests made in the same task are
+ * sent together (at most `batch` ids per message, at most `maxInFlight` messages unanswered);
+ * a request cancelled before it is sent (its cell scrolled away) is never sent.
  */
-export class LazyImages {
-  constructor({ Observer = globalThis.IntersectionObserver, root = null, rootMargin = "200px" } = {}) {
-    this.stores = new WeakMap(); // img -> store
-    this.loaded = new Map(); // img -> index currently acquired
-    this.observer = Observer
-      ? new Observer((entries) => this.onIntersect(entries), { root, rootMargin })
-      : null;
+export class ThumbLoader {
+  constructor({ send, cache, batch = 128, maxInFlight = 3, schedule = (fn) => setTimeout(fn, 0) }) {
+    this.send = send;
+    this.cache = cache;
+    this.batch = batch;
+    this.maxInFlight = maxInFlight;
+    this.schedule = schedule;
+    this.waiters = new Map(); // key -> Set(callback)
+    this.queued = new Map(); // key -> [kind, id], in request order
+    this.sent = new Set(); // keys asked for and not yet answered
+    this.inFlight = 0;
+    this.seq = 0;
+    this.scheduled = false;
+    this.requested = 0; // ids sent to Python so far (for tests and the bench)
   }
 
-  onIntersect(entries) {
-    for (const entry of entries) {
-      if (entry.isIntersecting) this.show(entry.target);
-      else this.hide(entry.target);
+  /**
+   * Call `callback(url)` with the thumbnail's URL (null: none) now if cached, else once it
+   * arrives. Returns a function that cancels the wait.
+   */
+  request(kind, id, callback) {
+    const key = ThumbCache.key(kind, id);
+    const cached = this.cache.get(key);
+    if (cached !== undefined) {
+      callback(cached);
+      return () => {};
+    }
+    if (!this.waiters.has(key)) this.waiters.set(key, new Set());
+    this.waiters.get(key).add(callback);
+    if (!this.sent.has(key) && !this.queued.has(key)) {
+      this.queued.set(key, [kind, id]);
+      this.kick();
+    }
+    return () => {
+      const set = this.waiters.get(key);
+      if (!set) return;
+      set.delete(callback);
+      if (set.size === 0) {
+        this.waiters.delete(key);
+        this.queued.delete(key);
+      }
+    };
+  }
+
+  kick() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.schedule(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Send queued requests, newest first (what was scrolled to last is what the person looks at). */
+  flush() {
+    while (this.queued.size && this.inFlight < this.maxInFlight) {
+      const entries = [...this.queued].reverse();
+      const byKind = new Map();
+      for (const [key, [kind, id]] of entries) {
+        if (!byKind.has(kind)) byKind.set(kind, []);
+        const list = byKind.get(kind);
+        if (list.length < this.batch) list.push([key, id]);
+      }
+      const [kind, list] = [...byKind][0];
+      for (const [key] of list) {
+        this.queued.delete(key);
+        this.sent.add(key);
+      }
+      this.inFlight += 1;
+      this.requested += list.length;
+      this.send({ type: "thumbs", kind, req: ++this.seq, ids: list.map(([, id]) => id) });
     }
   }
 
-  /** Start watching an image for store `store`. */
-  observe(img, store) {
-    this.stores.set(img, store);
-    if (this.observer) this.observer.observe(img);
-    else this.show(img);
+  /** Python's answer: `{type: "thumbs", kind, ids, offsets}` and one buffer of PNGs end to end. */
+  receive(msg, buffers) {
+    if (!msg || msg.type !== "thumbs") return false;
+    const bytes = asBytes(buffers && buffers[0]);
+    const offsets = Array.isArray(msg.offsets) ? msg.offsets : [];
+    (msg.ids || []).forEach((id, i) => {
+      const key = ThumbCache.key(msg.kind, id);
+      this.sent.delete(key);
+      const a = offsets[i];
+      const b = offsets[i + 1];
+      const png = Number.isInteger(a) && Number.isInteger(b) && b > a ? bytes.subarray(a, b) : null;
+      const url = this.cache.put(key, png);
+      const set = this.waiters.get(key);
+      if (set) {
+        this.waiters.delete(key);
+        for (const callback of set) callback(url);
+      }
+    });
+    this.inFlight = Math.max(0, this.inFlight - 1);
+    this.flush();
+    return true;
   }
 
-  /** Stop watching an image and give back its URL. */
-  unobserve(img) {
-    if (this.observer) this.observer.unobserve(img);
-    this.hide(img);
-    this.stores.delete(img);
+  dispose() {
+    this.waiters.clear();
+    this.queued.clear();
   }
+}
 
-  show(img) {
-    const store = this.stores.get(img);
-    const index = Number(img.dataset.thumb);
-    if (!store || this.loaded.has(img) || !store.has(index)) return;
-    const url = store.acquire(index);
-    this.loaded.set(img, index);
-    img.src = url;
-  }
-
-  hide(img) {
-    const index = this.loaded.get(img);
-    if (index === undefined) return;
-    const store = this.stores.get(img);
-    this.loaded.delete(img);
-    img.removeAttribute("src");
-    if (store) store.release(index);
-  }
-
-  /** Number of images that currently hold a URL. */
-  get liveCount() {
-    return this.loaded.size;
-  }
-
-  /** Stop everything and give back all URLs. */
-  disconnect() {
-    if (this.observer) this.observer.disconnect();
-    for (const img of [...this.loaded.keys()]) this.hide(img);
-  }
+/**
+ * Binds `img` to thumbnail (kind, id): shows it once it arrives and pins it in the cache while
+ * shown; `release()` unpins and cancels. `onMissing()` runs when Python has no thumbnail.
+ */
+export function bindThumb(loader, img, kind, id, onMissing) {
+  const key = ThumbCache.key(kind, id);
+  let pinned = false;
+  let done = false;
+  const cancel = loader.request(kind, id, (url) => {
+    if (done) return;
+    if (url) {
+      loader.cache.pin(key);
+      pinned = true;
+      img.src = url;
+    } else if (onMissing) {
+      onMissing();
+    }
+  });
+  return () => {
+    done = true;
+    cancel();
+    if (pinned) loader.cache.unpin(key);
+    pinned = false;
+  };
 }

@@ -9,18 +9,59 @@ export function makeWindow() {
   return { window, document: window.document, el };
 }
 
-/** A model with anywidget's surface: get/set/save_changes/send/on/off, plus `sent` and `emit`. */
+/**
+ * A model with anywidget's surface: get/set/save_changes/send/on/off, plus `sent` (operations),
+ * `thumbRequests` and `emit`. It answers thumbnail requests as Python does, from `pngs`
+ * (`{heat: Map, image: Map}`), after `answerThumbs()` or by itself when `autoAnswer` is set.
+ */
 export class FakeModel {
-  constructor(values) {
+  constructor(values, { pngs = null, autoAnswer = true } = {}) {
     this.values = { ...values };
     this.listeners = new Map();
     this.sent = [];
+    this.thumbRequests = [];
+    this.pending = [];
+    this.pngs = pngs || values.__pngs || { heat: new Map(), image: new Map() };
+    this.autoAnswer = autoAnswer;
     this.saved = 0;
   }
   get(name) { return this.values[name]; }
   set(name, value) { this.values[name] = value; }
   save_changes() { this.saved += 1; }
-  send(msg) { this.sent.push(msg); }
+  send(msg) {
+    if (msg && msg.type === "image_rows") {
+      // answered at once from the full table (every x-feature of every image)
+      const images = {};
+      const t = this.values.__fullTable;
+      for (const image of msg.image_ids) {
+        const rows = [];
+        t.id.forEach((id, i) => {
+          if (t.image_id[i] === image) rows.push({ id, xfeature: t.xfeature[i], contribution: t.contribution[i], value: t.value[i], significant: t.significant[i] });
+        });
+        if (rows.length) images[image] = rows;
+      }
+      this.imageRequests = (this.imageRequests || 0) + 1;
+      queueMicrotask(() => { for (const fn of this.listeners.get("msg:custom") || []) fn({ type: "image_rows", req: msg.req, images }, []); });
+      return;
+    }
+    if (msg && msg.type === "thumbs") {
+      this.thumbRequests.push(msg);
+      this.pending.push(msg);
+      if (this.autoAnswer) queueMicrotask(() => this.answerThumbs());
+      return;
+    }
+    this.sent.push(msg);
+  }
+  /** Answer every pending thumbnail request (one buffer of PNGs end to end, as Python sends). */
+  answerThumbs() {
+    const pending = this.pending.splice(0);
+    for (const msg of pending) {
+      const chunks = msg.ids.map((id) => this.pngs[msg.kind].get(id) || new Uint8Array(0));
+      const { bytes, offsets } = packBlobs(chunks);
+      const reply = { type: "thumbs", kind: msg.kind, req: msg.req, ids: msg.ids, offsets };
+      for (const fn of this.listeners.get("msg:custom") || []) fn(reply, [new DataView(bytes.buffer)]);
+    }
+  }
   on(event, fn) {
     if (!this.listeners.has(event)) this.listeners.set(event, new Set());
     this.listeners.get(event).add(fn);
@@ -91,16 +132,30 @@ export function fakePng(i) {
   return Uint8Array.from([137, 80, 78, 71, i & 255, (i >> 8) & 255, 7]);
 }
 
+/** Let queued tasks run (thumbnail requests go out in a task, answers come in a microtask). */
+export function tick(ms = 0) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A fake measure for the virtual grids: `width` px wide, `height` px visible from the scroll top. */
+export function fakeMeasure({ width = 1000, height = 800 } = {}) {
+  return (grid) => ({ width, top: grid.scrollTop || 0, bottom: (grid.scrollTop || 0) + height });
+}
+
 /**
- * Model values for `n` activations over images of 3 x-features each (ids "img{k}/x{j}"),
- * all unlabeled, every thumbnail present except those in `missing`.
+ * Model values for `n` activations over images of 3 significant x-features each (ids
+ * "img{k}/x{j}") plus one non-significant x-feature (x3) per image, all unlabeled, as the
+ * `table` trait Python sends. `activations` (the significant records) is there for the tests'
+ * convenience; `__pngs` holds the fake PNGs the fake Python answers with (none for `missing`).
  */
 export function makeValues(n, { missing = [] } = {}) {
   const activations = [];
+  const heat = new Map();
   for (let i = 0; i < n; i += 1) {
     const image = Math.floor(i / 3);
+    const id = `img${image}/x${i % 3}`;
     activations.push({
-      id: `img${image}/x${i % 3}`,
+      id,
       image_id: `img${image}`,
       xfeature: i % 3,
       value: 1 + i,
@@ -108,34 +163,33 @@ export function makeValues(n, { missing = [] } = {}) {
       predicted: "Sneaker",
       label: image % 4 === 0 ? "Sandal" : "Sneaker",
       correct: image % 4 !== 0,
-      thumb: missing.includes(i) ? -1 : i,
     });
+    if (!missing.includes(i)) heat.set(id, fakePng(i));
   }
-  const heat = packBlobs(activations.map((_, i) => fakePng(i)));
   const nImages = Math.ceil(n / 3);
-  const images = [];
+  const image = new Map();
+  const table = { id: [], image_id: [], xfeature: [], value: [], contribution: [], predicted: [], label: [], significant: [] };
+  const push = (row, significant) => {
+    for (const key of Object.keys(table)) if (key !== "significant") table[key].push(row[key]);
+    table.significant.push(significant);
+  };
   for (let k = 0; k < nImages; k += 1) {
-    images.push({
-      image_id: `img${k}`,
-      thumb: k,
-      xfeatures: [0, 1, 2, 3].map((x) => ({
-        xfeature: x,
-        contribution: x === 3 ? -1.5 : 1 + x,
-        value: 1,
-        significant: x < 3,
-        thumb: x < 3 && 3 * k + x < n ? 3 * k + x : -1,
-      })),
-    });
+    image.set(`img${k}`, fakePng(1000 + k));
+    for (let x = 0; x < 4; x += 1) {
+      const i = 3 * k + x;
+      if (x < 3 && i < n) push(activations[i], true);
+      if (x === 3) push({ id: `img${k}/x3`, image_id: `img${k}`, xfeature: 3, value: 1, contribution: -1.5, predicted: "Sneaker", label: k % 4 === 0 ? "Sandal" : "Sneaker" }, false);
+    }
   }
-  const plain = packBlobs(images.map((_, k) => fakePng(1000 + k)));
-  const dataView = (u8) => new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+  // compare's expected contributions: x0..x2 of image 0 are 1 + x in the tests below
+  const shown = {};
+  for (const key of Object.keys(table)) if (key !== "significant") shown[key] = table[key].filter((_, i) => table.significant[i]);
+  const json = new TextEncoder().encode(JSON.stringify(shown));
   return {
+    table: new DataView(json.buffer), // as anywidget hands over a bytes trait
     activations,
-    thumbnails: dataView(heat.bytes),
-    thumb_offsets: heat.offsets,
-    images,
-    image_thumbnails: dataView(plain.bytes),
-    image_thumb_offsets: plain.offsets,
+    __pngs: { heat, image },
+    __fullTable: table,
     category: "Sneaker",
     annotator: "ana",
     single_key_shortcuts: true,

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { asBytes, ThumbStore, LazyImages } from "../src/thumbs.js";
-import { FakeObserver, countingUrlApi, packBlobs, fakePng, makeWindow } from "./helpers.js";
+import { asBytes, ThumbCache, ThumbLoader, bindThumb } from "../src/thumbs.js";
+import { countingUrlApi, packBlobs, fakePng } from "./helpers.js";
 
 test("asBytes views DataView, ArrayBuffer and typed arrays without copying", () => {
   const buf = new ArrayBuffer(10);
@@ -14,80 +14,71 @@ test("asBytes views DataView, ArrayBuffer and typed arrays without copying", () 
   assert.throws(() => asBytes("base64 text"), /binary buffer/);
 });
 
-test("store slices each PNG by offsets, empty slices count as missing", () => {
-  const chunks = [fakePng(1), new Uint8Array(0), fakePng(3)];
-  const { bytes, offsets } = packBlobs(chunks);
-  const store = new ThumbStore(new DataView(bytes.buffer), offsets, { urlApi: countingUrlApi() });
-  assert.equal(store.size, 3);
-  assert.deepEqual([...store.slice(0)], [...chunks[0]]);
-  assert.deepEqual([...store.slice(2)], [...chunks[2]]);
-  assert.equal(store.has(1), false);
-  assert.equal(store.has(-1), false);
-  assert.equal(store.has(3), false);
-  assert.equal(store.slice(1), null);
-});
-
-test("object URLs are shared, counted and revoked when the last user leaves", async () => {
+test("the cache evicts the least recently used unpinned entry and revokes its URL", async () => {
   const urlApi = countingUrlApi();
-  const { bytes, offsets } = packBlobs([fakePng(1), fakePng(2)]);
-  const store = new ThumbStore(bytes, offsets, { urlApi });
-  const u1 = store.acquire(0);
-  const u2 = store.acquire(0);
-  assert.equal(u1, u2);
-  assert.equal(urlApi.created, 1);
-  const blob = urlApi.blobs.get(u1);
+  const cache = new ThumbCache({ capacity: 3, urlApi });
+  for (const k of ["a", "b", "c"]) cache.put(k, fakePng(k.charCodeAt(0)));
+  const blob = urlApi.blobs.get(cache.get("a"));
   assert.equal(blob.type, "image/png");
-  assert.deepEqual([...new Uint8Array(await blob.arrayBuffer())], [...fakePng(1)]);
-  store.release(0);
-  assert.equal(urlApi.live.size, 1);
-  store.release(0);
-  assert.equal(urlApi.live.size, 0);
-  assert.equal(store.acquire(5), null);
-  store.acquire(1);
-  store.dispose();
+  assert.deepEqual([...new Uint8Array(await blob.arrayBuffer())], [...fakePng(97)]);
+  cache.pin("b");
+  cache.put("d", fakePng(100)); // "a" was used last by get(); "b" is pinned: "c" goes
+  assert.deepEqual([...cache.entries.keys()].sort(), ["a", "b", "d"]);
+  cache.put("e", fakePng(101));
+  cache.put("f", fakePng(102));
+  assert.ok(cache.has("b"), "a pinned entry survives");
+  assert.equal(cache.size, 3);
+  assert.equal(urlApi.live.size, 3);
+  cache.unpin("b");
+  cache.put("g", fakePng(103));
+  assert.equal(cache.has("b"), false);
+  assert.equal(cache.put("none", new Uint8Array(0)), null, "no thumbnail: cached as null, no URL");
+  assert.equal(cache.get("none"), null);
+  assert.equal(cache.get("never"), undefined);
+  cache.dispose();
   assert.equal(urlApi.live.size, 0);
 });
 
-test("lazy images get a URL only while on screen", async () => {
-  const { window, document } = makeWindow();
+test("the loader batches requests made together, skips cancelled ones and hands out the PNGs", () => {
   const urlApi = countingUrlApi();
-  const n = 50;
-  const { bytes, offsets } = packBlobs(Array.from({ length: n }, (_, i) => fakePng(i)));
-  const store = new ThumbStore(bytes, offsets, { urlApi });
-  const lazy = new LazyImages({ Observer: FakeObserver });
-  const observer = FakeObserver.instances.at(-1);
-  const imgs = Array.from({ length: n }, (_, i) => {
-    const img = document.createElement("img");
-    img.dataset.thumb = String(i);
-    document.body.appendChild(img);
-    lazy.observe(img, store);
-    return img;
-  });
-  assert.equal(urlApi.created, 0, "nothing is decoded before it is on screen");
-  observer.setVisible(imgs.slice(0, 8));
-  assert.equal(lazy.liveCount, 8);
-  assert.equal(urlApi.live.size, 8);
-  assert.ok(imgs[3].getAttribute("src").startsWith("blob:"));
-  assert.equal(imgs[20].getAttribute("src"), null);
-  observer.setVisible(imgs.slice(5, 12)); // scroll: 0..4 leave, 8..11 enter
-  assert.equal(urlApi.live.size, 7);
-  assert.equal(imgs[0].getAttribute("src"), null);
-  assert.equal(urlApi.revoked, 5);
-  lazy.unobserve(imgs[6]);
-  assert.equal(urlApi.live.size, 6);
-  lazy.disconnect();
-  assert.equal(urlApi.live.size, 0);
-  await window.happyDOM.close();
+  const cache = new ThumbCache({ capacity: 100, urlApi });
+  const sent = [];
+  let run = null;
+  const loader = new ThumbLoader({ send: (m) => sent.push(m), cache, batch: 3, maxInFlight: 1, schedule: (fn) => { run = fn; } });
+  const got = {};
+  for (const id of ["a", "b", "c", "d"]) loader.request("heat", id, (url) => { got[id] = url; });
+  const cancel = loader.request("heat", "e", () => assert.fail("cancelled"));
+  cancel();
+  loader.request("heat", "a", (url) => { got.a2 = url; }); // same key twice: asked once
+  run();
+  assert.equal(sent.length, 1, "at most maxInFlight messages unanswered");
+  assert.equal(sent[0].ids.length, 3);
+  const answer = (msg) => {
+    const chunks = msg.ids.map((id) => (id === "c" ? new Uint8Array(0) : fakePng(id.charCodeAt(0))));
+    const { bytes, offsets } = packBlobs(chunks);
+    loader.receive({ type: "thumbs", kind: msg.kind, ids: msg.ids, offsets }, [new DataView(bytes.buffer)]);
+  };
+  answer(sent[0]);
+  assert.equal(sent.length, 2, "the answer lets the next batch go");
+  answer(sent[1]);
+  assert.deepEqual(sent.flatMap((m) => m.ids).sort(), ["a", "b", "c", "d"]);
+  assert.equal(got.c, null, "no PNG: null (a placeholder is drawn)");
+  for (const id of ["a", "b", "d"]) assert.ok(got[id].startsWith("blob:"));
+  assert.equal(got.a2, got.a);
+  let now = null;
+  loader.request("heat", "b", (url) => { now = url; });
+  assert.equal(now, got.b, "cached: answered at once, nothing sent");
+  assert.equal(sent.length, 2);
 });
 
-test("without IntersectionObserver images load at once", async () => {
-  const { window, document } = makeWindow();
-  const { bytes, offsets } = packBlobs([fakePng(1)]);
-  const store = new ThumbStore(bytes, offsets, { urlApi: countingUrlApi() });
-  const lazy = new LazyImages({ Observer: null });
-  const img = document.createElement("img");
-  img.dataset.thumb = "0";
-  lazy.observe(img, store);
-  assert.ok(img.getAttribute("src"));
-  await window.happyDOM.close();
+test("bindThumb pins while shown and unpins on release", () => {
+  const cache = new ThumbCache({ capacity: 10, urlApi: countingUrlApi() });
+  cache.put("heat\u0000a", fakePng(1));
+  const loader = new ThumbLoader({ send: () => {}, cache, schedule: () => {} });
+  const img = { src: "" };
+  const release = bindThumb(loader, img, "heat", "a");
+  assert.ok(img.src.startsWith("blob:"));
+  assert.equal(cache.entries.get("heat\u0000a").pins, 1);
+  release();
+  assert.equal(cache.entries.get("heat\u0000a").pins, 0);
 });

@@ -31,7 +31,10 @@ class Lab:
     root: Path
     log: Path
 
-    def notebook_url(self, name: str) -> str:
+    def notebook_url(self, name: str, ui: str = "lab") -> str:
+        """The notebook in JupyterLab (``ui="lab"``) or in Notebook 7 (``ui="notebook"``)."""
+        if ui == "notebook":
+            return f"{self.url}/notebooks/{name}?token={self.token}"
         return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
 
 
@@ -204,9 +207,9 @@ def synthetic_setup(root: Path, n_images: int, *, size: int = 48, thumb_size: in
 
 # ---- the JupyterLab UI ------------------------------------------------------------------------
 
-def open_notebook(page, lab: Lab, name: str, timeout_ms: int = 60_000) -> None:
-    """Open a notebook and wait until its kernel is idle."""
-    page.goto(lab.notebook_url(name))
+def open_notebook(page, lab: Lab, name: str, timeout_ms: int = 60_000, ui: str = "lab") -> None:
+    """Open a notebook (in JupyterLab, or Notebook 7 with ``ui="notebook"``); wait until its kernel is idle."""
+    page.goto(lab.notebook_url(name, ui))
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=timeout_ms)
     wait_kernel_idle(page, timeout_ms)
 
@@ -248,6 +251,15 @@ def run_cell(page, index: int, timeout_ms: int = 120_000) -> None:
         except Exception:  # noqa: BLE001 - playwright's TimeoutError: try the key again
             continue
     page.wait_for_function(_PROMPT_JS, arg=[index, before, True], timeout=timeout_ms)
+
+
+CELL_TYPES_JS = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')]
+  .map(c => c.classList.contains('jp-MarkdownCell') ? 'markdown' : c.classList.contains('jp-RawCell') ? 'raw' : 'code')"""
+
+
+def cell_types(page) -> list[str]:
+    """The notebook's cells, in order, by type."""
+    return page.evaluate(CELL_TYPES_JS)
 
 
 def cell_output_text(page, index: int) -> str:

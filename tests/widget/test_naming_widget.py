@@ -97,10 +97,10 @@ def test_shows_only_the_categorys_significant_activations_in_table_order():
     assert w.state["unlabeled"] == expected and w.state["concepts"] == [] and w.state["version"] == 0
     first = w.activations[0]
     assert first == {"id": "Sneaker/img0000/x0", "image_id": "img0000", "xfeature": 0, "value": 1.0,
-                     "contribution": 1.0, "predicted": "Sneaker", "label": "Sneaker", "correct": True, "thumb": -1}
+                     "contribution": 1.0, "predicted": "Sneaker", "label": "Sneaker", "correct": True}
     by_image = {a["image_id"]: a for a in w.activations}
     assert by_image["img0001"]["correct"] is False and by_image["img0003"]["correct"] is None
-    assert w.thumbnails == b"" and w.thumb_offsets == [0]  # a bare table: placeholders
+    assert w._payload.thumbnails("heat", expected[:2]) == [b"", b""]  # a bare table: placeholders
 
 
 def test_unknown_or_missing_category_lists_the_categories():
@@ -138,25 +138,87 @@ def test_bad_activation_inputs_are_explained():
         NamingWidget(table, category="Boot", annotator="ana")
 
 
-def test_thumbnails_are_packed_into_one_blob_with_offsets():
+def thumbs_request(widget, kind, ids, req=1):
+    """Ask for thumbnails as the browser does; return Python's answer ``(content, buffers)``."""
+    widget.comm.published.clear()
+    widget._handle_msg({"content": {"data": {"method": "custom", "content": {
+        "type": "thumbs", "kind": kind, "req": req, "ids": ids}}}, "buffers": []})
+    answers = [(data["content"], buffers) for kind_, data, buffers in widget.comm.published
+               if kind_ == "comm_msg" and data["method"] == "custom"]
+    assert len(answers) == 1, widget.comm.published
+    return answers[0]
+
+
+def unpack(content, buffers):
+    (blob,) = buffers
+    blob, offsets = bytes(blob), content["offsets"]
+    return [blob[offsets[i]:offsets[i + 1]] for i in range(len(content["ids"]))]
+
+
+def test_the_table_trait_has_the_shown_activations_column_by_column():
+    table = make_table()
+    w = NamingWidget(FakeActivationSet(table), category="Sneaker", annotator="ana")
+    expected = table[(table.category == "Sneaker") & table.significant]
+    columns = json.loads(w.table.decode("utf-8"))  # sent as one binary buffer of UTF-8 JSON
+    assert columns["id"] == expected["activation_id"].tolist()
+    assert columns["xfeature"] == expected["xfeature"].tolist()
+    assert columns["contribution"] == pytest.approx(expected["contribution"].tolist())
+    assert columns["label"][:8:2] == ["Sneaker", "Other", "Sneaker", None]
+    assert set(columns) == {"id", "image_id", "xfeature", "value", "contribution", "predicted", "label"}
+
+
+def test_compare_gets_every_xfeature_of_an_image_on_request(recorded):
+    table = make_table()
+    w = NamingWidget(FakeActivationSet(table), category="Sneaker", annotator="ana")
+    w.comm.published.clear()
+    w._handle_msg({"content": {"data": {"method": "custom", "content": {
+        "type": "image_rows", "req": 3, "image_ids": ["img0002", "nope"]}}}, "buffers": []})
+    (answer,) = [data["content"] for kind, data, _ in w.comm.published if kind == "comm_msg"]
+    assert answer["type"] == "image_rows" and answer["req"] == 3 and list(answer["images"]) == ["img0002"]
+    rows = answer["images"]["img0002"]
+    assert [r["xfeature"] for r in rows] == [0, 1, 2]
+    assert [r["significant"] for r in rows] == [True, True, False]  # the compare view shows them all
+    assert rows[2]["id"] == "Sneaker/img0002/x2" and rows[2]["contribution"] == pytest.approx(3 * (1.0 - 2))
+
+
+def test_thumbnails_are_sent_on_request_in_one_binary_buffer(recorded):
     table = make_table()
     acts = FakeActivationSet(table, missing={"Sneaker/img0001/x1"})
     w = NamingWidget(acts, category="Sneaker", annotator="ana")
-    blob, offsets = w.thumbnails, w.thumb_offsets
-    for a in w.activations:
-        if a["id"] == "Sneaker/img0001/x1":
-            assert a["thumb"] == -1
-        else:
-            assert blob[offsets[a["thumb"]]:offsets[a["thumb"] + 1]] == acts.thumbs[a["id"]]
-    # compare view: every x-feature of each shown image, significant or not
-    image = next(i for i in w.images if i["image_id"] == "img0002")
-    assert [x["xfeature"] for x in image["xfeatures"]] == [0, 1, 2]
-    assert [x["significant"] for x in image["xfeatures"]] == [True, True, False]
-    x2 = image["xfeatures"][2]
-    assert blob[offsets[x2["thumb"]]:offsets[x2["thumb"] + 1]] == acts.thumbs["Sneaker/img0002/x2"]
-    assert x2["contribution"] == pytest.approx(3 * (1.0 - 2))
-    ioffs = w.image_thumb_offsets
-    assert w.image_thumbnails[ioffs[image["thumb"]]:ioffs[image["thumb"] + 1]] == acts.image_thumbs["img0002"]
+    ids = ["Sneaker/img0002/x0", "Sneaker/img0001/x1", "Sneaker/img0002/x2", "Boot/img0000/x0", "nope"]
+    content, buffers = thumbs_request(w, "heat", ids, req=7)
+    assert content["type"] == "thumbs" and content["kind"] == "heat" and content["req"] == 7 and content["ids"] == ids
+    pngs = unpack(content, buffers)
+    # missing thumbnail, another category's activation and an unknown id: empty (placeholders)
+    assert pngs == [acts.thumbs[ids[0]], b"", acts.thumbs[ids[2]], b"", b""]
+    assert pngs[0].startswith(PNG_MAGIC)
+    content, buffers = thumbs_request(w, "image", ["img0002", "img9999"])
+    assert unpack(content, buffers) == [acts.image_thumbs["img0002"], b""]
+    assert "iVBORw0KGgo" not in json.dumps(content)  # base64 of the PNG signature: never in JSON
+
+
+def test_nothing_proportional_to_the_thumbnails_is_sent_at_open(recorded):
+    acts = FakeActivationSet(make_table(n_images=50, categories=("Sneaker",)))
+    w = NamingWidget(acts, category="Sneaker", annotator="ana")
+    kind, data, buffers = w.comm.published[0]
+    assert kind == "comm_open"
+    assert data["buffer_paths"] == [["table"]]  # the activation table, and nothing else
+    (table,) = buffers
+    assert bytes(table) == w.table and len(table) < 20_000
+    as_json = json.dumps(data["state"])
+    assert "iVBORw0KGgo" not in as_json and PNG_MAGIC not in bytes(table)
+
+
+@pytest.mark.parametrize("content", [
+    {"type": "thumbs", "kind": "heat", "ids": "Sneaker/img0000/x0"},
+    {"type": "thumbs", "kind": "secret", "ids": ["Sneaker/img0000/x0"]},
+    {"type": "thumbs", "kind": "heat", "ids": ["Sneaker/img0000/x0"] * 513},
+])
+def test_malformed_thumbnail_requests_get_no_answer_and_change_nothing(recorded, content):
+    w = NamingWidget(FakeActivationSet(make_table()), category="Sneaker", annotator="ana")
+    w.comm.published.clear()
+    w._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+    assert w.comm.published == [] and w.error == ""
 
 
 def test_table_fingerprint_follows_content_not_row_order():
@@ -171,21 +233,6 @@ def test_table_fingerprint_follows_content_not_row_order():
 
 
 # --------------------------------------------------------- binary transport
-
-
-def test_thumbnails_leave_as_binary_buffers_never_base64(recorded):
-    acts = FakeActivationSet(make_table())
-    w = NamingWidget(acts, category="Sneaker", annotator="ana")
-    kind, data, buffers = w.comm.published[0]
-    assert kind == "comm_open"
-    paths = data["buffer_paths"]
-    assert ["thumbnails"] in paths and ["image_thumbnails"] in paths
-    sent = {tuple(p): bytes(b) for p, b in zip(paths, buffers)}
-    assert sent[("thumbnails",)] == w.thumbnails and sent[("thumbnails",)].startswith(PNG_MAGIC)
-    as_json = json.dumps(data["state"])
-    assert "iVBORw0KGgo" not in as_json  # base64 of the PNG signature
-    state, paths2, buffers2 = _remove_buffers(w.get_state())
-    assert "thumbnails" not in state and all(isinstance(b, (bytes, memoryview)) for b in buffers2)
 
 
 def test_an_operation_sends_only_the_new_state_once_without_thumbnails(recorded):
@@ -341,8 +388,33 @@ def test_works_with_a_real_activation_set_and_its_category_subset():
     for source in (acts, acts.for_category("Boot")):
         w = NamingWidget(source, category="Boot", annotator="ana")
         assert w.fingerprint == source.fingerprint
-        offsets = w.thumb_offsets
-        for a in w.activations:
-            assert w.thumbnails[offsets[a["thumb"]]:offsets[a["thumb"] + 1]] == acts.thumbnail(a["id"])
+        ids = [a["id"] for a in w.activations]
+        assert w._payload.thumbnails("heat", ids) == [acts.thumbnail(i) for i in ids]
         # ActivationSet keeps heatmaps only for significant rows: the compare view gets placeholders
-        assert [x["thumb"] == -1 for x in w.images[0]["xfeatures"]] == [False, False, True]
+        first_image = [r["id"] for r in w._payload.image_rows(["img0000"])["img0000"]]
+        assert [bool(p) for p in w._payload.thumbnails("heat", first_image)] == [True, True, False]
+        assert w._payload.thumbnails("image", ["img0001"]) == [acts.image_thumbnail("img0001")]
+
+
+def test_the_text_summary_below_the_view_is_refreshed_after_every_change(recorded, monkeypatch):
+    from xnaming_widget.widget import naming_widget as module
+
+    shown, updated = [], []
+    monkeypatch.setattr(module, "display", lambda data, **kw: shown.append((data, kw)))
+    monkeypatch.setattr(module, "update_display", lambda data, **kw: updated.append((data, kw)))
+    w = NamingWidget(make_table(), category="Sneaker", annotator="ana")
+    ids = [a["id"] for a in w.activations]
+    w.create_concept("toe", ids[:3])
+    assert updated == []  # not displayed yet: nothing to refresh
+    w._ipython_display_()
+    (view, _), (summary, kw) = shown
+    assert view["application/vnd.jupyter.widget-view+json"]["model_id"] == w.model_id
+    assert "text/html" not in view  # the summary is an output of its own, so it can be refreshed
+    assert "3 named" in summary["text/html"] and kw["display_id"]
+    frontend_op(w, op="move", ids=ids[3:4], target=w.state["concepts"][0]["id"])
+    data, update_kw = updated[-1]
+    assert "4 named" in data["text/html"] and update_kw["display_id"] == kw["display_id"]
+    frontend_op(w, op="undo")
+    assert "3 named" in updated[-1][0]["text/html"]
+    frontend_op(w, op="move", ids=["nope"], target="trash")  # refused: the naming did not change
+    assert len(updated) == 2

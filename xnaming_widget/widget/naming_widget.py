@@ -8,6 +8,7 @@ the autosave write fails the operation is rolled back, so memory and file never 
 """
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import anywidget
 import pandas as pd
 import traitlets
+from IPython.display import display, update_display
 
 from ..naming.activation_table import WIDGET_COLUMNS, activation_table, fingerprint_of
 from ..naming.document import check_owner, naming_doc, naming_table, read_naming_file
@@ -24,7 +26,7 @@ from ..naming.operations import call_arguments
 from ..naming.rules import NamingError, NamingFileError
 from ..naming.state import NamingState, now_iso
 from .html_export import snapshot_html, summary_html, write_snapshot
-from .payload import Payload, build_payload
+from .payload import HEAT, IMAGE, Payload, build_payload
 
 _STATIC = Path(__file__).resolve().parent.parent / "static"
 _BUNDLE = _STATIC / "widget.js"
@@ -42,6 +44,8 @@ _SUPERSEDED = ("A newer naming widget opened the same autosave file, so this one
 
 # Traits the browser may change; everything else is set by Python only.
 _BROWSER_WRITABLE = {"single_key_shortcuts", "error"}
+# The most thumbnails one request may ask for (the browser asks for about a screenful at a time).
+MAX_THUMBS_PER_REQUEST = 512
 
 
 class NamingWidget(anywidget.AnyWidget):
@@ -58,12 +62,9 @@ class NamingWidget(anywidget.AnyWidget):
     if _STYLES.is_file():
         _css = _STYLES
 
-    activations = traitlets.List(traitlets.Dict()).tag(sync=True)
-    thumbnails = traitlets.Bytes(b"").tag(sync=True)
-    thumb_offsets = traitlets.List(traitlets.Int(), default_value=[0]).tag(sync=True)
-    images = traitlets.List(traitlets.Dict()).tag(sync=True)
-    image_thumbnails = traitlets.Bytes(b"").tag(sync=True)
-    image_thumb_offsets = traitlets.List(traitlets.Int(), default_value=[0]).tag(sync=True)
+    # the activation table, one list per column, as UTF-8 JSON in a binary buffer: ipywidgets
+    # neither walks nor escapes it, which matters at 100,000 activations
+    table = traitlets.Bytes(b"{}").tag(sync=True)
     category = traitlets.Unicode("").tag(sync=True)
     annotator = traitlets.Unicode("").tag(sync=True)
     state = traitlets.Dict().tag(sync=True)
@@ -98,11 +99,7 @@ class NamingWidget(anywidget.AnyWidget):
             if doc is not None:
                 self._saved_at = doc.get("saved_at")
             super().__init__(
-                activations=payload.activations,
-                thumbnails=payload.thumbnails.data, thumb_offsets=payload.thumbnails.offsets,
-                images=payload.images,
-                image_thumbnails=payload.image_thumbnails.data,
-                image_thumb_offsets=payload.image_thumbnails.offsets,
+                table=json.dumps(payload.shown_columns(), separators=(",", ":"), allow_nan=False).encode("utf-8"),
                 category=payload.category, annotator=annotator, state=self._state_message(),
                 single_key_shortcuts=single_key_shortcuts, thumb_size=thumb_size,
             )
@@ -136,6 +133,13 @@ class NamingWidget(anywidget.AnyWidget):
         return naming, history_restored
 
     # ------------------------------------------------------------------ reading
+
+    @property
+    def activations(self) -> list[dict]:
+        """The shown (significant) activations in display order, one dict each."""
+        if getattr(self, "_activations", None) is None:
+            self._activations = self._payload.activations
+        return self._activations
 
     @property
     def naming(self) -> pd.DataFrame:
@@ -220,12 +224,19 @@ class NamingWidget(anywidget.AnyWidget):
                 self.state = self._state_message()
                 if self.error:
                     self.error = ""
+            self._refresh_summary()
         return result
 
     # ------------------------------------------------------------ front end
 
     def _on_frontend_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         """Apply an operation sent by the browser; report problems in ``error``, never raise."""
+        if isinstance(content, Mapping) and content.get("type") == "thumbs":
+            self._send_thumbnails(content)
+            return
+        if isinstance(content, Mapping) and content.get("type") == "image_rows":
+            self._send_image_rows(content)
+            return
         if not isinstance(content, Mapping) or content.get("type") != "op":
             return
         try:
@@ -233,6 +244,31 @@ class NamingWidget(anywidget.AnyWidget):
             getattr(self, method)(*args)
         except Exception as err:  # noqa: BLE001 - the comm must never see an exception
             self._reject(str(err) or type(err).__name__)
+
+    def _send_thumbnails(self, content: Mapping) -> None:
+        """Answer the browser's request for thumbnails with one binary buffer of PNGs.
+
+        The answer repeats the request's ``kind``, ``req`` and ``ids``; PNG i is
+        ``buffer[offsets[i]:offsets[i + 1]]``, empty when there is no thumbnail (or the id is not
+        one this widget shows). A malformed request is answered with nothing: it comes from our
+        own bundle, and the person can do nothing about it.
+        """
+        kind, ids = content.get("kind"), content.get("ids")
+        if kind not in (HEAT, IMAGE) or not isinstance(ids, list) or len(ids) > MAX_THUMBS_PER_REQUEST:
+            return
+        pngs = self._payload.thumbnails(kind, ids)
+        offsets = [0]
+        for png in pngs:
+            offsets.append(offsets[-1] + len(png))
+        self.send({"type": "thumbs", "kind": kind, "req": content.get("req"), "ids": ids, "offsets": offsets},
+                  buffers=[b"".join(pngs)])
+
+    def _send_image_rows(self, content: Mapping) -> None:
+        """Answer the compare view's request for every x-feature of some images (at most 8)."""
+        image_ids = content.get("image_ids")
+        if not isinstance(image_ids, list) or len(image_ids) > 64:
+            return
+        self.send({"type": "image_rows", "req": content.get("req"), "images": self._payload.image_rows(image_ids)})
 
     def _reject(self, message: str) -> None:
         """Report a refused browser operation so that the browser notices even a repeated one.
@@ -292,8 +328,8 @@ class NamingWidget(anywidget.AnyWidget):
 
     def to_html(self, path: str | os.PathLike) -> Path:
         """Write a self-contained HTML snapshot of the naming (opens offline) and return its path."""
-        blob = self._payload.thumbnails
-        thumbs = {r["id"]: (blob[r["thumb"]] if r["thumb"] >= 0 else None) for r in self._payload.activations}
+        ids = self._payload.shown_ids
+        thumbs = {i: (png or None) for i, png in zip(ids, self._payload.thumbnails(HEAT, ids))}
         page = snapshot_html(self._naming.snapshot(), thumbs, category=self.category,
                              annotator=self.annotator, saved_at=self._saved_at, thumb_size=self.thumb_size)
         return write_snapshot(path, page)
@@ -320,6 +356,33 @@ class NamingWidget(anywidget.AnyWidget):
         self._closed = True
         super().close()
 
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        """Show the live view, and below it the text summary as an output of its own.
+
+        The summary is what a notebook viewer without a kernel shows; it is refreshed after every
+        change (``update_display``), so the saved notebook tells the current naming. Updating the
+        widget's own output would make JupyterLab rebuild the live view each time, so the summary
+        lives in a second output, which the canvas's CSS hides while the live view is above it.
+        """
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        display({k: v for k, v in data.items() if k != "text/html"}, metadata=metadata, raw=True)
+        display({"text/html": self._summary_html()}, raw=True, display_id=self._summary_id)
+        self._summary_shown = True
+
+    @property
+    def _summary_id(self) -> str:
+        return f"xnaming-summary-{self.model_id}"
+
+    def _summary_html(self) -> str:
+        return summary_html(self._naming.snapshot(), category=self.category, annotator=self.annotator)
+
+    def _refresh_summary(self) -> None:
+        if getattr(self, "_summary_shown", False):
+            update_display({"text/html": self._summary_html()}, raw=True, display_id=self._summary_id)
+
     def _repr_mimebundle_(self, **kwargs: Any):
         """The live widget view plus a static concept summary for viewers without a kernel."""
         bundle = super()._repr_mimebundle_(**kwargs)
@@ -327,8 +390,7 @@ class NamingWidget(anywidget.AnyWidget):
             return None
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
         data = dict(data)
-        data["text/html"] = summary_html(self._naming.snapshot(), category=self.category,
-                                         annotator=self.annotator)
+        data["text/html"] = self._summary_html()
         return data, metadata
 
     # --------------------------------------------------------------- internals

@@ -1,39 +1,22 @@
-"""Turn an activation table (and its thumbnails) into the data the widget syncs to the browser.
+"""Turn an activation table into the data the widget syncs to the browser.
 
 The widget shows one category's significant activations. This module selects them, computes a
-fingerprint when the input is a bare DataFrame, and packs every thumbnail PNG into one binary
-blob with an offsets list (docs/widget-protocol.md), so thumbnails travel once, as a binary
-buffer, never as base64 inside JSON.
+fingerprint when the input is a bare DataFrame, and lays out the table the browser gets at open
+(column by column, so it stays compact at 100,000 activations). Thumbnails are not part of it:
+the browser asks for the ones it is about to show (docs/widget-protocol.md), and
+:meth:`Payload.thumbnails` answers from the activation set's own getters.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .._activation_store import pack_blobs
-from .._progress import progress
 from ..naming.activation_table import WIDGET_COLUMNS, activation_table, fingerprint_of
 
-@dataclass
-class Blob:
-    """PNGs packed end to end; PNG i is ``data[offsets[i]:offsets[i + 1]]``."""
-
-    data: bytes = b""
-    offsets: list[int] = field(default_factory=lambda: [0])
-
-    @classmethod
-    def pack(cls, pngs: Sequence[bytes]) -> "Blob":
-        data, offsets = pack_blobs(pngs)
-        return cls(data.tobytes(), offsets.tolist())
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def __getitem__(self, i: int) -> bytes:
-        return self.data[self.offsets[i]:self.offsets[i + 1]]
+HEAT, IMAGE = "heat", "image"  # the two kinds of thumbnail the browser asks for
 
 
 @dataclass
@@ -44,10 +27,63 @@ class Payload:
     fingerprint: str
     table: pd.DataFrame  # the category's rows (all x-features of the shown images), index 0..R-1
     shown_ids: list[str]  # significant activations, in display order
-    activations: list[dict]
-    images: list[dict]
-    thumbnails: Blob
-    image_thumbnails: Blob
+    columns: dict  # one list per column over `table`'s rows (every x-feature of the shown images)
+    heat_getter: Callable[[str], bytes | None] | None
+    image_getter: Callable[[str], bytes | None] | None
+
+    @property
+    def activations(self) -> list[dict]:
+        """The shown activations as one dict each (for Python callers; the browser gets ``columns``)."""
+        c = self.columns
+        keys = ("id", "image_id", "xfeature", "value", "contribution", "predicted", "label")
+        out = []
+        for i, shown in enumerate(c["significant"]):
+            if shown:
+                record = {k: c[k][i] for k in keys}
+                label, pred = record["label"], record["predicted"]
+                record["correct"] = None if label is None or pred is None else label == pred
+                out.append(record)
+        return out
+
+    def shown_columns(self) -> dict:
+        """The synced ``table``: the shown activations' columns (the compare view asks for the
+        other x-features of an image when it needs them, see :meth:`image_rows`)."""
+        keep = np.flatnonzero(np.asarray(self.columns["significant"], dtype=bool)).tolist()
+        return {k: [v[i] for i in keep] for k, v in self.columns.items() if k != "significant"}
+
+    def image_rows(self, image_ids: Sequence[str]) -> dict[str, list[dict]]:
+        """Every x-feature of each image (significant or not), for the compare view; unknown ids are left out."""
+        if not hasattr(self, "_rows_of_image"):
+            self._rows_of_image: dict[str, list[int]] = {}
+            for i, image in enumerate(self.columns["image_id"]):
+                self._rows_of_image.setdefault(image, []).append(i)
+        c = self.columns
+        return {image: [{"id": c["id"][i], "xfeature": c["xfeature"][i], "contribution": c["contribution"][i],
+                         "value": c["value"][i], "significant": c["significant"][i]}
+                        for i in self._rows_of_image[image]]
+                for image in image_ids if isinstance(image, str) and image in self._rows_of_image}
+
+    def thumbnails(self, kind: str, keys: Sequence[str]) -> list[bytes]:
+        """PNG bytes for each key (``b""`` when there is none): activation ids for ``HEAT``,
+        image ids for ``IMAGE``. Keys outside this category's rows get ``b""``: the browser
+        can only read what the widget shows."""
+        if kind == HEAT:
+            getter, known = self.heat_getter, self._known_ids
+        elif kind == IMAGE:
+            getter, known = self.image_getter, self._known_images
+        else:
+            raise ValueError(f"unknown thumbnail kind {kind!r}; expected {HEAT!r} or {IMAGE!r}")
+        if getter is None:
+            return [b""] * len(keys)
+        out = []
+        for key in keys:
+            png = getter(key) if isinstance(key, str) and key in known else None
+            out.append(bytes(png) if png else b"")
+        return out
+
+    def __post_init__(self) -> None:
+        self._known_ids = frozenset(self.columns["id"])
+        self._known_images = frozenset(self.columns["image_id"])
 
 
 def resolve_category(table: pd.DataFrame, category: Any) -> str:
@@ -63,30 +99,27 @@ def resolve_category(table: pd.DataFrame, category: Any) -> str:
     return str(category)
 
 
-def _optional_str(value: Any) -> str | None:
-    return None if value is None or pd.isna(value) else str(value)
-
-
 def _thumbnail_getter(activations: Any, name: str) -> Callable[[str], bytes | None] | None:
     getter = getattr(activations, name, None)
     return None if isinstance(activations, pd.DataFrame) or not callable(getter) else getter
 
 
-def _gather(getter: Callable[[str], Any] | None, keys: Sequence[str], desc: str) -> tuple[Blob, list[int]]:
-    """Fetch one PNG per key into a blob; returns the blob and each key's index (-1 for none)."""
-    if getter is None:
-        return Blob(), [-1] * len(keys)
-    pngs: list[bytes] = []
-    index: list[int] = []
-    iterable = progress(keys, total=len(keys), desc=desc) if len(keys) > 200 else keys
-    for key in iterable:
-        png = getter(key)
-        if png is None or len(png) == 0:
-            index.append(-1)
-        else:
-            index.append(len(pngs))
-            pngs.append(bytes(png))
-    return Blob.pack(pngs), index
+def _text_column(series: pd.Series) -> list[str | None]:
+    """A column as strings, missing values (None, NaN, NA) as None."""
+    missing = series.isna().to_numpy()
+    if not missing.any():
+        return series.astype(str).tolist()
+    return [None if m else str(v) for v, m in zip(series.tolist(), missing)]
+
+
+def _number_column(values: np.ndarray) -> list[float | None]:
+    """Floats rounded to 6 decimals (the canvas shows 2; sorting needs no more, and the JSON is
+    half as long), NaN as None."""
+    rounded = np.round(np.asarray(values, dtype=float), 6)
+    missing = np.isnan(rounded)
+    if not missing.any():
+        return rounded.tolist()
+    return [None if m else v for v, m in zip(rounded.tolist(), missing)]
 
 
 def build_payload(activations: Any, category: Any) -> Payload:
@@ -102,42 +135,22 @@ def build_payload(activations: Any, category: Any) -> Payload:
     rows = rows[rows["image_id"].astype(str).isin(shown_images)].reset_index(drop=True)
     significant = rows["significant"].astype(bool).to_numpy()
 
-    ids = rows["activation_id"].astype(str).tolist()
-    heat_blob, heat_index = _gather(_thumbnail_getter(activations, "thumbnail"), ids, "heatmap thumbnails")
-    image_blob, image_index = _gather(_thumbnail_getter(activations, "image_thumbnail"),
-                                      [str(i) for i in shown_images], "image thumbnails")
-
     n = len(rows)
-    predicted = rows["predicted"].tolist() if "predicted" in rows else [category] * n
-    labels = rows["label"].tolist() if "label" in rows else [None] * n
-    values = rows["value"].astype(float).tolist() if "value" in rows else [float("nan")] * n
-    image_ids = rows["image_id"].astype(str).tolist()
-    xfeatures = rows["xfeature"].astype(int).tolist()
-    contributions = rows["contribution"].astype(float).tolist()
-    records = []
-    for i in range(n):
-        label, pred = _optional_str(labels[i]), _optional_str(predicted[i])
-        records.append({
-            "id": ids[i],
-            "image_id": image_ids[i],
-            "xfeature": xfeatures[i],
-            "value": None if np.isnan(values[i]) else values[i],
-            "contribution": contributions[i],
-            "predicted": pred,
-            "label": label,
-            "correct": None if label is None or pred is None else label == pred,
-            "significant": bool(significant[i]),
-            "thumb": heat_index[i],
-        })
-    shown = [r for r in records if r.pop("significant")]
-
-    image_position = {image_id: k for k, image_id in enumerate(str(i) for i in shown_images)}
-    images = [{"image_id": str(image_id), "thumb": image_index[k], "xfeatures": []}
-              for k, image_id in enumerate(shown_images)]
-    for record, is_significant in zip(records, significant):
-        images[image_position[record["image_id"]]]["xfeatures"].append({
-            "xfeature": record["xfeature"], "contribution": record["contribution"], "value": record["value"],
-            "significant": bool(is_significant), "thumb": record["thumb"],
-        })
-    return Payload(category=category, fingerprint=fingerprint, table=rows, shown_ids=[r["id"] for r in shown],
-                   activations=shown, images=images, thumbnails=heat_blob, image_thumbnails=image_blob)
+    ids = rows["activation_id"].astype(str).tolist()
+    predicted = _text_column(rows["predicted"]) if "predicted" in rows else [category] * n
+    labels = _text_column(rows["label"]) if "label" in rows else [None] * n
+    values = rows["value"].astype(float).to_numpy() if "value" in rows else np.full(n, np.nan)
+    columns = {
+        "id": ids,
+        "image_id": rows["image_id"].astype(str).tolist(),
+        "xfeature": rows["xfeature"].astype(int).tolist(),
+        "value": _number_column(values),
+        "contribution": _number_column(rows["contribution"].to_numpy(dtype=float)),
+        "predicted": predicted,
+        "label": labels,
+        "significant": significant.tolist(),
+    }
+    shown_ids = [i for i, s in zip(ids, columns["significant"]) if s]
+    return Payload(category=category, fingerprint=fingerprint, table=rows, shown_ids=shown_ids, columns=columns,
+                   heat_getter=_thumbnail_getter(activations, "thumbnail"),
+                   image_getter=_thumbnail_getter(activations, "image_thumbnail"))
