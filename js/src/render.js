@@ -5,6 +5,7 @@
 // inside the canvas never reach the host's shortcuts (JupyterLab's notebook commands).
 
 import { h } from "./dom.js";
+import { applyChange } from "./naming.js";
 import {
   UNLABELED, TRASH, MIN_CONCEPT_SIZE, emptyState, deriveRows, locate, progressText, applyOp,
   arrangePool, SORTS, xfeaturesOf, targetLabel,
@@ -100,10 +101,36 @@ export class Canvas {
 
   /** Replace the local view with Python's state (the source of truth). */
   receiveState() {
-    const state = this.model.get("state") || emptyState();
+    const state = this.model.get("base_state") || emptyState();
     this.pendingCount = 0;
+    this.confirmed = state;
     this.base = state;
     this.root.dataset.version = String(state.version ?? 0); // which Python state is on screen
+    this.refreshView();
+  }
+
+  /**
+   * Apply what Python says an operation changed (docs/widget-protocol.md) to the last confirmed
+   * naming, with the naming core's rules. A delta that does not start from the naming on screen
+   * (a view that missed one) asks Python for the whole naming instead.
+   */
+  receiveDelta(msg) {
+    const confirmed = this.confirmed;
+    if (!confirmed || msg.base !== confirmed.version) {
+      this.model.send({ type: "resync" });
+      return;
+    }
+    let next = confirmed;
+    try {
+      for (const [change, reverse] of msg.changes) next = applyChange(next, change, reverse, this.order);
+    } catch (err) {
+      this.model.send({ type: "resync" });
+      return;
+    }
+    this.confirmed = { ...next, version: msg.version, can_undo: msg.can_undo, can_redo: msg.can_redo, saved_at: msg.saved_at };
+    this.pendingCount = 0;
+    this.base = this.confirmed;
+    this.root.dataset.version = String(msg.version);
     this.refreshView();
   }
 
@@ -1079,7 +1106,7 @@ const HELP_CSS = `
 /** Create the canvas in `el` and subscribe it to the model; returns the cleanup function. */
 export function mount({ model, el, urlApi, measure, cacheSize }) {
   const canvas = new Canvas({ model, el, urlApi, measure, cacheSize });
-  canvas.listen("state", () => canvas.receiveState());
+  canvas.listen("base_state", () => canvas.receiveState());
   canvas.listen("error", () => canvas.onError());
   canvas.listen("single_key_shortcuts", () => { canvas.keysBox.checked = canvas.model.get("single_key_shortcuts") !== false; });
   canvas.listen("thumb_size", () => canvas.renderHeader());
@@ -1087,11 +1114,14 @@ export function mount({ model, el, urlApi, measure, cacheSize }) {
   canvas.listen("annotator", () => canvas.renderHeader());
   canvas.listen("table", () => { canvas.loadData(); canvas.render(); });
   const onCustom = (msg, buffers) => {
-    if (msg && msg.type === "image_rows") canvas.receiveImageRows(msg);
+    if (msg && msg.type === "delta") canvas.receiveDelta(msg);
+    else if (msg && msg.type === "image_rows") canvas.receiveImageRows(msg);
     else canvas.loader.receive(msg, buffers);
   };
   model.on("msg:custom", onCustom);
   canvas.handlers.push(["msg:custom", onCustom]);
+  // The synced base_state may predate changes sent as deltas before this view existed.
+  model.send({ type: "resync", version: canvas.confirmed ? canvas.confirmed.version : -1 });
   return { canvas, cleanup: () => canvas.destroy() };
 }
 

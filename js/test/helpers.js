@@ -44,6 +44,10 @@ export class FakeModel {
       queueMicrotask(() => { for (const fn of this.listeners.get("msg:custom") || []) fn({ type: "image_rows", req: msg.req, images }, []); });
       return;
     }
+    if (msg && msg.type === "resync") {
+      this.resyncs = (this.resyncs || 0) + 1; // a view asking Python for the whole naming
+      return;
+    }
     if (msg && msg.type === "thumbs") {
       this.thumbRequests.push(msg);
       this.pending.push(msg);
@@ -195,7 +199,7 @@ export function makeValues(n, { missing = [] } = {}) {
     single_key_shortcuts: true,
     error: "",
     thumb_size: 96,
-    state: {
+    base_state: {
       version: 1,
       concepts: [],
       unlabeled: activations.map((a) => a.id),

@@ -36,7 +36,7 @@ function dragEvent(window, type, dt) {
 
 /** What Python would publish after `ops`: a state with concepts built from the messages. */
 function pythonState(model, mutate) {
-  const s = structuredClone(model.get("state"));
+  const s = structuredClone(model.get("base_state"));
   mutate(s);
   s.version += 1;
   return s;
@@ -75,7 +75,7 @@ test("concept names are shown as text, never parsed as HTML", async () => {
   const t = setup(9, {
     values: {},
   });
-  t.model.emit("state", pythonState(t.model, (s) => {
+  t.model.emit("base_state", pythonState(t.model, (s) => {
     s.concepts.push({ id: "c1", name: XSS, members: s.unlabeled.splice(0, 2) });
   }));
   const name = t.q('.xn-row[data-row="c1"] .xn-name');
@@ -89,7 +89,7 @@ test("concept names are shown as text, never parsed as HTML", async () => {
 
 test("a drop sends one move and shows it at once; Python's state then wins", async () => {
   const t = setup(12);
-  t.model.emit("state", pythonState(t.model, (s) => s.concepts.push({ id: "c1", name: "toe", members: [] })));
+  t.model.emit("base_state", pythonState(t.model, (s) => s.concepts.push({ id: "c1", name: "toe", members: [] })));
   const ids = ["img0/x0", "img0/x1", "img1/x0"];
   t.click(t.thumb(ids[0]));
   t.click(t.thumb(ids[1]), { ctrlKey: true });
@@ -108,7 +108,7 @@ test("a drop sends one move and shows it at once; Python's state then wins", asy
   assert.match(t.q(".xn-live").textContent, /Moved 3 images to concept “toe”/);
   // Python refuses (e.g. error) and re-sends the old state: the view follows Python
   assert.equal(t.q(".xn-root").dataset.version, "2");
-  t.model.emit("state", pythonState(t.model, () => {}));
+  t.model.emit("base_state", pythonState(t.model, () => {}));
   assert.equal(t.q(".xn-root").dataset.version, "3");
   assert.deepEqual(t.rowIds("c1"), []);
   assert.equal(t.rowIds("unlabeled").length, 12);
@@ -147,7 +147,7 @@ test("dropping on the new-concept zone asks for the name first, then sends one c
   input.value = XSS;
   input.dispatchEvent(new t.window.KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }));
   assert.deepEqual(t.model.sent, [{ type: "op", op: "create", name: XSS, members: ["img0/x0", "img0/x1", "img0/x2"] }]);
-  t.model.emit("state", pythonState(t.model, (s) => {
+  t.model.emit("base_state", pythonState(t.model, (s) => {
     s.concepts.push({ id: "k7", name: XSS, members: s.unlabeled.splice(0, 3) });
   }));
   assert.equal(t.q('.xn-row[data-row="k7"] .xn-name').textContent, XSS);
@@ -164,7 +164,7 @@ test("dropping on the new-concept zone asks for the name first, then sends one c
 });
 test("keyboard: digits move the selection, X trashes, N creates, Ctrl+Z/Ctrl+Shift+Z undo/redo", async () => {
   const t = setup(9);
-  t.model.emit("state", pythonState(t.model, (s) => {
+  t.model.emit("base_state", pythonState(t.model, (s) => {
     s.concepts.push({ id: "a", name: "A", members: [] }, { id: "b", name: "B", members: [] });
   }));
   t.click(t.thumb("img1/x0"));
@@ -209,7 +209,7 @@ test("single-key shortcuts can be switched off from the toolbar", async () => {
 
 test("row tools: select all, merge checked rows, delete, F2 rename, Escape cancels", async () => {
   const t = setup(9);
-  t.model.emit("state", pythonState(t.model, (s) => {
+  t.model.emit("base_state", pythonState(t.model, (s) => {
     s.concepts.push({ id: "a", name: "A", members: s.unlabeled.splice(0, 3) }, { id: "b", name: "B", members: s.unlabeled.splice(0, 1) });
   }));
   assert.equal(t.q('.xn-row[data-row="a"] .xn-warn').hidden, true);
@@ -369,7 +369,7 @@ test("help lists the shortcuts in a shadow root (host CSS cannot reach it); erro
 });
 test("random drops keep every activation on screen exactly once", async () => {
   const t = setup(24);
-  t.model.emit("state", pythonState(t.model, (s) => {
+  t.model.emit("base_state", pythonState(t.model, (s) => {
     s.concepts.push({ id: "a", name: "A", members: [] }, { id: "b", name: "B", members: [] });
   }));
   const ids = t.model.get("activations").map((a) => a.id);
@@ -391,7 +391,7 @@ test("random drops keep every activation on screen exactly once", async () => {
 
 test("the new-concept zone sits right under the pool, concepts and trash below", async () => {
   const t = setup(6);
-  t.model.emit("state", pythonState(t.model, (s) => s.concepts.push({ id: "a", name: "A", members: [] })));
+  t.model.emit("base_state", pythonState(t.model, (s) => s.concepts.push({ id: "a", name: "A", members: [] })));
   const order = [...t.q(".xn-rows").children].map((n) => n.dataset.row);
   assert.deepEqual(order, ["unlabeled", "__new__", "a", "trash"]);
   await t.close();
@@ -417,7 +417,7 @@ test("a large pool keeps only the cells near the visible rows in the DOM, and sc
   const first = cells()[0];
   assert.equal(first.dataset.id, t.canvas.rowEls.get("unlabeled").vgrid.ids[Number(first._index)]);
   // a drop re-renders only the window of the rows it changes
-  t.model.emit("state", pythonState(t.model, (s) => s.concepts.push({ id: "a", name: "A", members: [] })));
+  t.model.emit("base_state", pythonState(t.model, (s) => s.concepts.push({ id: "a", name: "A", members: [] })));
   const ids = cells().slice(0, 2).map((c) => c.dataset.id);
   t.canvas.drop(ids, "a");
   assert.deepEqual(t.rowIds("a"), ids);
@@ -467,7 +467,7 @@ test("rubber band: dragging on a grid's background selects the thumbnails it cov
 
 test("drop targets above the rows: every concept, Unlabeled, Trash and New concept accept drops and clicks", async () => {
   const t = setup(9);
-  t.model.emit("state", pythonState(t.model, (s) => s.concepts.push({ id: "a", name: "toe", members: [] })));
+  t.model.emit("base_state", pythonState(t.model, (s) => s.concepts.push({ id: "a", name: "toe", members: [] })));
   const chips = t.qa(".xn-targets .xn-target");
   assert.deepEqual(chips.map((c) => c.textContent), ["Unlabeled (9)", "1 toe (0)", "Trash (0)", "+ New concept"]);
   const dt = new t.window.DataTransfer();
@@ -514,7 +514,7 @@ test("hover opens a preview that lets clicks through; leaving closes it", async 
 
 test("keyboard only: arrows focus and select, Shift extends, Enter toggles, ↓ goes to the next row", async () => {
   const t = setup(9);
-  t.model.emit("state", pythonState(t.model, (s) => {
+  t.model.emit("base_state", pythonState(t.model, (s) => {
     s.concepts.push({ id: "a", name: "A", members: s.unlabeled.splice(6, 3) });
   }));
   t.canvas.root.focus();
@@ -534,5 +534,27 @@ test("keyboard only: arrows focus and select, Shift extends, Enter toggles, ↓ 
   t.key("ArrowRight");
   t.key("ArrowDown");
   assert.equal(t.canvas.rowKeyOf(t.document.activeElement), "a");
+  await t.close();
+});
+
+test("a delta from Python applies the change with the naming rules; a delta from another version asks for the whole naming", async () => {
+  const t = setup(12);
+  const deliver = (msg) => { for (const fn of t.model.listeners.get("msg:custom") || []) fn(msg, []); };
+  const base = t.model.get("base_state");
+  const ids = base.unlabeled;
+  const change = {
+    moves: [[[ids[5], ids[1]], "unlabeled", "c1"]],
+    concepts: [{ id: "c1", before: null, after: { name: "toe cap", index: 0 } }],
+  };
+  deliver({ type: "delta", base: base.version, version: base.version + 1, changes: [[change, false]], can_undo: true, can_redo: false, saved_at: "t" });
+  assert.deepEqual(t.rowIds("c1"), [ids[1], ids[5]], "members in display order");
+  assert.equal(t.q(".xn-root").dataset.version, String(base.version + 1));
+  assert.equal(t.q(".xn-progress").textContent, "2 named · 10 unlabeled · 0 trash of 12");
+  deliver({ type: "delta", base: base.version + 1, version: base.version + 2, changes: [[change, true]], can_undo: false, can_redo: true, saved_at: "t" });
+  assert.equal(t.q(".xn-row[data-row=c1]"), null, "undo: the reverse change removes the concept again");
+  const before = t.model.resyncs || 0;
+  deliver({ type: "delta", base: base.version + 7, version: base.version + 8, changes: [], can_undo: false, can_redo: false, saved_at: "t" });
+  assert.equal(t.model.resyncs, before + 1, "a gap: the view asks Python for the whole naming");
+  assert.equal(t.q(".xn-root").dataset.version, String(base.version + 2), "and does not apply it");
   await t.close();
 });

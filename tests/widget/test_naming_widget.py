@@ -235,18 +235,43 @@ def test_table_fingerprint_follows_content_not_row_order():
 # --------------------------------------------------------- binary transport
 
 
-def test_an_operation_sends_only_the_new_state_once_without_thumbnails(recorded):
-    table = make_table(n_images=300, categories=("Sneaker",))  # 600 shown activations
-    w = NamingWidget(FakeActivationSet(table), category="Sneaker", annotator="ana")
-    ids = [a["id"] for a in w.activations][:500]
-    concept = w.create_concept("heel")
+def test_an_operation_sends_only_what_it_changed(recorded):
+    """A change travels as one small delta, whatever the size of the naming; no state update."""
+    sizes = []
+    for n_images in (30, 3000):  # 60 and 6,000 shown activations
+        table = make_table(n_images=n_images, categories=("Sneaker",))
+        w = NamingWidget(FakeActivationSet(table), category="Sneaker", annotator="ana")
+        ids = [a["id"] for a in w.activations][:5]
+        concept = w.create_concept("heel")
+        w.comm.published.clear()
+        before = w.state["version"]
+        frontend_op(w, op="move", ids=ids, target=concept)
+        assert updates(w) == []  # the synced base state is not re-sent
+        (delta,) = [data["content"] for kind, data, _ in w.comm.published
+                    if kind == "comm_msg" and data["method"] == "custom"]
+        assert (delta["type"], delta["base"], delta["version"]) == ("delta", before, before + 1)
+        (change, reverse), = delta["changes"]
+        assert change["moves"] == [[ids, "unlabeled", concept]] and reverse is False
+        sizes.append(len(json.dumps(delta)))
+        frontend_op(w, op="undo")
+        undo = [data["content"] for kind, data, _ in w.comm.published if kind == "comm_msg"][-1]
+        assert undo["changes"] == [[change, True]] and undo["can_redo"] is True
+        w.close()
+    assert abs(sizes[0] - sizes[1]) < 40  # only the ids' digits differ
+
+
+def test_a_view_that_missed_deltas_gets_the_whole_naming_once(recorded):
+    w = NamingWidget(make_table(), category="Sneaker", annotator="ana")
+    w.create_concept("heel", [a["id"] for a in w.activations][:3])
     w.comm.published.clear()
-    frontend_op(w, op="move", ids=ids, target=concept)
-    sent = updates(w)
-    assert len(sent) == 1
-    data, buffers = sent[0]
-    assert set(data["state"]) == {"state"} and buffers == []
-    assert data["state"]["state"]["concepts"][0]["members"] == ids
+    w._handle_msg({"content": {"data": {"method": "custom", "content": {
+        "type": "resync", "version": 0}}}, "buffers": []})
+    (data, _), = updates(w)
+    assert data["state"]["base_state"] == w.state and w.base_state == w.state
+    w.comm.published.clear()
+    w._handle_msg({"content": {"data": {"method": "custom", "content": {
+        "type": "resync", "version": w.state["version"]}}}, "buffers": []})
+    assert w.comm.published == []  # that view is up to date: nothing to send
 
 
 # ------------------------------------------------------ front-end messages
@@ -297,8 +322,8 @@ def test_invalid_frontend_operations_set_error_and_keep_state(recorded, content,
     assert all(w.state[k] == before[k] for k in naming)
     # the unchanged naming is published under a new version, so the browser gets a change event
     # and drops its optimistic view
-    (sent,) = [data["state"] for data, _ in updates(w) if "state" in data["state"]]
-    assert sent["error"] == w.error and sent["state"]["version"] == before["version"] + 1
+    (sent,) = [data["state"] for data, _ in updates(w) if "base_state" in data["state"]]
+    assert sent["error"] == w.error and sent["base_state"]["version"] == before["version"] + 1
     w.comm.published.clear()
     frontend_op(w, **content)  # the same mistake again: the banner must show again
     errors = [data["state"]["error"] for data, _ in updates(w) if "error" in data["state"]]
@@ -311,7 +336,7 @@ def test_browser_cannot_overwrite_python_owned_traits(recorded):
     w = NamingWidget(make_table(), category="Sneaker", annotator="ana")
     before = dict(w.state)
     w._handle_msg({"content": {"data": {"method": "update", "state": {
-        "state": {"version": 99, "concepts": [], "unlabeled": [], "trash": []},
+        "base_state": {"version": 99, "concepts": [], "unlabeled": [], "trash": []},
         "single_key_shortcuts": False}, "buffer_paths": []}}, "buffers": []})
     assert w.state == before and w.single_key_shortcuts is False
 

@@ -59,6 +59,8 @@ class NamingState:
         self._undo: list[dict] = []  # changes that undo can revert, newest last
         self._redo: list[dict] = []
         self._log: list[dict] = []
+        self._effects: list[tuple[dict, bool]] = []  # (change, reversed) of each log entry since start
+        self._effects_start = 0  # the log index of _effects[0] (entries restored from a file have none)
         self._next_number = 1
 
     # ------------------------------------------------------------------ reading
@@ -114,6 +116,13 @@ class NamingState:
     def log(self) -> list[dict]:
         """Every operation, undo and redo so far, with ISO timestamps (JSON-ready copies)."""
         return copy.deepcopy(self._log)
+
+    def effects_since(self, version: int) -> list[list]:
+        """``[[change, reversed], ...]``: what each operation, undo or redo from log index
+        ``version`` on did to the naming, to apply elsewhere (the browser's copy) in order."""
+        if version < self._effects_start:
+            raise NamingError(f"no effects recorded before version {self._effects_start}")
+        return [[change, reverse] for change, reverse in self._effects[version - self._effects_start:]]
 
     def log_since(self, start: int) -> list[dict]:
         """The log entries from index ``start`` on (the records an autosave journal appends).
@@ -258,6 +267,7 @@ class NamingState:
         self._apply(change, reverse=True)
         self._redo.append(self._undo.pop())
         self._log.append({"op": "undo", "time": now_iso()})
+        self._effects.append((change, True))
 
     def redo(self) -> None:
         """Apply again the latest undone operation."""
@@ -267,6 +277,7 @@ class NamingState:
         self._apply(change, reverse=False)
         self._undo.append(self._redo.pop())
         self._log.append({"op": "redo", "time": now_iso()})
+        self._effects.append((change, False))
 
     def apply_logged(self, entry: Mapping) -> None:
         """Apply a log entry read back from a journal (an operation, an undo or a redo).
@@ -283,15 +294,19 @@ class NamingState:
             stack, other = (self._undo, self._redo) if op == "undo" else (self._redo, self._undo)
             if not stack:
                 raise NamingError(f"nothing to {op}")
-            self._apply(stack[-1], reverse=op == "undo")
+            change = stack[-1]
+            self._apply(change, reverse=op == "undo")
             other.append(stack.pop())
+            self._effects.append((change, op == "undo"))
         elif op == HISTORY_RESET:
             self._undo, self._redo = [], []
+            self._effects.append(({"moves": [], "concepts": []}, False))
         else:
             change = _validated_change(entry["change"])
             self._apply(change, reverse=False)
             self._undo.append(change)
             self._redo.clear()
+            self._effects.append((change, False))
             for step in change["concepts"]:
                 number = concept_number(step["id"])
                 if number is not None:
@@ -302,13 +317,14 @@ class NamingState:
     def transaction(self) -> Iterator[None]:
         """Run operations that are all kept, or all rolled back if the block raises."""
         saved = (dict(self._place), list(self._order), dict(self._names), list(self._undo),
-                 list(self._redo), len(self._log), self._next_number, dict(self._marks))
+                 list(self._redo), len(self._log), self._next_number, dict(self._marks), len(self._effects))
         try:
             yield
         except BaseException:
             (self._place, self._order, self._names, self._undo, self._redo, n_log,
-             self._next_number, self._marks) = saved
+             self._next_number, self._marks, n_effects) = saved
             del self._log[n_log:]
+            del self._effects[n_effects:]
             raise
 
     # ---------------------------------------------------------------- restoring
@@ -391,9 +407,11 @@ class NamingState:
                 probe._apply(change, reverse=False)
         except (KeyError, IndexError, TypeError, ValueError):
             self._log = copy.deepcopy(entries) + [{"op": HISTORY_RESET, "time": now_iso()}]
+            self._effects, self._effects_start = [], len(self._log)
             return False
         self._undo, self._redo = undo, redo
         self._log = copy.deepcopy(entries)
+        self._effects, self._effects_start = [], len(self._log)
         return True
 
     # ---------------------------------------------------------------- internals
@@ -465,6 +483,7 @@ class NamingState:
         self._redo.clear()
         # the change is built fresh by the operation and never mutated, so undo and log share it
         self._log.append({"op": op, "time": now_iso(), "args": args, "change": change})
+        self._effects.append((change, False))
 
     def _apply(self, change: Mapping, reverse: bool) -> None:
         """Apply a change forwards or backwards, checking every step against the current state.

@@ -67,7 +67,9 @@ class NamingWidget(anywidget.AnyWidget):
     table = traitlets.Bytes(b"{}").tag(sync=True)
     category = traitlets.Unicode("").tag(sync=True)
     annotator = traitlets.Unicode("").tag(sync=True)
-    state = traitlets.Dict().tag(sync=True)
+    # The naming as of a version; afterwards each change travels as a small "delta" message
+    # (docs/widget-protocol.md), so a change costs the same whatever the size of the naming.
+    base_state = traitlets.Dict().tag(sync=True)
     single_key_shortcuts = traitlets.Bool(True).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     thumb_size = traitlets.Int(96).tag(sync=True)
@@ -100,12 +102,12 @@ class NamingWidget(anywidget.AnyWidget):
                 self._saved_at = doc.get("saved_at")
             super().__init__(
                 table=json.dumps(payload.shown_columns(), separators=(",", ":"), allow_nan=False).encode("utf-8"),
-                category=payload.category, annotator=annotator, state=self._state_message(),
+                category=payload.category, annotator=annotator, base_state=self._state_message(),
                 single_key_shortcuts=single_key_shortcuts, thumb_size=thumb_size,
             )
             if self._autosave is not None:
                 self._compact()  # a clean snapshot at open: journal folded in, old versions upgraded
-                self.state = self._state_message()
+                self.base_state = self._state_message()
                 if previous is not None and previous is not self:
                     previous._superseded_by_newer_widget()
         except BaseException:
@@ -220,12 +222,32 @@ class NamingWidget(anywidget.AnyWidget):
         if self._autosave is not None and self._autosave.records_since_compaction >= COMPACT_EVERY:
             self._compact_quietly()
         if self._naming.version != version:
-            with self.hold_sync():
-                self.state = self._state_message()
-                if self.error:
-                    self.error = ""
+            self._send_delta(version)
+            if self.error:
+                self.error = ""
             self._refresh_summary()
         return result
+
+    @property
+    def state(self) -> dict:
+        """The naming now, as the browser shows it once confirmed: ``version``, ``concepts``,
+        ``unlabeled``, ``trash``, ``marks``, ``can_undo``, ``can_redo``, ``saved_at``."""
+        return self._state_message()
+
+    def _send_delta(self, naming_version: int) -> None:
+        """Tell the browser what the operations since ``naming_version`` changed (not the whole naming)."""
+        base = naming_version + self._rejections
+        self.send({"type": "delta", "base": base, "version": self._naming.version + self._rejections,
+                   "changes": self._naming.effects_since(naming_version), "can_undo": self._naming.can_undo,
+                   "can_redo": self._naming.can_redo, "saved_at": self._saved_at})
+
+    def _publish_state(self) -> None:
+        """Send the whole naming (at open, after a refused operation, when a view asks to resync)."""
+        message = self._state_message()
+        if message == self.base_state:
+            self.send_state("base_state")  # the browser asked: send it even though it did not change
+        else:
+            self.base_state = message
 
     # ------------------------------------------------------------ front end
 
@@ -236,6 +258,10 @@ class NamingWidget(anywidget.AnyWidget):
             return
         if isinstance(content, Mapping) and content.get("type") == "image_rows":
             self._send_image_rows(content)
+            return
+        if isinstance(content, Mapping) and content.get("type") == "resync":
+            if content.get("version") != self._state_message()["version"]:
+                self._publish_state()  # a view missed a delta or predates some: the whole naming once
             return
         if not isinstance(content, Mapping) or content.get("type") != "op":
             return
@@ -282,7 +308,7 @@ class NamingWidget(anywidget.AnyWidget):
         self._rejections += 1
         with self.hold_sync():
             self.error = message
-            self.state = self._state_message()
+            self._publish_state()
 
     def set_state(self, sync_data: dict) -> None:
         """Accept from the browser only the traits it may change; re-send the others unchanged."""
@@ -304,7 +330,7 @@ class NamingWidget(anywidget.AnyWidget):
         target = Path(path).expanduser().resolve()
         if self._autosave is not None and target == self._autosave.path:
             self._compact()
-            self.state = self._state_message()
+            self._publish_state()
             return target
         if target.exists() and not overwrite:
             check_owner(read_naming_file(target), source=str(target), fingerprint=self.fingerprint,
