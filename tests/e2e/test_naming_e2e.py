@@ -27,7 +27,8 @@ NAME = 'toe cap <img src=x onerror=alert(1)> & "laces"'
 
 RESULT_CELL = '''\
 import json, pathlib
-doc = json.loads(pathlib.Path("namings/e2e.json").read_text())
+from xnaming_widget.naming import read_naming_file
+doc = read_naming_file("namings/e2e.json")  # the snapshot with its journal replayed
 table = w.naming
 named = table[table["status"] == "named"]
 result = {
