@@ -17,7 +17,10 @@ prints the figures):
    (its expansion or depthwise convs) are not candidates: the block's output is.
    A model with no such layer gets the spatial layer with the finest maps (the last of them).
 
-Grad-CAM and other methods that cannot read the input follow rule 2. Pass
+Grad-CAM and other methods that cannot read the input follow rule 2. A small-image model that
+changes its input with tensor operations outside modules (say ``(x - 0.5) / 0.5`` in its
+``forward``) cannot be read at the input: excitation backprop refuses it with
+``UnsupportedModelError``; put the normalisation in the data, or pass a layer. Pass
 ``attribute_kwargs={"layer": ...}`` to ``build_activations`` (or ``layer=`` to
 ``heatmaps.attribute``) to choose another layer.
 """
