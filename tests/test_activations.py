@@ -160,8 +160,15 @@ def test_fingerprint_follows_content(built, tmp_path):
     changed_table = ActivationSet(table, result.image_ids, result.images, result.heatmap_rows,
                                   result.heatmaps, result.thumbnails, result.image_thumbnails)
     same = ActivationSet(result.table.copy(), list(result.image_ids), result.images.copy(),
-                         result.heatmap_rows, result.heatmaps.copy(), result.thumbnails, result.image_thumbnails)
-    assert len({result.fingerprint, changed_map.fingerprint, changed_table.fingerprint}) == 3
+                         result.heatmap_rows, result.heatmaps.copy(), result.thumbnails, result.image_thumbnails,
+                         descriptors=result.descriptors.copy())
+    described = result.descriptors.copy()
+    described[0, 0] += np.float16(0.5)
+    changed_descriptor = ActivationSet(result.table, result.image_ids, result.images, result.heatmap_rows,
+                                       result.heatmaps, result.thumbnails, result.image_thumbnails,
+                                       descriptors=described)
+    assert len({result.fingerprint, changed_map.fingerprint, changed_table.fingerprint,
+                changed_descriptor.fingerprint}) == 4
     assert same.fingerprint == result.fingerprint
     # An edited file on disk is caught when loading.
     folder = result.save(tmp_path / "set")
@@ -418,8 +425,11 @@ def test_sets_saved_before_thumbnails_were_fingerprinted_still_load(built, tmp_p
 
     from xnaming_widget import _activation_store as store
 
+    built = ActivationSet(built.table, built.image_ids, built.images, built.heatmap_rows, built.heatmaps,
+                          built.thumbnails, built.image_thumbnails, categories=built.categories)  # no descriptors then
     folder = built.save(tmp_path / "set")
     manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["descriptors"]
     old = store.content_fingerprint(built.table, built.image_ids, built.images, built.heatmap_rows,
                                     built.heatmaps, version=1)
     manifest.update(schema_version=1, fingerprint=old)
@@ -428,3 +438,30 @@ def test_sets_saved_before_thumbnails_were_fingerprinted_still_load(built, tmp_p
     assert loaded.fingerprint == old and loaded.thumbnails == built.thumbnails
     again = loaded.save(tmp_path / "copy")  # saved as it was: its namings keep their set
     assert ActivationSet.load(again).fingerprint == old
+
+
+def test_descriptors_pool_the_layer_features_under_each_heatmap(setup, built, tmp_path):
+    """Each significant activation's descriptor, recomputed by hand from its stored heatmap."""
+    dnn, bank, data = setup
+    layer = built.meta["config"]["descriptor_layer"]
+    assert layer == "conv"  # TinyNet's only spatial layer (8x8 maps)
+    significant = built.table[built.table["significant"]]
+    assert built.descriptors.shape == (len(significant), 3 + N_FEATURES)
+    for row in significant.head(6).itertuples():
+        captured = []
+        hook = dnn.conv.register_forward_hook(lambda m, i, o: captured.append(o.detach()))
+        with torch.no_grad():
+            dnn(data[int(row.image_id[3:])][0][None])
+        hook.remove()
+        features = captured[0][0].numpy()  # (3, 8, 8)
+        weights = built.heatmap(row.activation_id).astype(np.float64)
+        weights = weights / weights.sum() if weights.sum() > 0 else np.full_like(weights, 1 / weights.size)
+        pooled = (features * weights).sum(axis=(1, 2))
+        expected = np.concatenate([pooled / np.linalg.norm(pooled), np.eye(N_FEATURES)[row.xfeature]])
+        index = built.heatmap_rows[built.table.index[built.table["activation_id"] == row.activation_id][0]]
+        np.testing.assert_allclose(built.descriptors[index].astype(np.float64), expected, atol=2e-2)
+    loaded = ActivationSet.load(built.save(tmp_path / "set"))
+    np.testing.assert_array_equal(loaded.descriptors, built.descriptors)
+    part = built.for_category("Bag")
+    assert len(part.descriptors) == len(part.heatmaps)
+    assert _build(setup, descriptors=False).descriptors is None

@@ -125,13 +125,14 @@ class ActivationFileError(ValueError):
 def content_fingerprint(table: pd.DataFrame, image_ids: Sequence[str], images: np.ndarray,
                         heatmap_rows: np.ndarray, heatmaps: np.ndarray,
                         thumbnails: Sequence[Sequence[bytes]] | None = None, version: int = SCHEMA_VERSION, *,
-                        table_csv: str | None = None) -> str:
+                        table_csv: str | None = None, descriptors: np.ndarray | None = None) -> str:
     """SHA-256 (first 16 hex digits) of the ids and contents of an activation set.
 
     Covers the table, the image ids and pixels, the heatmaps (with which row each belongs to)
     and, from version 2 on, every thumbnail in order (``thumbnails``: the heatmap and image
     thumbnail lists), so a damaged or reordered thumbnail cannot show another activation's
     picture unnoticed. Version 1 fingerprints (sets saved before) are computed without them.
+    Descriptors, when the set has them, are covered too (a set without them hashes as before).
     ``table_csv``: the table's CSV text when the caller has it already (``table_to_csv(table)``,
     e.g. the file just read), which saves writing it again.
     """
@@ -142,6 +143,10 @@ def content_fingerprint(table: pd.DataFrame, image_ids: Sequence[str], images: n
     for array in (images, heatmap_rows, heatmaps):
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    if descriptors is not None:
+        array = np.ascontiguousarray(descriptors)
+        digest.update(f"descriptors{array.dtype.str}{array.shape}".encode())
         digest.update(array.tobytes())
     if version != 1:
         for blobs in thumbnails or ():

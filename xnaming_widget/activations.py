@@ -51,13 +51,15 @@ class ActivationSet:
                  heatmap_rows: Any, heatmaps: Any, thumbnails: Sequence[bytes],
                  image_thumbnails: Sequence[bytes], *, categories: Sequence[str] | None = None,
                  meta: dict | None = None, fingerprint_version: int = store.SCHEMA_VERSION,
-                 _table_csv: str | None = None):
+                 _table_csv: str | None = None, descriptors: Any = None):
         self.table = store.canonical_table(table)
         self.image_ids = [str(i) for i in image_ids]
         self.images = np.ascontiguousarray(images, dtype=np.uint8)
         self.heatmap_rows = np.asarray(heatmap_rows, dtype=np.int64)
         self.heatmaps = np.ascontiguousarray(heatmaps, dtype=np.float16)
         self.thumbnails = [bytes(b) for b in thumbnails]
+        # (S, d) float16 aligned with heatmaps, or None (sets built without, or saved before them)
+        self.descriptors = None if descriptors is None else np.ascontiguousarray(descriptors, dtype=np.float16)
         self.image_thumbnails = [bytes(b) for b in image_thumbnails]
         known = list(dict.fromkeys(self.table["category"]))
         self.categories = list(categories) if categories is not None else known
@@ -73,10 +75,13 @@ class ActivationSet:
     def _content_fingerprint(self, table_csv: str | None = None) -> str:
         return store.content_fingerprint(self.table, self.image_ids, self.images, self.heatmap_rows, self.heatmaps,
                                          (self.thumbnails, self.image_thumbnails), version=self.fingerprint_version,
-                                         table_csv=table_csv)
+                                         table_csv=table_csv, descriptors=self.descriptors)
 
     def _check(self) -> None:
         rows, n_maps = len(self.table), len(self.heatmaps)
+        if self.descriptors is not None and (self.descriptors.ndim != 2 or len(self.descriptors) != n_maps):
+            raise ValueError(f"descriptors must be (S, d) with one row per heatmap ({n_maps}); got "
+                             f"{self.descriptors.shape}")
         if self.images.ndim != 4 or self.images.shape[-1] != 3 or len(self.images) != len(self.image_ids):
             raise ValueError(f"images must be uint8 (M, H, W, 3) with one per image id "
                              f"({len(self.image_ids)}); got shape {self.images.shape}")
@@ -112,7 +117,8 @@ class ActivationSet:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ActivationSet) and self.fingerprint == other.fingerprint \
             and self.categories == other.categories and self.thumbnails == other.thumbnails \
-            and self.image_thumbnails == other.image_thumbnails and self.meta == other.meta
+            and self.image_thumbnails == other.image_thumbnails and self.meta == other.meta \
+            and (self.descriptors is None) == (other.descriptors is None)
 
     def _row(self, activation: str) -> int:
         try:
@@ -163,7 +169,8 @@ class ActivationSet:
         subset = ActivationSet(table, images, self.images[image_index], new_rows,
                                self.heatmaps[old_maps[keep]], [self.thumbnails[i] for i in old_maps[keep]],
                                [self.image_thumbnails[i] for i in image_index], categories=categories,
-                               meta=self.meta)
+                               meta=self.meta,
+                               descriptors=None if self.descriptors is None else self.descriptors[old_maps[keep]])
         subset.parent_fingerprints = (self.fingerprint, *self.parent_fingerprints)
         return subset
 
@@ -192,6 +199,10 @@ class ActivationSet:
         arrays = {"images": self.images, "heatmaps": self.heatmaps, "heatmap_rows": self.heatmap_rows}
         for name, blobs in (("thumbnails", self.thumbnails), ("image_thumbnails", self.image_thumbnails)):
             arrays[name], arrays[f"{name}_offsets"] = store.pack_blobs(blobs)
+        if self.descriptors is not None:
+            arrays["descriptors"] = self.descriptors
+        else:
+            (directory / "descriptors.npy").unlink(missing_ok=True)
         for name, array in arrays.items():
             store.save_npy_atomic(directory / f"{name}.npy", array)
         store.write_json(directory / _MANIFEST, {
@@ -199,6 +210,7 @@ class ActivationSet:
             "fingerprint": self.fingerprint, "categories": self.categories,
             "image_ids": self.image_ids, "n_activations": len(self.table),
             "n_significant": int(self.table["significant"].sum()), "meta": self.meta,
+            "descriptors": self.descriptors is not None,
         })
         return directory
 
@@ -225,12 +237,14 @@ class ActivationSet:
         arrays = {name: store.read_checked(directory / f"{name}.npy", store.load_npy) for name in (
             "images", "heatmaps", "heatmap_rows", "thumbnails", "thumbnails_offsets",
             "image_thumbnails", "image_thumbnails_offsets")}
+        descriptors = store.read_checked(directory / "descriptors.npy", store.load_npy) \
+            if manifest.get("descriptors") else None
         try:
             loaded = cls(table, manifest["image_ids"], arrays["images"], arrays["heatmap_rows"],
                          arrays["heatmaps"], store.unpack_blobs(arrays["thumbnails"], arrays["thumbnails_offsets"]),
                          store.unpack_blobs(arrays["image_thumbnails"], arrays["image_thumbnails_offsets"]),
                          categories=manifest["categories"], meta=manifest.get("meta", {}),
-                         fingerprint_version=version, _table_csv=table_csv)
+                         fingerprint_version=version, _table_csv=table_csv, descriptors=descriptors)
         except (ValueError, KeyError, IndexError) as err:
             raise store.ActivationFileError(f"the files in {directory} do not fit together ({err}); they were "
                                             "edited or damaged: build the set again") from None
@@ -433,8 +447,9 @@ def _image_index(image: str) -> int:
 
 
 def _compute_chunk(dnn, layer, bank, data, table, rows, *, method, batch_size, thumb_size, cmap, alpha,
-                   attribute_kwargs):
-    """Heatmaps (float16) and overlay thumbnails of the activations in table ``rows``."""
+                   attribute_kwargs, descriptor_layer=None):
+    """Heatmaps (float16), overlay thumbnails and descriptors (float16, or None without a
+    descriptor layer) of the activations in table ``rows``."""
     from .heatmaps import XFeatureModel, attribute
 
     category = table["category"].iat[rows[0]]
@@ -444,12 +459,22 @@ def _compute_chunk(dnn, layer, bank, data, table, rows, *, method, batch_size, t
     model = XFeatureModel(dnn, layer, bank[category])
     # Each image once, with its significant x-features as its targets (padded by repeating its
     # first one): one batched pass over images x targets, no loop over x-features.
-    maps = np.asarray(attribute(model, unique_images, method=method, targets=targets,
-                                batch_size=batch_size, **attribute_kwargs), dtype=np.float32)
-    maps = maps[image_of_row, slot_of_row].astype(np.float16)  # (R, H, W) at stored precision
+    all_maps = np.asarray(attribute(model, unique_images, method=method, targets=targets,
+                                    batch_size=batch_size, **attribute_kwargs), dtype=np.float32)
+    maps = all_maps[image_of_row, slot_of_row].astype(np.float16)  # (R, H, W) at stored precision
     thumbs = overlay_pngs(unique_images[image_of_row], maps.astype(np.float32), cmap=cmap, alpha=alpha,
                           size=thumb_size)
-    return maps, thumbs
+    descriptors = None
+    if descriptor_layer is not None:  # the same images, one forward stopped at the descriptor layer
+        import torch
+
+        from .assist.descriptors import describe
+
+        n_xfeatures = int(np.asarray(bank.weights).shape[-1])
+        described = describe(dnn, descriptor_layer, unique_images, torch.from_numpy(all_maps),
+                             torch.from_numpy(targets), n_xfeatures)
+        descriptors = described.numpy()[image_of_row, slot_of_row].astype(np.float16)
+    return maps, thumbs, descriptors
 
 
 def _targets_per_image(indices: np.ndarray, xfeatures: np.ndarray):
@@ -475,8 +500,13 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
                       batch_size: int = 64, chunk_size: int = 128, out_dir: str | Path | None = None,
                       cmap: str = DEFAULT_CMAP, alpha: float = DEFAULT_ALPHA,
                       msx_bias: bool = False, attribute_kwargs: dict | None = None,
-                      show_progress: bool | None = None, on_chunk: Callable[[int, int], None] | None = None) -> ActivationSet:
+                      show_progress: bool | None = None, on_chunk: Callable[[int, int], None] | None = None,
+                      descriptors: bool | str = True) -> ActivationSet:
     """Build the activation set of ``categories`` (default: all of ``bank.classes``).
+
+    ``descriptors``: store a descriptor per significant activation (:mod:`.assist.descriptors`,
+    for suggestions and transfers), read at the default descriptor layer (True), at the named
+    layer (a str), or none (False).
 
     Extracts ``layer``'s features and the logits of ``data`` (a Dataset of ``(image, label)``
     with ``.classes``), takes the images ``dnn`` predicts as each category, computes their
@@ -515,12 +545,17 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
     attribute_kwargs = {"show_progress": False, **(attribute_kwargs or {})}
     if "layer" not in attribute_kwargs:
         attribute_kwargs["layer"] = _naming_layer(dnn, data, method)
+    if descriptors is True:
+        from .assist.descriptors import descriptor_layer as default_descriptor_layer
+
+        descriptors = default_descriptor_layer(dnn, _load_images(data, np.array([0])))
     config = {"layer": layer, "method": method, "categories": categories, "thumb_size": thumb_size,
               "significance": significance if isinstance(significance, str) else getattr(
                   significance, "__name__", "custom"),
               "msx_bias": msx_bias, "n_images": len(data), "cmap": cmap, "alpha": alpha, "chunk_size": chunk_size,
               "model": _model_digest(dnn), "bank": _bank_digest(bank), "data": _data_digest(data, batch_size),
-              "attribute_kwargs": {k: repr(v) for k, v in attribute_kwargs.items()}}
+              "attribute_kwargs": {k: repr(v) for k, v in attribute_kwargs.items()},
+              "descriptor_layer": descriptors or None}
     out = Path(out_dir) if out_dir is not None else None
     work = out / "work" if out is not None else None
     if out is not None and (out / _MANIFEST).is_file():
@@ -550,6 +585,7 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
         chunks = _chunks(table, chunk_size)
         maps_parts: list[np.ndarray] = []
         thumb_parts: list[list[bytes]] = []
+        descriptor_parts: list[np.ndarray] = []
         for number in progress(range(len(chunks)), total=len(chunks), desc="heatmaps",
                                disable=None if show_progress is None else not show_progress):
             rows = chunks[number]
@@ -558,19 +594,23 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
                 with np.load(done, allow_pickle=False) as saved:
                     maps = saved["heatmaps"]
                     thumbs = store.unpack_blobs(saved["thumbnails"], saved["offsets"])
+                    described = saved["descriptors"] if "descriptors" in saved else None
                     if not np.array_equal(saved["rows"], rows):
                         raise ValueError(f"{done} does not belong to this plan; delete {work}")
             else:
-                maps, thumbs = _compute_chunk(dnn, layer, bank, data, table, rows, method=method,
-                                              batch_size=batch_size, thumb_size=thumb_size, cmap=cmap,
-                                              alpha=alpha, attribute_kwargs=attribute_kwargs)
+                maps, thumbs, described = _compute_chunk(
+                    dnn, layer, bank, data, table, rows, method=method, batch_size=batch_size, thumb_size=thumb_size,
+                    cmap=cmap, alpha=alpha, attribute_kwargs=attribute_kwargs, descriptor_layer=descriptors or None)
                 if done is not None:
                     blob, offsets = store.pack_blobs(thumbs)
-                    store.save_npz_atomic(done, heatmaps=maps, thumbnails=blob, offsets=offsets, rows=rows)
+                    extra = {} if described is None else {"descriptors": described}
+                    store.save_npz_atomic(done, heatmaps=maps, thumbnails=blob, offsets=offsets, rows=rows, **extra)
                 if on_chunk is not None:
                     on_chunk(number, len(chunks))
             maps_parts.append(maps)
             thumb_parts.append(thumbs)
+            if described is not None:
+                descriptor_parts.append(described)
     finally:
         dnn.train(was_training)
 
@@ -582,10 +622,14 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
     heatmap_rows[ordered_rows] = np.arange(len(ordered_rows))
     height, width = images.shape[1:3]
     heatmaps = np.concatenate(maps_parts) if maps_parts else np.zeros((0, height, width), np.float16)
+    descriptor_array = None
+    if descriptors:
+        n_dims = descriptor_parts[0].shape[1] if descriptor_parts else 0
+        descriptor_array = np.concatenate(descriptor_parts) if descriptor_parts else np.zeros((0, n_dims), np.float16)
     result = ActivationSet(table, image_ids, images, heatmap_rows, heatmaps,
                            [t for part in thumb_parts for t in part],
                            image_pngs(images, size=thumb_size) if len(images) else [],
-                           categories=categories, meta={"config": config})
+                           categories=categories, meta={"config": config}, descriptors=descriptor_array)
     if out is not None:
         result.save(out)
         shutil.rmtree(work, ignore_errors=True)
