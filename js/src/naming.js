@@ -152,6 +152,11 @@ export function changeFor(state, op, newId = "pending") {
       const moves = movesTo(where, ids, target);
       return moves.length ? { moves, concepts: [], ...marksFor(state, moves, via) } : null;
     }
+    case "reject": {
+      requireConcept(state, op.concept_id);
+      checkIds(where, op.ids);
+      return null; // rejections do not change what the canvas shows; Python keeps them
+    }
     case "confirm": {
       const ids = checkIds(where, op.ids);
       const marks = state.marks || {};

@@ -54,6 +54,13 @@ export const OPERATIONS = {
     "optional": {},
     "required": {}
   },
+  "reject": {
+    "optional": {},
+    "required": {
+      "concept_id": "concept",
+      "ids": "ids"
+    }
+  },
   "rename": {
     "optional": {},
     "required": {

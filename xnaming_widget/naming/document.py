@@ -100,6 +100,11 @@ def validate_naming_doc(doc: Any, source: str = "naming") -> None:
     _place_all(_id_list(doc, "unlabeled", source), "unlabeled", places, source)
     if doc.get("order") is not None:
         _id_list(doc, "order", source)  # a hint only: replay ignores an order that does not fit
+    rejected = doc.get("rejected") or {}
+    if not isinstance(rejected, Mapping):
+        raise _field_error(source, "rejected", "must be an object {concept_id: [activation ids]}")
+    for cid, ids in rejected.items():
+        _id_list(rejected, cid, source, f"rejected[{cid!r}]")
     marks = doc.get("marks") or {}
     if not isinstance(marks, Mapping):
         raise _field_error(source, "marks", "must be an object {activation_id: [via, proposed]}")
@@ -194,7 +199,8 @@ def replay(snapshot: Mapping, records: list[Mapping], source: str = "naming") ->
     doc = naming_doc(annotator=snapshot["annotator"], category=snapshot["category"],
                      fingerprint=snapshot.get("fingerprint"), concepts=snapshot["concepts"],
                      trash=snapshot["trash"], unlabeled=snapshot["unlabeled"], log=snapshot.get("log") or [],
-                     saved_at=snapshot.get("saved_at"), order=snapshot.get("order"), marks=snapshot.get("marks"))
+                     saved_at=snapshot.get("saved_at"), order=snapshot.get("order"), marks=snapshot.get("marks"),
+                     rejected=snapshot.get("rejected"))
     if not records:
         return doc
     from .state import NamingState
@@ -203,7 +209,7 @@ def replay(snapshot: Mapping, records: list[Mapping], source: str = "naming") ->
     if doc["order"] is not None and len(doc["order"]) == len(ids) and set(doc["order"]) == set(ids):
         ids = doc["order"]
     state, _ = NamingState.restore(ids, doc["concepts"], doc["trash"], doc["unlabeled"], doc["log"],
-                                   marks=doc["marks"])
+                                   marks=doc["marks"], rejected=doc["rejected"])
     for record in records:
         try:
             state.apply_logged(record)
@@ -212,6 +218,7 @@ def replay(snapshot: Mapping, records: list[Mapping], source: str = "naming") ->
                                   f"not fit the naming before it ({err}); the file was left as it is.") from None
     snap = state.snapshot()
     doc.update(concepts=snap["concepts"], trash=snap["trash"], unlabeled=snap["unlabeled"], marks=snap["marks"],
+               rejected=state.rejections,
                log=state.log_since(0), saved_at=records[-1].get("time", doc["saved_at"]))
     return doc
 
@@ -243,12 +250,13 @@ def naming_table(doc: Mapping) -> pd.DataFrame:
 def naming_doc(*, annotator: str, category: str, fingerprint: str | None, concepts: Iterable[Mapping],
                trash: Iterable[str], unlabeled: Iterable[str], log: Iterable[Mapping] = (),
                saved_at: str | None = None, order: Iterable[str] | None = None,
-               marks: Mapping[str, Any] | None = None) -> dict:
+               marks: Mapping[str, Any] | None = None, rejected: Mapping[str, Any] | None = None) -> dict:
     """Assemble a naming document (the snapshot part of a naming file).
 
     ``order`` lists every activation in display order, so that a journal replayed without the
     activation set keeps concept members in that order; ``marks`` maps the concept members a
-    suggestion, proposal or transfer placed to ``[via, proposed]``.
+    suggestion, proposal or transfer placed to ``[via, proposed]``; ``rejected`` maps a concept
+    id to the activations a person turned down as suggestions for it.
     """
     return {
         "schema": SCHEMA,
@@ -264,6 +272,7 @@ def naming_doc(*, annotator: str, category: str, fingerprint: str | None, concep
         "saved_at": saved_at,
         "order": None if order is None else list(order),
         "marks": {str(k): list(v) for k, v in (marks or {}).items()},
+        "rejected": {str(k): list(v) for k, v in (rejected or {}).items()},
     }
 
 

@@ -22,6 +22,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
              "doc": "move activations to a concept, unlabeled or trash"},
     "confirm": {"method": "confirm", "required": {"ids": "ids"}, "optional": {},
                 "doc": "a person confirms proposed members where they are"},
+    "reject": {"method": "reject", "required": {"concept_id": "concept", "ids": "ids"}, "optional": {},
+               "doc": "suggestions a person turned down: never suggested to that concept again"},
     "rename": {"method": "rename", "required": {"concept_id": "concept", "name": "name"}, "optional": {},
                "doc": "give a concept another name"},
     "merge": {"method": "merge", "required": {"concept_ids": "concepts"}, "optional": {"name": "name"},

@@ -56,6 +56,7 @@ class NamingState:
         self._order: list[str] = []  # concept ids in display order
         self._names: dict[str, str] = {}
         self._marks: dict[str, tuple[str, bool]] = {}  # concept members not placed by a person: (via, proposed)
+        self._rejected: dict[str, set[str]] = {}  # concept id -> activations a person said do not belong
         self._undo: list[dict] = []  # changes that undo can revert, newest last
         self._redo: list[dict] = []
         self._log: list[dict] = []
@@ -155,6 +156,15 @@ class NamingState:
             return {}
         return {aid: list(self._marks[aid]) for aid in self._ids if aid in self._marks}
 
+    def rejected(self, concept_id: str) -> set[str]:
+        """The activations a person rejected as suggestions for ``concept_id`` (never suggested again)."""
+        return set(self._rejected.get(concept_id, ()))
+
+    @property
+    def rejections(self) -> dict[str, list[str]]:
+        """``{concept_id: [activation ids]}`` of every rejected suggestion, ids in display order."""
+        return {cid: [a for a in self._ids if a in ids] for cid, ids in self._rejected.items() if ids}
+
     def placed_by(self, activation_id: str) -> tuple[str, bool]:
         """``(via, proposed)`` of an activation: ``("person", False)`` unless a suggestion, a
         proposal or a transfer placed it."""
@@ -198,6 +208,47 @@ class NamingState:
         change = {"moves": moves, "concepts": [], **self._marks_for(moves, via)}
         if change["moves"]:
             self._record("move", _args(ids=ids, target=target, via=via), change)
+
+    def reject(self, concept_id: str, activation_ids: Iterable[str]) -> None:
+        """Record that activations do not belong to a concept (suggestions a person turned down);
+        one undo step. Ids already rejected for it are left out."""
+        self._require_concept(concept_id)
+        ids = [a for a in self._check_ids(activation_ids) if a not in self._rejected.get(concept_id, ())]
+        if ids:
+            self._record("reject", {"concept_id": concept_id, "ids": ids},
+                         {"moves": [], "concepts": [], "rejects": [[concept_id, ids]]})
+
+    def create_concepts(self, groups: Sequence[tuple[str, Iterable[str]]], via: str = PERSON) -> list[str]:
+        """Make several concepts at once, ``[(name, members), ...]``, as one operation and one undo
+        step (a proposed grouping of the pool, a transfer); returns their ids."""
+        via = _check_via(via)
+        names: dict[str, str] = dict(self._names)
+        place = dict(self._place)
+        concepts, moves_all, ids_out, args = [], [], [], []
+        for name, members in groups:
+            name = clean_concept_name(name)
+            check_new_name(name, names)
+            members = self._check_ids(members, allow_empty=True)
+            concept_id = self._new_concept_id()
+            while concept_id in names:
+                concept_id = self._new_concept_id()
+            names[concept_id] = name
+            by_source: dict[str, list[str]] = {}
+            for aid in members:
+                if place[aid] != concept_id:
+                    by_source.setdefault(place[aid], []).append(aid)
+                    place[aid] = concept_id
+            moves_all += [[ids, source, concept_id] for source, ids in by_source.items()]
+            concepts.append({"id": concept_id, "before": None,
+                             "after": {"name": name, "index": len(self._order) + len(concepts)}})
+            ids_out.append(concept_id)
+            args.append({"name": name, "members": members})
+        if not concepts:
+            return []
+        moves_all = _collapse_moves(moves_all)
+        change = {"moves": moves_all, "concepts": concepts, **self._marks_for(moves_all, via)}
+        self._record("create_many", _args(concepts=args, via=via), change)
+        return ids_out
 
     def confirm(self, activation_ids: Iterable[str]) -> None:
         """A person confirms proposed members where they are (one undo step); others are left as they are."""
@@ -317,12 +368,13 @@ class NamingState:
     def transaction(self) -> Iterator[None]:
         """Run operations that are all kept, or all rolled back if the block raises."""
         saved = (dict(self._place), list(self._order), dict(self._names), list(self._undo),
-                 list(self._redo), len(self._log), self._next_number, dict(self._marks), len(self._effects))
+                 list(self._redo), len(self._log), self._next_number, dict(self._marks), len(self._effects),
+                 {c: set(ids) for c, ids in self._rejected.items()})
         try:
             yield
         except BaseException:
             (self._place, self._order, self._names, self._undo, self._redo, n_log,
-             self._next_number, self._marks, n_effects) = saved
+             self._next_number, self._marks, n_effects, self._rejected) = saved
             del self._log[n_log:]
             del self._effects[n_effects:]
             raise
@@ -332,7 +384,8 @@ class NamingState:
     @classmethod
     def restore(cls, activation_ids: Sequence[str], concepts: Sequence[Mapping], trash: Iterable[str],
                 unlabeled: Iterable[str], log: Sequence[Mapping] = (),
-                marks: Mapping[str, Sequence] | None = None) -> tuple["NamingState", bool]:
+                marks: Mapping[str, Sequence] | None = None,
+                rejected: Mapping[str, Sequence[str]] | None = None) -> tuple["NamingState", bool]:
         """Rebuild a state from a naming document's parts.
 
         Returns ``(state, history_restored)``. The placements must cover exactly the given
@@ -371,6 +424,11 @@ class NamingState:
                 state._marks[aid] = tuple(_validated_mark(mark))
             except (TypeError, ValueError):
                 raise NamingError(f"The mark {mark!r} of activation {aid!r} is not [via, proposed].") from None
+        for cid, ids in (rejected or {}).items():
+            unknown = [a for a in ids if a not in known]
+            if unknown:
+                raise NamingError(f"The naming's rejections for {cid!r} name unknown activations ({preview(unknown)}).")
+            state._rejected[str(cid)] = set(ids)
         history_ok = state._restore_history(log)
         numbers = [concept_number(cid) for cid in state._all_known_concept_ids()]
         state._next_number = max((n for n in numbers if n is not None), default=0) + 1
@@ -398,7 +456,7 @@ class NamingState:
                     redo.clear()
             probe = NamingState.__new__(NamingState)
             probe.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items()
-                                                 if k in ("_ids", "_place", "_order", "_names", "_marks")}))
+                                                 if k in ("_ids", "_place", "_order", "_names", "_marks", "_rejected")}))
             for change in reversed(undo):  # walking back to the start must fit every step
                 probe._apply(change, reverse=True)
             for change in undo:
@@ -540,7 +598,21 @@ class NamingState:
                         marks.pop(aid, None)
                     else:
                         marks[aid] = (new[0], bool(new[1]))
+        rejected = self._rejected
+        if change.get("rejects"):
+            rejected = {c: set(ids) for c, ids in rejected.items()}
+            for cid, ids in change["rejects"]:
+                held = rejected.setdefault(cid, set())
+                if reverse:
+                    if not held.issuperset(ids):
+                        raise NamingError(f"Change does not fit: {cid!r} has not rejected these activations.")
+                    held.difference_update(ids)
+                else:
+                    if held.intersection(ids):
+                        raise NamingError(f"Change does not fit: {cid!r} already rejected some of these.")
+                    held.update(ids)
         self._order, self._names, self._place, self._marks = order, names, place, marks
+        self._rejected = rejected
 
 
 def _check_via(via: Any) -> str:
@@ -554,6 +626,21 @@ def _args(**args: Any) -> dict:
     if args.get("via") == PERSON:
         del args["via"]
     return args
+
+
+def _collapse_moves(moves: list[list]) -> list[list]:
+    """Moves of one activation through several new concepts become one move from where it was."""
+    first_source: dict[str, str] = {}
+    last_target: dict[str, str] = {}
+    for ids, source, target in moves:
+        for aid in ids:
+            first_source.setdefault(aid, source)
+            last_target[aid] = target
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for aid, source in first_source.items():
+        if source != last_target[aid]:
+            grouped.setdefault((source, last_target[aid]), []).append(aid)
+    return [[ids, source, target] for (source, target), ids in grouped.items()]
 
 
 def _grouped_marks(steps: list[tuple[str, Any, Any]]) -> list[list]:
@@ -582,7 +669,9 @@ def _validated_change(change: Any) -> dict:
             raise ValueError("empty concept step")
         concepts.append({"id": str(c["id"]), **sides})
     marks = [[list(map(str, m[0])), _validated_mark(m[1]), _validated_mark(m[2])] for m in change.get("marks", [])]
-    return {"moves": moves, "concepts": concepts, **({"marks": marks} if marks else {})}
+    rejects = [[str(r[0]), list(map(str, r[1]))] for r in change.get("rejects", [])]
+    return {"moves": moves, "concepts": concepts, **({"marks": marks} if marks else {}),
+            **({"rejects": rejects} if rejects else {})}
 
 
 def _validated_mark(mark: Any) -> list | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import anywidget
+import numpy as np
 import pandas as pd
 import traitlets
 from IPython.display import display, update_display
@@ -25,6 +26,9 @@ from ..naming.journal import COMPACT_EVERY, AutosaveConflictError, NamingJournal
 from ..naming.operations import call_arguments
 from ..naming.rules import NamingError, NamingFileError
 from ..naming.state import NamingState, now_iso
+from ..assist.propose import propose_groups
+from ..assist.suggest import DescriptorSpace, rank_candidates
+from ..naming.rules import name_key
 from .html_export import snapshot_html, summary_html, write_snapshot
 from .payload import HEAT, IMAGE, Payload, build_payload
 
@@ -76,7 +80,8 @@ class NamingWidget(anywidget.AnyWidget):
 
     def __init__(self, activations: Any, category: str | None = None, annotator: str | None = None,
                  autosave: str | os.PathLike | None = None, *, thumb_size: int = 96,
-                 single_key_shortcuts: bool = True, _initial_doc: Mapping | None = None):
+                 single_key_shortcuts: bool = True, start_from: str | os.PathLike | None = None,
+                 _initial_doc: Mapping | None = None):
         if not isinstance(annotator, str) or not annotator.strip():
             raise ValueError("Pass annotator='your name' so that namings by different people stay apart.")
         if not isinstance(thumb_size, int) or not 16 <= thumb_size <= 512:
@@ -84,6 +89,7 @@ class NamingWidget(anywidget.AnyWidget):
         annotator = annotator.strip()
         payload = build_payload(activations, category)
         self._payload: Payload = payload
+        self._source = activations  # the ActivationSet (descriptors for suggestions), or a DataFrame
         self._autosave: NamingJournal | None = None
         self._saved_at: str | None = None
         self._closed = False
@@ -98,6 +104,8 @@ class NamingWidget(anywidget.AnyWidget):
             if self._autosave is not None:
                 doc, previous = self._autosave.open(self)  # locks it; raises if another process has it
             self._naming, history_kept = self._state_from(doc, payload)
+            if doc is None and start_from is not None:
+                self._start_from(start_from, payload)
             if doc is not None:
                 self._saved_at = doc.get("saved_at")
             super().__init__(
@@ -118,6 +126,18 @@ class NamingWidget(anywidget.AnyWidget):
             raise
         self.on_msg(self._on_frontend_msg)
 
+    def _start_from(self, path: str | os.PathLike, payload: Payload) -> None:
+        """Begin with another person's concepts of the same activation set, marked as transferred."""
+        other = read_naming_file(path)
+        if other.get("fingerprint") != payload.fingerprint or other.get("category") != payload.category:
+            raise NamingFileError(
+                f"start_from={str(path)!r} is a naming of category {other.get('category')!r} on activation set "
+                f"{other.get('fingerprint')!r}; it must be of {payload.category!r} on {payload.fingerprint!r}. To "
+                "carry a naming to other images use transfer_naming.")
+        shown = set(payload.shown_ids)
+        groups = [(c["name"], [a for a in c["members"] if a in shown]) for c in other["concepts"]]
+        self._naming.create_concepts(groups, via="transfer")
+
     @staticmethod
     def _state_from(doc: Mapping | None, payload: Payload) -> tuple[NamingState, bool]:
         """The naming saved in ``doc`` (or a fresh one), and whether its undo history was kept."""
@@ -126,7 +146,7 @@ class NamingWidget(anywidget.AnyWidget):
         try:
             naming, history_restored = NamingState.restore(
                 payload.shown_ids, doc["concepts"], doc["trash"], doc["unlabeled"], doc.get("log") or (),
-                marks=doc.get("marks"))
+                marks=doc.get("marks"), rejected=doc.get("rejected"))
         except NamingError as err:
             raise NamingFileError(f"The saved naming does not fit these activations: {err}") from None
         if not history_restored:
@@ -185,6 +205,58 @@ class NamingWidget(anywidget.AnyWidget):
     def confirm(self, activation_ids: Iterable[str]) -> None:
         """Confirm proposed members (placed by a proposal or a transfer) where they are."""
         self._change(self._naming.confirm, activation_ids)
+
+    # ------------------------------------------------------------ assistance
+
+    def suggest(self, concept_id: str, k: int = 20) -> list[str]:
+        """Unlabeled activations most likely to belong to ``concept_id``, best first (at most ``k``).
+
+        Learned from the naming as it is: the concept's members, the other concepts and the
+        suggestions rejected for it (:mod:`xnaming_widget.assist.suggest`); rejected ones are
+        never suggested again. Accept with :meth:`accept`, turn down with :meth:`reject`.
+        """
+        self._naming.concept_name(concept_id)  # a clear error for an unknown concept
+        groups = self._naming.members_by_place()
+        others = [members for cid, members in groups.items() if cid not in (concept_id, "unlabeled", "trash")]
+        return rank_candidates(self._descriptor_space(), groups[concept_id], groups["unlabeled"],
+                               other_concepts=others, rejected=sorted(self._naming.rejected(concept_id)), k=k)
+
+    def accept(self, concept_id: str, activation_ids: Iterable[str]) -> None:
+        """Put suggested activations in ``concept_id``: one operation, marked as accepted suggestions."""
+        self._change(self._naming.move, activation_ids, concept_id, "suggestion")
+
+    def reject(self, concept_id: str, activation_ids: Iterable[str]) -> None:
+        """Record suggestions that do not belong to ``concept_id`` (one undo step)."""
+        self._change(self._naming.reject, concept_id, activation_ids)
+
+    def propose_concepts(self, size: int = 20, seed: int = 0) -> list[str]:
+        """Group the unlabeled pool (within each x-feature, by descriptors) into proposed concepts of
+        about ``size`` members, as one undoable operation; returns their ids. Their members stay
+        *proposed* until confirmed; name, split, merge or delete them as any concept."""
+        groups = propose_groups(self._descriptor_space(), self._naming.members_by_place()["unlabeled"],
+                                self._xfeature_of(), size=size, seed=seed)
+        taken = {name_key(n) for n in self.concepts["name"]}
+        groups = [(name, members) for name, members in groups if name_key(name) not in taken]
+        return self._change(self._naming.create_concepts, groups, "proposal") if groups else []
+
+    def _xfeature_of(self) -> dict[str, int]:
+        c = self._payload.columns
+        return dict(zip(c["id"], c["xfeature"]))
+
+    def _descriptor_space(self) -> DescriptorSpace:
+        """The shown activations' descriptors, projected once and cached."""
+        space = getattr(self, "_space", None)
+        if space is None:
+            descriptors = getattr(self._source, "descriptors", None)
+            if descriptors is None:
+                raise ValueError("Suggestions need activation descriptors: build the set with build_activations "
+                                 "(descriptors=True, the default); sets saved before descriptors existed have none.")
+            rows = self._source.table.reset_index(drop=True)
+            index = dict(zip(rows["activation_id"].astype(str), self._source.heatmap_rows[rows.index.to_numpy()]))
+            ids = self._payload.shown_ids
+            space = DescriptorSpace(ids, np.asarray(descriptors)[[index[a] for a in ids]])
+            self._space = space
+        return space
 
     def rename(self, concept_id: str, name: str) -> None:
         """Rename a concept."""
@@ -426,7 +498,8 @@ class NamingWidget(anywidget.AnyWidget):
         return naming_doc(annotator=self.annotator, category=self._payload.category,
                           fingerprint=self._payload.fingerprint, concepts=snap["concepts"],
                           trash=snap["trash"], unlabeled=snap["unlabeled"], log=self._naming.log_since(0),
-                          saved_at=saved_at, order=self._naming.activation_ids, marks=self._naming.marks)
+                          saved_at=saved_at, order=self._naming.activation_ids, marks=self._naming.marks,
+                          rejected=self._naming.rejections)
 
     def _compact(self) -> None:
         """Rewrite the autosave file as one snapshot (at open, at close, every COMPACT_EVERY records)."""

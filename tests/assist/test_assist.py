@@ -1,0 +1,152 @@
+"""Suggestions, proposed groupings and transfers on descriptors whose truth is known."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xnaming_widget.activations import ActivationSet
+from xnaming_widget.assist import DescriptorSpace, propose_groups, rank_candidates, transfer_naming
+from xnaming_widget.naming import NamingState, naming_doc
+from xnaming_widget.widget import NamingWidget
+
+PARTS = ["head", "wing", "tail"]
+
+
+def blobs(n_per_part=30, dims=40, noise=0.35, seed=0, offset=0):
+    """Descriptors of activations of three parts: a direction per part plus noise."""
+    rng = np.random.default_rng(seed)
+    centres = np.random.default_rng(123).normal(size=(len(PARTS), dims))
+    ids, truth, rows = [], [], []
+    for p, part in enumerate(PARTS):
+        for i in range(n_per_part):
+            ids.append(f"bird/img{offset + p * n_per_part + i:05d}/x{p % 2}")
+            truth.append(part)
+            rows.append(centres[p] + noise * np.linalg.norm(centres[p]) / np.sqrt(dims) * rng.normal(size=dims))
+    return ids, np.array(truth), np.array(rows, dtype=np.float32)
+
+
+def activation_set(ids, descriptors, config=None):
+    n = len(ids)
+    table = pd.DataFrame({"activation_id": ids, "image_id": [a.split("/")[1] for a in ids], "category": "bird",
+                          "xfeature": [int(a[-1]) for a in ids], "value": 1.0, "weight": 1.0, "contribution": 1.0,
+                          "significant": True, "predicted": "bird", "label": "bird"})
+    image_ids = list(dict.fromkeys(table["image_id"]))
+    return ActivationSet(table, image_ids, np.zeros((len(image_ids), 4, 4, 3), np.uint8), np.arange(n),
+                         np.zeros((n, 4, 4), np.float16), [b""] * n, [b""] * len(image_ids),
+                         meta={"config": config or {"model": "m", "descriptor_layer": "conv"}}, descriptors=descriptors)
+
+
+def test_suggestions_come_from_the_concept_s_part_and_learn_from_rejections():
+    ids, truth, x = blobs()
+    space = DescriptorSpace(ids, x)
+    heads = [a for a, t in zip(ids, truth) if t == "head"]
+    picked = rank_candidates(space, heads[:3], ids, k=20)
+    assert len(picked) == 20 and not set(picked) & set(heads[:3])
+    part = dict(zip(ids, truth))
+    assert sum(part[a] == "head" for a in picked) >= 18
+    wings = [a for a, t in zip(ids, truth) if t == "wing"]
+    members = heads[:3] + [a for a in picked if part[a] == "head"]
+    rejected = [a for a in picked if part[a] != "head"] + wings[3:5]
+    again = rank_candidates(space, members, ids, other_concepts=[wings[:3]], rejected=rejected, k=40)
+    assert not set(again) & set(rejected) and not set(again) & set(members)  # never suggested again
+    left = len(heads) - len(members)
+    assert all(part[a] == "head" for a in again[:left])  # what is left of the heads comes first
+
+
+def test_a_direct_score_ranks_like_the_function():
+    ids, _, x = blobs(n_per_part=10, dims=8)
+    space = DescriptorSpace(ids, x)
+    members, others, rejected = ids[:3], [ids[10:13]], ids[20:22]
+    v = space.vectors
+    unit = lambda a: a / np.linalg.norm(a)  # noqa: E731
+    proto = unit(v[:3].mean(0))
+    negatives = [unit(v[10:13].mean(0)), v[20], v[21]]
+    candidates = [a for a in ids if a not in members + rejected]
+    score = {a: v[ids.index(a)] @ proto - max(v[ids.index(a)] @ n for n in negatives) for a in candidates}
+    expected = sorted(candidates, key=lambda a: -score[a])[:7]
+    assert rank_candidates(space, members, ids, other_concepts=others, rejected=rejected, k=7) == expected
+
+
+def test_proposed_groups_recover_the_parts_within_each_xfeature():
+    ids, truth, x = blobs(n_per_part=40)
+    space = DescriptorSpace(ids, x)
+    groups = propose_groups(space, ids, {a: int(a[-1]) for a in ids}, size=40)
+    part = dict(zip(ids, truth))
+    assert sum(len(m) for _, m in groups) >= 0.9 * len(ids)
+    for name, members in groups:
+        assert len({int(a[-1]) for a in members}) == 1, "a group never mixes x-features"
+        top = max(sum(part[a] == p for a in members) for p in PARTS)
+        assert top / len(members) >= 0.9, f"{name} mixes parts"
+
+
+def test_widget_suggest_accept_reject_propose_and_provenance(tmp_path):
+    ids, truth, x = blobs(n_per_part=40)
+    acts = activation_set(ids, x)
+    w = NamingWidget(acts, category="bird", annotator="ana", autosave=tmp_path / "ana.json")
+    heads = [a for a, t in zip(ids, truth) if t == "head"]
+    cid = w.create_concept("head", heads[:3])
+    suggested = w.suggest(cid, k=20)
+    part = dict(zip(ids, truth))
+    right = [a for a in suggested if part[a] == "head"]
+    wrong = [a for a in suggested if part[a] != "head"]
+    w.accept(cid, right)  # one operation
+    if wrong:
+        w.reject(cid, wrong)
+        assert not set(w.suggest(cid, k=100)) & set(wrong)
+    table = w.naming.set_index("activation_id")
+    assert (table.loc[right, "placed_by"] == "suggestion").all() and (table.loc[heads[:3], "placed_by"] == "person").all()
+    version = w.state["version"]
+    proposed = w.propose_concepts(size=40)
+    assert proposed and w.state["version"] == version + 1  # one operation
+    assert all(w.state["marks"][a] == ["proposal", True] for c in w.state["concepts"] if c["id"] in proposed
+               for a in c["members"])
+    w.undo()
+    assert [c["id"] for c in w.state["concepts"]] == [cid]  # one undo step
+    w.close()
+    again = NamingWidget(acts, category="bird", annotator="ana", autosave=tmp_path / "ana.json")
+    if wrong:
+        assert again._naming.rejected(cid) == set(wrong)  # rejections survive a restart
+    again.close()
+
+
+def test_start_from_another_person_and_transfer_to_new_images(tmp_path):
+    ids, truth, x = blobs(n_per_part=30)
+    source = activation_set(ids, x)
+    state = NamingState(ids)
+    for p in PARTS:
+        state.create_concept(p, [a for a, t in zip(ids, truth) if t == p][:20])
+    snap = state.snapshot()
+    doc = naming_doc(annotator="ben", category="bird", fingerprint=source.fingerprint, concepts=snap["concepts"],
+                     trash=snap["trash"], unlabeled=snap["unlabeled"])
+    from xnaming_widget._files import write_json_atomic
+
+    write_json_atomic(tmp_path / "ben.json", doc)
+    w = NamingWidget(source, category="bird", annotator="ana", start_from=tmp_path / "ben.json")
+    assert [c["name"] for c in w.state["concepts"]] == PARTS
+    assert all(mark == ["transfer", True] for mark in w.state["marks"].values()) and len(w.state["marks"]) == 60
+    w.confirm(w.state["concepts"][0]["members"])
+    assert sum(m[1] for m in w.state["marks"].values()) == 40
+    w.close()
+
+    new_ids, new_truth, new_x = blobs(n_per_part=30, seed=9, offset=500)
+    target = activation_set(new_ids, new_x)
+    carried = transfer_naming(doc, source, target)
+    assert list(carried.columns) == ["activation_id", "concept", "confidence"] and len(carried) == 90
+    assert carried["confidence"].between(0, 1).all() and carried["confidence"].is_monotonic_decreasing
+    truth_of = dict(zip(new_ids, new_truth))
+    named = carried.dropna(subset=["concept"])
+    confident = named[named["confidence"] >= named["confidence"].median()]
+    assert (confident["concept"] == confident["activation_id"].map(truth_of)).mean() >= 0.95
+    other_model = activation_set(new_ids, new_x, config={"model": "other", "descriptor_layer": "conv"})
+    with pytest.raises(ValueError, match="differ in model"):
+        transfer_naming(doc, source, other_model)
+
+
+def test_suggestions_need_descriptors():
+    ids, _, x = blobs(n_per_part=5)
+    acts = activation_set(ids, None)
+    w = NamingWidget(acts, category="bird", annotator="ana")
+    cid = w.create_concept("head", ids[:3])
+    with pytest.raises(ValueError, match="descriptors"):
+        w.suggest(cid)
