@@ -127,15 +127,6 @@ def _wait_value(page, expression: str, timeout_ms: int = 60_000) -> float:
     return float(page.wait_for_function(expression, timeout=timeout_ms).json_value())
 
 
-def _dismiss_dialogs(page) -> None:
-    """Close a JupyterLab dialog (e.g. a kernel that was slow to start on a busy machine), saying which."""
-    dialog = page.locator(".jp-Dialog")
-    if dialog.count():
-        print("dismissed a JupyterLab dialog:", " ".join(dialog.first.inner_text().split())[:200])
-        page.keyboard.press("Escape")
-        page.wait_for_timeout(500)
-
-
 def _measure(browser, lab, n: int, repeats: int) -> dict:
     name = f"bench-{n}.ipynb"
     (lab.root / "bench_build.py").write_text(BUILD_MODULE.format(x=N_XFEATURES), encoding="utf-8")
@@ -145,9 +136,7 @@ def _measure(browser, lab, n: int, repeats: int) -> dict:
     received = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(
         (time.monotonic(), len(payload) if payload else 0))))
-    open_notebook(page, lab, name)
-    page.wait_for_timeout(1000)
-    _dismiss_dialogs(page)
+    open_notebook(page, lab, name)  # accepts the kernel dialog a busy machine can bring up
     run_cell(page, 0, timeout_ms=600_000)  # build and save the set: not timed
 
     # 1. cell start -> every on-screen thumbnail decoded
