@@ -136,7 +136,7 @@ def _measure(browser, lab, n: int, repeats: int) -> dict:
     received = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(
         (time.monotonic(), len(payload) if payload else 0))))
-    open_notebook(page, lab, name)
+    open_notebook(page, lab, name)  # accepts the kernel dialog a busy machine can bring up
     run_cell(page, 0, timeout_ms=600_000)  # build and save the set: not timed
 
     # 1. cell start -> every on-screen thumbnail decoded

@@ -143,16 +143,16 @@ def content_fingerprint(table: pd.DataFrame, image_ids: Sequence[str], images: n
     for array in (images, heatmap_rows, heatmaps):
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(array.tobytes())
+        digest.update(memoryview(array.reshape(-1).view(np.uint8)))  # the bytes of tobytes(), not copied
     if descriptors is not None:
         array = np.ascontiguousarray(descriptors)
         digest.update(f"descriptors{array.dtype.str}{array.shape}".encode())
-        digest.update(array.tobytes())
+        digest.update(memoryview(array.reshape(-1).view(np.uint8)))
     if version != 1:
         for blobs in thumbnails or ():
-            data, offsets = pack_blobs(list(blobs))
-            digest.update(offsets.tobytes())
-            digest.update(data.tobytes())
+            digest.update(np.fromiter((len(b) for b in blobs), dtype=np.int64, count=len(blobs)).tobytes())
+            for blob in blobs:  # each PNG as it is: no packed copy of them all
+                digest.update(blob)
     return digest.hexdigest()[:16]
 
 

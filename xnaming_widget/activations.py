@@ -61,7 +61,7 @@ class ActivationSet:
         # (S, d) float16 aligned with heatmaps, or None (sets built without, or saved before them)
         self.descriptors = None if descriptors is None else np.ascontiguousarray(descriptors, dtype=np.float16)
         self.image_thumbnails = [bytes(b) for b in image_thumbnails]
-        known = list(dict.fromkeys(self.table["category"]))
+        known = self.table["category"].unique().tolist()  # in order of appearance
         self.categories = list(categories) if categories is not None else known
         self.meta = dict(meta or {})
         self._check()
@@ -160,7 +160,7 @@ class ActivationSet:
 
     def _subset(self, rows: np.ndarray, categories: list[str]) -> "ActivationSet":
         table = self.table.iloc[rows]
-        images = list(dict.fromkeys(table["image_id"]))
+        images = table["image_id"].unique().tolist()
         image_index = np.array([self._image_of[i] for i in images], dtype=np.int64)
         old_maps = self.heatmap_rows[rows]
         keep = old_maps >= 0

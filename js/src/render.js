@@ -52,15 +52,15 @@ export function readTable(table) {
 export class Canvas {
   /**
    * `model` is the anywidget model (get/set/save_changes/send/on/off); `el` the output element.
-   * `urlApi`, `measure` (vgrid.js measureGrid) and `cacheSize` are injectable for tests.
+   * `measure` (vgrid.js measureGrid) and `cacheSize` are injectable for tests.
    */
-  constructor({ model, el, urlApi = globalThis.URL, measure = measureGrid, cacheSize = 600 }) {
+  constructor({ model, el, measure = measureGrid, cacheSize = 600 }) {
     this.model = model;
     this.el = el;
     this.doc = el.ownerDocument;
     this.win = this.doc.defaultView || globalThis;
     this.measure = measure;
-    this.cache = new ThumbCache({ capacity: cacheSize, urlApi });
+    this.cache = new ThumbCache({ capacity: cacheSize });
     this.loader = new ThumbLoader({ send: (msg) => this.model.send(msg), cache: this.cache });
     this.base = emptyState(); // Python's state plus our unconfirmed operations
     this.view = this.base; // base plus a concept being named (draft)
@@ -1104,8 +1104,8 @@ const HELP_CSS = `
 `;
 
 /** Create the canvas in `el` and subscribe it to the model; returns the cleanup function. */
-export function mount({ model, el, urlApi, measure, cacheSize }) {
-  const canvas = new Canvas({ model, el, urlApi, measure, cacheSize });
+export function mount({ model, el, measure, cacheSize }) {
+  const canvas = new Canvas({ model, el, measure, cacheSize });
   canvas.listen("base_state", () => canvas.receiveState());
   canvas.listen("error", () => canvas.onError());
   canvas.listen("single_key_shortcuts", () => { canvas.keysBox.checked = canvas.model.get("single_key_shortcuts") !== false; });

@@ -1,7 +1,9 @@
 // Thumbnails on demand (docs/widget-protocol.md): the canvas asks Python for the PNGs it is about
 // to show, in batches, as custom messages; Python answers with one binary buffer per batch.
-// Received PNGs become object URLs in a bounded LRU cache, so browser memory does not grow with
-// the size of the set; an entry that is on screen is pinned and never evicted.
+// Received PNGs become data: URLs in a bounded LRU cache, so browser memory does not grow with
+// the size of the set; an entry that is on screen is pinned and never evicted. (data: URLs, not
+// object URLs: Chromium registers every Blob URL with the browser process, which cost about
+// half a millisecond per thumbnail and made scrolling stutter.)
 
 export const HEAT = "heat"; // heatmap-over-image thumbnail of an activation (keyed by activation id)
 export const IMAGE = "image"; // plain image (keyed by image id)
@@ -16,18 +18,22 @@ export function asBytes(value) {
   throw new TypeError("thumbnails must arrive as a binary buffer");
 }
 
+/** A data: URL of PNG bytes. */
+export function pngDataUrl(bytes) {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return `data:image/png;base64,${btoa(binary)}`;
+}
+
 /**
- * Object URLs of received thumbnails, least recently used evicted first once more than
- * `capacity` entries are held. `url` is null for "Python has no thumbnail" (a placeholder is
- * drawn). Pinned entries (in use on screen) are never evicted, so the cache holds at most
- * `capacity` + what is on screen.
+ * URLs of received thumbnails, least recently used evicted first once more than `capacity`
+ * entries are held. `url` is null for "Python has no thumbnail" (a placeholder is drawn).
+ * Pinned entries (in use on screen) are never evicted, so the cache holds at most `capacity`
+ * + what is on screen.
  */
 export class ThumbCache {
-  constructor({ capacity = 600, urlApi = globalThis.URL, BlobClass = globalThis.Blob, type = "image/png" } = {}) {
+  constructor({ capacity = 600 } = {}) {
     this.capacity = capacity;
-    this.urlApi = urlApi;
-    this.BlobClass = BlobClass;
-    this.type = type;
     this.entries = new Map(); // key -> {url, pins}; Map order is recency order
   }
 
@@ -51,7 +57,7 @@ export class ThumbCache {
   /** Store PNG `bytes` (empty or null: no thumbnail) under `key`. */
   put(key, bytes) {
     if (this.entries.has(key)) return this.get(key);
-    const url = bytes && bytes.length ? this.urlApi.createObjectURL(new this.BlobClass([bytes], { type: this.type })) : null;
+    const url = bytes && bytes.length ? pngDataUrl(bytes) : null;
     this.entries.set(key, { url, pins: 0 });
     this.evict();
     return url;
@@ -73,24 +79,16 @@ export class ThumbCache {
     for (const [key, entry] of this.entries) {
       if (this.entries.size <= this.capacity) break;
       if (entry.pins > 0) continue;
-      if (entry.url) this.urlApi.revokeObjectURL(entry.url);
       this.entries.delete(key);
     }
   }
 
-  /** Number of cached entries, and of those that hold an object URL. */
+  /** Number of cached entries. */
   get size() {
     return this.entries.size;
   }
 
-  get liveUrls() {
-    let n = 0;
-    for (const entry of this.entries.values()) if (entry.url) n += 1;
-    return n;
-  }
-
   dispose() {
-    for (const entry of this.entries.values()) if (entry.url) this.urlApi.revokeObjectURL(entry.url);
     this.entries.clear();
   }
 }

@@ -1,5 +1,5 @@
-// Shared test fixtures: a happy-dom window, a fake anywidget model, a controllable
-// IntersectionObserver, a counting URL API and tiny fake PNG blobs.
+// Shared test fixtures: a happy-dom window, a fake anywidget model that answers thumbnail and
+// compare requests as Python does, a fake grid measure and tiny fake PNG blobs.
 import { Window } from "happy-dom";
 
 export function makeWindow() {
@@ -77,49 +77,6 @@ export class FakeModel {
     for (const fn of this.listeners.get(`change:${name}`) || []) fn();
   }
   listenerCount() { return [...this.listeners.values()].reduce((n, s) => n + s.size, 0); }
-}
-
-/** An IntersectionObserver whose "on screen" set the test decides. */
-export class FakeObserver {
-  static instances = [];
-  constructor(callback) {
-    this.callback = callback;
-    this.targets = new Set();
-    FakeObserver.instances.push(this);
-  }
-  observe(t) { this.targets.add(t); }
-  unobserve(t) { this.targets.delete(t); }
-  disconnect() { this.targets.clear(); }
-  /** Report `visible` as intersecting and every other watched target as not. */
-  setVisible(visible) {
-    const on = new Set(visible);
-    this.callback([...this.targets].map((target) => ({ target, isIntersecting: on.has(target) })));
-  }
-}
-
-/** Counts object URLs made and revoked. */
-export function countingUrlApi() {
-  let n = 0;
-  const api = {
-    live: new Set(),
-    created: 0,
-    revoked: 0,
-    blobs: new Map(),
-    createObjectURL(blob) {
-      n += 1;
-      const url = `blob:test/${n}`;
-      api.created += 1;
-      api.live.add(url);
-      api.blobs.set(url, blob);
-      return url;
-    },
-    revokeObjectURL(url) {
-      if (!api.live.has(url)) throw new Error(`revoking unknown or already revoked ${url}`);
-      api.revoked += 1;
-      api.live.delete(url);
-    },
-  };
-  return api;
 }
 
 /** Concatenate byte chunks into one buffer plus offsets, as Python does for the thumbnails trait. */

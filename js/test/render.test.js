@@ -2,16 +2,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mount } from "../src/render.js";
 import { DRAG_MIME } from "../src/drop.js";
-import { FakeModel, countingUrlApi, fakeMeasure, makeValues, makeWindow, tick } from "./helpers.js";
+import { FakeModel, fakeMeasure, fakePng, makeValues, makeWindow, tick } from "./helpers.js";
 
 const XSS = "<img src=x onerror=alert(1)>";
 
 function setup(n = 30, opts = {}) {
   const { window, document, el } = makeWindow();
   const model = new FakeModel({ ...makeValues(n, opts), ...(opts.values || {}) }, { autoAnswer: opts.autoAnswer ?? true });
-  const urlApi = countingUrlApi();
   const measure = opts.measure || fakeMeasure();
-  const { canvas, cleanup } = mount({ model, el, urlApi, measure, cacheSize: opts.cacheSize });
+  const { canvas, cleanup } = mount({ model, el, measure, cacheSize: opts.cacheSize });
   const q = (sel) => el.querySelector(sel);
   const qa = (sel) => [...el.querySelectorAll(sel)];
   const thumb = (id) => q(`.xn-thumb[data-id="${id}"]`);
@@ -24,7 +23,7 @@ function setup(n = 30, opts = {}) {
   };
   const click = (node, extra = {}) => node.dispatchEvent(new window.MouseEvent("click", { bubbles: true, ...extra }));
   const close = async () => { cleanup(); await window.happyDOM.close(); };
-  return { window, document, el, model, urlApi, canvas, q, qa, thumb, rowIds, key, click, close, cleanup };
+  return { window, document, el, model, canvas, q, qa, thumb, rowIds, key, click, close, cleanup };
 }
 
 /** Dispatch a drag event carrying `dt` (happy-dom's DragEvent drops the dataTransfer init). */
@@ -56,18 +55,19 @@ test("renders the pool, header, progress line and one element per activation", a
 
 test("thumbnails are asked of Python in one batch for the cells shown; missing ones draw a placeholder", async () => {
   const t = setup(30, { missing: [4], autoAnswer: false });
-  assert.equal(t.urlApi.created, 0, "nothing before Python answers");
+  assert.equal(t.qa(".xn-thumb img[src]").length, 0, "nothing before Python answers");
   await tick();
   assert.equal(t.model.thumbRequests.length, 1, "one batched request");
   assert.deepEqual(t.model.thumbRequests[0].kind, "heat");
   assert.deepEqual([...t.model.thumbRequests[0].ids].sort(), t.model.get("activations").map((a) => a.id).sort());
   t.model.answerThumbs();
-  assert.equal(t.urlApi.created, 29, "one object URL per PNG received");
-  assert.ok(t.thumb("img0/x0").querySelector("img").src.startsWith("blob:"));
+  assert.equal(t.qa(".xn-thumb img[src]").length, 29, "every PNG received is shown");
+  const expected = `data:image/png;base64,${Buffer.from(fakePng(0)).toString("base64")}`;
+  assert.equal(t.thumb("img0/x0").querySelector("img").getAttribute("src"), expected, "the bytes Python sent");
   assert.equal(t.thumb("img1/x1").querySelector(".xn-placeholder").hidden, false);
   assert.equal(t.thumb("img1/x1").querySelector("img").hidden, true);
   t.cleanup();
-  assert.equal(t.urlApi.live.size, 0, "teardown revokes every URL");
+  assert.equal(t.canvas.cache.size, 0, "teardown empties the cache");
   assert.equal(t.model.listenerCount(), 0, "teardown removes model listeners");
   await t.window.happyDOM.close();
 });
@@ -316,7 +316,7 @@ test("compare shows every x-feature's heatmap with signed, coloured contribution
   await tick();
   const requested = t.model.thumbRequests.flatMap((r) => r.ids.map((id) => `${r.kind}:${id}`));
   for (const key of ["image:img0", "image:img1", "heat:img0/x3", "heat:img1/x2"]) assert.ok(requested.includes(key), key);
-  assert.ok(cols[0].querySelector("img.xn-compare-img").src.startsWith("blob:"));
+  assert.ok(cols[0].querySelector("img.xn-compare-img").src.startsWith("data:image/png;base64,"));
   // x3 is not significant: Python has no heatmap thumbnail for it, a placeholder is drawn
   assert.ok(cells[3].querySelector(".xn-placeholder"));
   t.key("Escape");
@@ -413,7 +413,6 @@ test("a large pool keeps only the cells near the visible rows in the DOM, and sc
   }
   assert.ok(cells().length <= 130, `${cells().length} cells in the DOM`);
   assert.ok(t.canvas.cache.size <= 200 + cells().length, "the cache stays bounded");
-  assert.equal(t.urlApi.live.size, t.canvas.cache.liveUrls);
   const first = cells()[0];
   assert.equal(first.dataset.id, t.canvas.rowEls.get("unlabeled").vgrid.ids[Number(first._index)]);
   // a drop re-renders only the window of the rows it changes

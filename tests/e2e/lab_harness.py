@@ -212,6 +212,25 @@ def open_notebook(page, lab: Lab, name: str, timeout_ms: int = 60_000, ui: str =
     page.goto(lab.notebook_url(name, ui))
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=timeout_ms)
     wait_kernel_idle(page, timeout_ms)
+    accept_kernel_dialog(page)
+
+
+def accept_kernel_dialog(page, wait_ms: int = 1500) -> None:
+    """Accept JupyterLab's "Select Kernel" dialog, which a busy machine can bring up while the
+    kernel starts (the notebook names its kernel, so the proposed one is right). Any other
+    dialog is an error, reported with its text."""
+    dialog = page.locator(".jp-Dialog")
+    try:
+        dialog.first.wait_for(timeout=wait_ms)
+    except Exception:  # noqa: BLE001 - playwright's TimeoutError: no dialog, as it should be
+        return
+    text = " ".join(dialog.first.inner_text().split())
+    if "kernel" not in text.lower():
+        raise AssertionError(f"JupyterLab opened a dialog: {text[:300]}")
+    print(f"accepted a JupyterLab dialog: {text[:200]}")
+    dialog.first.locator(".jp-mod-accept").first.click()
+    dialog.first.wait_for(state="detached", timeout=10_000)
+    wait_kernel_idle(page)
 
 
 def wait_kernel_idle(page, timeout_ms: int = 60_000) -> None:

@@ -66,7 +66,7 @@ def test_keys_stay_in_the_widget_and_notebook_shortcuts_work_outside(lab, browse
 def _scenario(page, lab, name, ui):
     open_notebook(page, lab, name, ui=ui)
     run_cell(page, 0)
-    page.wait_for_selector(".xn-root .xn-thumb img[src^='blob:']", timeout=60_000, state="attached")
+    page.wait_for_selector(".xn-root .xn-thumb img[src^='data:image/png']", timeout=60_000, state="attached")
     types = cell_types(page)
     assert types == ["code", "code"]
 

@@ -102,8 +102,8 @@ def _scenario(page, lab, dialogs, page_errors):
 
     # thumbnails are fetched from Python for the cells shown, as binary, and decode
     page.locator(".xn-newzone").scroll_into_view_if_needed()
-    page.wait_for_function("document.querySelectorAll('.xn-thumb img[src^=\"blob:\"]').length > 0", timeout=15_000)
-    live = page.locator('.xn-thumb img[src^="blob:"]').count()
+    page.wait_for_function("document.querySelectorAll('.xn-thumb img[src^=\"data:image/png\"]').length > 0", timeout=15_000)
+    live = page.locator('.xn-thumb img[src^="data:image/png"]').count()
     assert 0 < live <= rendered, f"{live} thumbnails hold URLs for {rendered} cells"
     page.wait_for_function("[...document.querySelectorAll('.xn-thumb img[src]')].some(i => i.naturalWidth > 0)",
                            timeout=15_000)

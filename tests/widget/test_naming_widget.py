@@ -209,6 +209,19 @@ def test_nothing_proportional_to_the_thumbnails_is_sent_at_open(recorded):
     assert "iVBORw0KGgo" not in as_json and PNG_MAGIC not in bytes(table)
 
 
+def test_a_thumbnail_that_cannot_be_read_is_a_placeholder_and_an_error(recorded):
+    acts = FakeActivationSet(make_table())
+
+    def broken(activation_id):
+        raise OSError("disk gone")
+
+    acts.thumbnail = broken
+    w = NamingWidget(acts, category="Sneaker", annotator="ana")
+    content, buffers = thumbs_request(w, "heat", ["Sneaker/img0000/x0"])
+    assert unpack(content, buffers) == [b""]
+    assert "disk gone" in w.error
+
+
 @pytest.mark.parametrize("content", [
     {"type": "thumbs", "kind": "heat", "ids": "Sneaker/img0000/x0"},
     {"type": "thumbs", "kind": "secret", "ids": ["Sneaker/img0000/x0"]},

@@ -354,7 +354,11 @@ class NamingWidget(anywidget.AnyWidget):
         kind, ids = content.get("kind"), content.get("ids")
         if kind not in (HEAT, IMAGE) or not isinstance(ids, list) or len(ids) > MAX_THUMBS_PER_REQUEST:
             return
-        pngs = self._payload.thumbnails(kind, ids)
+        try:
+            pngs = self._payload.thumbnails(kind, ids)
+        except Exception as err:  # noqa: BLE001 - e.g. a damaged set: placeholders, and say why
+            pngs = [b""] * len(ids)
+            self.error = f"Thumbnails could not be read: {err}"
         offsets = [0]
         for png in pngs:
             offsets.append(offsets[-1] + len(png))
@@ -362,7 +366,7 @@ class NamingWidget(anywidget.AnyWidget):
                   buffers=[b"".join(pngs)])
 
     def _send_image_rows(self, content: Mapping) -> None:
-        """Answer the compare view's request for every x-feature of some images (at most 8)."""
+        """Answer the compare view's request for every x-feature of some images (it asks for at most 8)."""
         image_ids = content.get("image_ids")
         if not isinstance(image_ids, list) or len(image_ids) > 64:
             return
