@@ -179,6 +179,17 @@ class _Linear:
             return torch.vmap(lambda m: vjp(m)[0], in_dims=1, out_dims=1)(ratio)
         return grad.reshape(*ratio.shape[:2], *x.shape[1:])
 
+    def transposes(self, ratio: torch.Tensor, weights: list, x: torch.Tensor) -> list[torch.Tensor]:
+        """:meth:`transpose` of one ratio for several weight parts; dense layers stack them in one call."""
+        module = self.module
+        stackable = (len(weights) > 1 and all(w is not None for w in weights)
+                     and (type(module) is nn.Linear or (self.pad is not None and module.groups == 1)))
+        if not stackable:
+            return [self.transpose(ratio, w, x) for w in weights]
+        shape_only = x.new_empty(1).expand(x.shape[0], x.shape[1] * len(weights), *x.shape[2:])
+        stacked = self.transpose(ratio, torch.cat(weights, dim=1), shape_only)
+        return list(stacked.chunk(len(weights), dim=2))
+
     def _conv_transpose(self, rows: torch.Tensor, weight: torch.Tensor, shape: tuple) -> torch.Tensor:
         module = self.module
         left, right, top, bottom = self.pad
@@ -237,8 +248,8 @@ def _share(linear: _Linear, weight: torch.Tensor | None, x: torch.Tensor, mass: 
 
     def move(pairs: list, inverse: torch.Tensor) -> None:
         ratio = mass * _per_target(inverse)
-        for part, w in pairs:
-            grads[id(part)] = _add(grads.get(id(part)), linear.transpose(ratio, w, part))
+        for (part, _), grad in zip(pairs, linear.transposes(ratio, [w for _, w in pairs], x)):
+            grads[id(part)] = _add(grads.get(id(part)), grad)
             parts[id(part)] = part
 
     def total(pairs: list) -> torch.Tensor:
