@@ -173,7 +173,7 @@ class _Linear:
         if weight is not None and type(module) is nn.Linear:
             grad = rows @ weight
         elif weight is not None and self.pad is not None:
-            grad = self._conv_transpose(rows, weight, shape)
+            grad = self._active_conv_transpose(rows, weight, shape)
         else:  # any other linear map: its vector-Jacobian product, vmapped over the targets
             _, vjp = torch.func.vjp(lambda v: self.apply(v, weight), x)
             return torch.vmap(lambda m: vjp(m)[0], in_dims=1, out_dims=1)(ratio)
@@ -190,14 +190,32 @@ class _Linear:
         stacked = self.transpose(ratio, torch.cat(weights, dim=1), shape_only)
         return list(stacked.chunk(len(weights), dim=2))
 
-    def _conv_transpose(self, rows: torch.Tensor, weight: torch.Tensor, shape: tuple) -> torch.Tensor:
+    def _active_conv_transpose(self, rows: torch.Tensor, weight: torch.Tensor, shape: tuple) -> torch.Tensor:
+        """The transposed conv over the output channels that hold mass only (often a fifth of them:
+        mass flows through units a ReLU lets through); dense and depthwise convs."""
+        groups = self.module.groups
+        depthwise = groups == weight.shape[0] == shape[1] and weight.shape[1] == 1
+        if groups == 1 or depthwise:
+            active = rows.flatten(2).any(-1).any(0)
+            count = int(active.sum())
+            if count == 0:
+                return rows.new_zeros(shape)
+            if count <= 0.75 * active.numel():
+                index = active.nonzero().squeeze(1)
+                rows, weight = rows.index_select(1, index), weight.index_select(0, index)
+                if depthwise:
+                    part = self._conv_transpose(rows, weight, (shape[0], count, *shape[2:]), groups=count)
+                    return rows.new_zeros(shape).index_copy_(1, index, part)
+        return self._conv_transpose(rows, weight, shape, groups)
+
+    def _conv_transpose(self, rows: torch.Tensor, weight: torch.Tensor, shape: tuple, groups: int) -> torch.Tensor:
         module = self.module
         left, right, top, bottom = self.pad
         padding = tuple(module.padding)
         if left == right and top == bottom:  # symmetric: part of the convolution's own padding
             padding, left, right, top, bottom = (padding[0] + top, padding[1] + left), 0, 0, 0, 0
         kernel = tuple(weight.shape[-2:])
-        depthwise = module.groups == weight.shape[0] == shape[1] and weight.shape[1] == 1
+        depthwise = groups == weight.shape[0] == shape[1] and weight.shape[1] == 1
         if (depthwise and tuple(module.stride) == (1, 1) and tuple(module.dilation) == (1, 1) and not left + top
                 and all(p <= k - 1 for p, k in zip(padding, kernel))):
             # the transpose of a stride-1 depthwise conv is a depthwise conv with the kernel flipped;
@@ -205,11 +223,10 @@ class _Linear:
             flipped = weight.flip(-1, -2).contiguous()
             opposite = tuple(k - 1 - p for p, k in zip(padding, kernel))
             grad = nn.functional.conv2d(rows.contiguous(memory_format=torch.channels_last), flipped, None, 1,
-                                        opposite, 1, module.groups)
+                                        opposite, 1, groups)
             return grad.contiguous()
         padded = (*shape[:2], shape[2] + top + bottom, shape[3] + left + right)
-        grad = torch.nn.grad.conv2d_input(padded, weight, rows, module.stride, padding, module.dilation,
-                                          module.groups)
+        grad = torch.nn.grad.conv2d_input(padded, weight, rows, module.stride, padding, module.dilation, groups)
         return grad[..., top:top + shape[2], left:left + shape[3]] if left + right + top + bottom else grad
 
 
