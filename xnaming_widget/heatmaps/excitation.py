@@ -147,9 +147,32 @@ def _conv_padding(module: nn.Module) -> tuple[int, int, int, int] | None:
 class _Linear:
     """A linear map ``apply(x, w)`` of one layer with its transpose for B·T rows of mass."""
 
-    def __init__(self, module: nn.Module):
+    def __init__(self, module: nn.Module, groups: int | None = None):
         self.module = module
         self.pad = _conv_padding(module)  # plain conv2d (after this zero padding) when not None
+        self.groups = getattr(module, "groups", 1) if groups is None else groups
+
+    def active(self, mass: torch.Tensor, weight: torch.Tensor | None, x: torch.Tensor):
+        """The sub-layer of the output channels that hold mass, when they are at most 3/4 of them.
+
+        Mass flows only through units a ReLU lets through, so often a fifth of a layer's
+        channels carry it: totals and transposes then run on those only. Returns None, or
+        ``(index, sub-layer, weight, x, mass, depthwise)``.
+        """
+        if weight is None or not (type(self.module) is nn.Linear or self.pad is not None):
+            return None
+        depthwise = self.groups == weight.shape[0] == x.shape[1] and weight.shape[1] == 1 and self.groups > 1
+        if self.groups != 1 and not depthwise:
+            return None
+        held = mass.flatten(3).any(-1) if mass.ndim > 3 else mass
+        active = held.flatten(0, 1).any(0)
+        count = int(active.sum())
+        if count == 0 or count > 0.75 * active.numel():
+            return None
+        index = active.nonzero().squeeze(1)
+        sub = _Linear(self.module, groups=count if depthwise else self.groups)
+        return (index, sub, weight.index_select(0, index), x.index_select(1, index) if depthwise else x,
+                mass.index_select(2, index), depthwise)
 
     def apply(self, x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
         module = self.module
@@ -160,7 +183,7 @@ class _Linear:
         if self.pad is not None:
             x = nn.functional.pad(x, self.pad) if any(self.pad) else x
             return nn.functional.conv2d(x, weight, None, module.stride, module.padding, module.dilation,
-                                        module.groups)
+                                        self.groups)
         params = {"weight": weight}
         if getattr(module, "bias", None) is not None:
             params["bias"] = torch.zeros_like(module.bias)
@@ -183,7 +206,7 @@ class _Linear:
         """:meth:`transpose` of one ratio for several weight parts; dense layers stack them in one call."""
         module = self.module
         stackable = (len(weights) > 1 and all(w is not None for w in weights)
-                     and (type(module) is nn.Linear or (self.pad is not None and module.groups == 1)))
+                     and (type(module) is nn.Linear or (self.pad is not None and self.groups == 1)))
         if not stackable:
             return [self.transpose(ratio, w, x) for w in weights]
         shape_only = x.new_empty(1).expand(x.shape[0], x.shape[1] * len(weights), *x.shape[2:])
@@ -193,7 +216,7 @@ class _Linear:
     def _active_conv_transpose(self, rows: torch.Tensor, weight: torch.Tensor, shape: tuple) -> torch.Tensor:
         """The transposed conv over the output channels that hold mass only (often a fifth of them:
         mass flows through units a ReLU lets through); dense and depthwise convs."""
-        groups = self.module.groups
+        groups = self.groups
         depthwise = groups == weight.shape[0] == shape[1] and weight.shape[1] == 1
         if groups == 1 or depthwise:
             active = rows.flatten(2).any(-1).any(0)
@@ -348,9 +371,18 @@ class _ShareStep:
         x = x.detach().to(mass.dtype)
         if weight is not None:
             weight = weight.to(mass.dtype)
-        result = _share(self.linear, weight, x, mass, None if self.top else self.positive, top=self.top)
+        positive = None if self.top else self.positive
+        sub = self.linear.active(mass, weight, x)
+        if sub is None:
+            linear, sub_weight, sub_x, sub_mass = self.linear, weight, x, mass
+        else:
+            index, linear, sub_weight, sub_x, sub_mass, depthwise = sub
+            positive = None if positive is None else positive.index_select(1, index)
+        result = _share(linear, sub_weight, sub_x, sub_mass, positive, top=self.top)
         if self.contrastive:
-            result = result - _share(self.linear, -weight, x, mass, None, top=True)
+            result = result - _share(linear, -sub_weight, sub_x, sub_mass, None, top=True)
+        if sub is not None and depthwise:  # back to all channels (each depthwise channel feeds itself)
+            result = result.new_zeros(*mass.shape[:2], *x.shape[1:]).index_copy_(2, index, result)
         return result
 
 
