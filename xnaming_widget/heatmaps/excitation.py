@@ -506,6 +506,11 @@ class _Engine:
         # Resolve the input before the module runs: an in-place module changes it.
         first = args[0] if args and isinstance(args[0], torch.Tensor) else None
         self.pending.setdefault(id(module), []).append(None if first is None else self.resolve(first))
+        if first is not None and first.requires_grad:
+            # The module computes its value without autograd: our node links its input to its
+            # output, so a graph of the module's own operations would only cost time and memory.
+            return (first.detach(), *args[1:])
+        return None
 
     def _unit_hook(self, module, args, output):
         x = self.pending[id(module)].pop()
