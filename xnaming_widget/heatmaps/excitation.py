@@ -174,6 +174,18 @@ class _Linear:
         return (index, sub, weight.index_select(0, index), x.index_select(1, index) if depthwise else x,
                 mass.index_select(2, index), depthwise)
 
+    def live_inputs(self, x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor | None:
+        """The input channels that are non-zero somewhere, when at most 3/4 of them (dense layers).
+
+        An input that is zero everywhere (a channel a ReLU silenced in all images) contributes
+        nothing to any total and receives no mass, so the rule can skip it.
+        """
+        if weight is None or self.groups != 1 or not (type(self.module) is nn.Linear or self.pad is not None):
+            return None
+        alive = (x.flatten(2).ne(0).any(-1) if x.ndim > 2 else x.ne(0)).any(0)
+        count = int(alive.sum())
+        return alive.nonzero().squeeze(1) if 0 < count <= 0.75 * alive.numel() else None
+
     def apply(self, x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
         module = self.module
         if weight is None:
@@ -378,9 +390,14 @@ class _ShareStep:
         else:
             index, linear, sub_weight, sub_x, sub_mass, depthwise = sub
             positive = None if positive is None else positive.index_select(1, index)
+        live = linear.live_inputs(sub_x, sub_weight)
+        if live is not None:  # input channels that are zero everywhere receive nothing
+            sub_x, sub_weight = sub_x.index_select(1, live), sub_weight.index_select(1, live)
         result = _share(linear, sub_weight, sub_x, sub_mass, positive, top=self.top)
         if self.contrastive:
             result = result - _share(linear, -sub_weight, sub_x, sub_mass, None, top=True)
+        if live is not None:
+            result = result.new_zeros(*mass.shape[:2], *x.shape[1:]).index_copy_(2, live, result)
         if sub is not None and depthwise:  # back to all channels (each depthwise channel feeds itself)
             result = result.new_zeros(*mass.shape[:2], *x.shape[1:]).index_copy_(2, index, result)
         return result
