@@ -44,8 +44,6 @@ torchvision ResNets, EfficientNet-Lite, and :class:`XFeatureModel` chains of the
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 from torch import nn
 from torch.func import functional_call
