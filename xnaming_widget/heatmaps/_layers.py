@@ -13,8 +13,8 @@ from torch import nn
 
 INPUT = "input"  # layer name meaning "the image itself" (pixel-level maps)
 
-__all__ = ["INPUT", "LayerCall", "resolve_layer", "probe_model", "model_layout", "default_map_layer", "attribution_state",
-           "check_images", "check_baseline", "tap_call"]
+__all__ = ["INPUT", "LayerCall", "resolve_layer", "probe_model", "model_layout", "default_map_layer",
+           "attribution_state", "check_images", "check_baseline", "tap_call"]
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from torch import nn
 from .._progress import progress
 from .._torch import resolve_device
 from ._batching import RowPlan, upsample_mass
-from ._layers import (INPUT, LayerCall, attribution_state, check_baseline, check_images, default_map_layer, model_layout,
-                      resolve_layer, tap_call)
+from ._layers import (INPUT, LayerCall, attribution_state, check_baseline, check_images, default_map_layer,
+                      model_layout, resolve_layer, tap_call)
 from .excitation import cmwp_maps, mwp_maps
 from .gradcam import gradcam_maps
 from .integrated_gradients import ig_maps

@@ -44,8 +44,6 @@ torchvision ResNets, EfficientNet-Lite, and :class:`XFeatureModel` chains of the
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 from torch import nn
 from torch.func import functional_call
@@ -147,9 +145,44 @@ def _conv_padding(module: nn.Module) -> tuple[int, int, int, int] | None:
 class _Linear:
     """A linear map ``apply(x, w)`` of one layer with its transpose for B·T rows of mass."""
 
-    def __init__(self, module: nn.Module):
+    def __init__(self, module: nn.Module, groups: int | None = None):
         self.module = module
         self.pad = _conv_padding(module)  # plain conv2d (after this zero padding) when not None
+        self.groups = getattr(module, "groups", 1) if groups is None else groups
+
+    def active(self, mass: torch.Tensor, weight: torch.Tensor | None, x: torch.Tensor):
+        """The sub-layer of the output channels that hold mass, when they are at most 3/4 of them.
+
+        Mass flows only through units a ReLU lets through, so often a fifth of a layer's
+        channels carry it: totals and transposes then run on those only. Returns None, or
+        ``(index, sub-layer, weight, x, mass, depthwise)``.
+        """
+        if weight is None or not (type(self.module) is nn.Linear or self.pad is not None):
+            return None
+        depthwise = self.groups == weight.shape[0] == x.shape[1] and weight.shape[1] == 1 and self.groups > 1
+        if self.groups != 1 and not depthwise:
+            return None
+        held = mass.flatten(3).any(-1) if mass.ndim > 3 else mass
+        active = held.flatten(0, 1).any(0)
+        count = int(active.sum())
+        if count == 0 or count > 0.75 * active.numel():
+            return None
+        index = active.nonzero().squeeze(1)
+        sub = _Linear(self.module, groups=count if depthwise else self.groups)
+        return (index, sub, weight.index_select(0, index), x.index_select(1, index) if depthwise else x,
+                mass.index_select(2, index), depthwise)
+
+    def live_inputs(self, x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor | None:
+        """The input channels that are non-zero somewhere, when at most 3/4 of them (dense layers).
+
+        An input that is zero everywhere (a channel a ReLU silenced in all images) contributes
+        nothing to any total and receives no mass, so the rule can skip it.
+        """
+        if weight is None or self.groups != 1 or not (type(self.module) is nn.Linear or self.pad is not None):
+            return None
+        alive = (x.flatten(2).ne(0).any(-1) if x.ndim > 2 else x.ne(0)).any(0)
+        count = int(alive.sum())
+        return alive.nonzero().squeeze(1) if 0 < count <= 0.75 * alive.numel() else None
 
     def apply(self, x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
         module = self.module
@@ -160,7 +193,7 @@ class _Linear:
         if self.pad is not None:
             x = nn.functional.pad(x, self.pad) if any(self.pad) else x
             return nn.functional.conv2d(x, weight, None, module.stride, module.padding, module.dilation,
-                                        module.groups)
+                                        self.groups)
         params = {"weight": weight}
         if getattr(module, "bias", None) is not None:
             params["bias"] = torch.zeros_like(module.bias)
@@ -173,20 +206,49 @@ class _Linear:
         if weight is not None and type(module) is nn.Linear:
             grad = rows @ weight
         elif weight is not None and self.pad is not None:
-            grad = self._conv_transpose(rows, weight, shape)
+            grad = self._active_conv_transpose(rows, weight, shape)
         else:  # any other linear map: its vector-Jacobian product, vmapped over the targets
             _, vjp = torch.func.vjp(lambda v: self.apply(v, weight), x)
             return torch.vmap(lambda m: vjp(m)[0], in_dims=1, out_dims=1)(ratio)
         return grad.reshape(*ratio.shape[:2], *x.shape[1:])
 
-    def _conv_transpose(self, rows: torch.Tensor, weight: torch.Tensor, shape: tuple) -> torch.Tensor:
+    def transposes(self, ratio: torch.Tensor, weights: list, x: torch.Tensor) -> list[torch.Tensor]:
+        """:meth:`transpose` of one ratio for several weight parts; dense layers stack them in one call."""
+        module = self.module
+        stackable = (len(weights) > 1 and all(w is not None for w in weights)
+                     and (type(module) is nn.Linear or (self.pad is not None and self.groups == 1)))
+        if not stackable:
+            return [self.transpose(ratio, w, x) for w in weights]
+        shape_only = x.new_empty(1).expand(x.shape[0], x.shape[1] * len(weights), *x.shape[2:])
+        stacked = self.transpose(ratio, torch.cat(weights, dim=1), shape_only)
+        return list(stacked.chunk(len(weights), dim=2))
+
+    def _active_conv_transpose(self, rows: torch.Tensor, weight: torch.Tensor, shape: tuple) -> torch.Tensor:
+        """The transposed conv over the output channels that hold mass only (often a fifth of them:
+        mass flows through units a ReLU lets through); dense and depthwise convs."""
+        groups = self.groups
+        depthwise = groups == weight.shape[0] == shape[1] and weight.shape[1] == 1
+        if groups == 1 or depthwise:
+            active = rows.flatten(2).any(-1).any(0)
+            count = int(active.sum())
+            if count == 0:
+                return rows.new_zeros(shape)
+            if count <= 0.75 * active.numel():
+                index = active.nonzero().squeeze(1)
+                rows, weight = rows.index_select(1, index), weight.index_select(0, index)
+                if depthwise:
+                    part = self._conv_transpose(rows, weight, (shape[0], count, *shape[2:]), groups=count)
+                    return rows.new_zeros(shape).index_copy_(1, index, part)
+        return self._conv_transpose(rows, weight, shape, groups)
+
+    def _conv_transpose(self, rows: torch.Tensor, weight: torch.Tensor, shape: tuple, groups: int) -> torch.Tensor:
         module = self.module
         left, right, top, bottom = self.pad
         padding = tuple(module.padding)
         if left == right and top == bottom:  # symmetric: part of the convolution's own padding
             padding, left, right, top, bottom = (padding[0] + top, padding[1] + left), 0, 0, 0, 0
         kernel = tuple(weight.shape[-2:])
-        depthwise = module.groups == weight.shape[0] == shape[1] and weight.shape[1] == 1
+        depthwise = groups == weight.shape[0] == shape[1] and weight.shape[1] == 1
         if (depthwise and tuple(module.stride) == (1, 1) and tuple(module.dilation) == (1, 1) and not left + top
                 and all(p <= k - 1 for p, k in zip(padding, kernel))):
             # the transpose of a stride-1 depthwise conv is a depthwise conv with the kernel flipped;
@@ -194,11 +256,10 @@ class _Linear:
             flipped = weight.flip(-1, -2).contiguous()
             opposite = tuple(k - 1 - p for p, k in zip(padding, kernel))
             grad = nn.functional.conv2d(rows.contiguous(memory_format=torch.channels_last), flipped, None, 1,
-                                        opposite, 1, module.groups)
+                                        opposite, 1, groups)
             return grad.contiguous()
         padded = (*shape[:2], shape[2] + top + bottom, shape[3] + left + right)
-        grad = torch.nn.grad.conv2d_input(padded, weight, rows, module.stride, padding, module.dilation,
-                                          module.groups)
+        grad = torch.nn.grad.conv2d_input(padded, weight, rows, module.stride, padding, module.dilation, groups)
         return grad[..., top:top + shape[2], left:left + shape[3]] if left + right + top + bottom else grad
 
 
@@ -237,8 +298,8 @@ def _share(linear: _Linear, weight: torch.Tensor | None, x: torch.Tensor, mass: 
 
     def move(pairs: list, inverse: torch.Tensor) -> None:
         ratio = mass * _per_target(inverse)
-        for part, w in pairs:
-            grads[id(part)] = _add(grads.get(id(part)), linear.transpose(ratio, w, part))
+        for (part, _), grad in zip(pairs, linear.transposes(ratio, [w for _, w in pairs], x)):
+            grads[id(part)] = _add(grads.get(id(part)), grad)
             parts[id(part)] = part
 
     def total(pairs: list) -> torch.Tensor:
@@ -320,9 +381,23 @@ class _ShareStep:
         x = x.detach().to(mass.dtype)
         if weight is not None:
             weight = weight.to(mass.dtype)
-        result = _share(self.linear, weight, x, mass, None if self.top else self.positive, top=self.top)
+        positive = None if self.top else self.positive
+        sub = self.linear.active(mass, weight, x)
+        if sub is None:
+            linear, sub_weight, sub_x, sub_mass = self.linear, weight, x, mass
+        else:
+            index, linear, sub_weight, sub_x, sub_mass, depthwise = sub
+            positive = None if positive is None else positive.index_select(1, index)
+        live = linear.live_inputs(sub_x, sub_weight)
+        if live is not None:  # input channels that are zero everywhere receive nothing
+            sub_x, sub_weight = sub_x.index_select(1, live), sub_weight.index_select(1, live)
+        result = _share(linear, sub_weight, sub_x, sub_mass, positive, top=self.top)
         if self.contrastive:
-            result = result - _share(self.linear, -weight, x, mass, None, top=True)
+            result = result - _share(linear, -sub_weight, sub_x, sub_mass, None, top=True)
+        if live is not None:
+            result = result.new_zeros(*mass.shape[:2], *x.shape[1:]).index_copy_(2, live, result)
+        if sub is not None and depthwise:  # back to all channels (each depthwise channel feeds itself)
+            result = result.new_zeros(*mass.shape[:2], *x.shape[1:]).index_copy_(2, index, result)
         return result
 
 
@@ -446,6 +521,11 @@ class _Engine:
         # Resolve the input before the module runs: an in-place module changes it.
         first = args[0] if args and isinstance(args[0], torch.Tensor) else None
         self.pending.setdefault(id(module), []).append(None if first is None else self.resolve(first))
+        if first is not None and first.requires_grad:
+            # The module computes its value without autograd: our node links its input to its
+            # output, so a graph of the module's own operations would only cost time and memory.
+            return (first.detach(), *args[1:])
+        return None
 
     def _unit_hook(self, module, args, output):
         x = self.pending[id(module)].pop()
