@@ -1,7 +1,8 @@
 """Benchmark: c-MWP maps of 5 x-features for 32 demo images, looped over x-features vs batched.
 
 The loop calls ``attribute`` once per x-feature (32 rows each); the batched call explains all
-5 x-features of the 32 images in one pass over 160 tiled rows (definitions §4). Both give the same
+5 x-features of the 32 images in one forward plus one backward carrying the 5 targets at once
+(definitions §4; no tiling). Both give the same
 maps (checked). Uses the trained demo classifier with ``--trained`` (trains and caches it on
 the first call, minutes on two CPU cores); by default a DemoCNN with random weights, which costs
 the same to explain. The x-feature head is an XNN-shaped MLP (Linear/ReLU, 5 x-features) on fc6.
