@@ -504,6 +504,7 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
                       descriptors: bool | str = True) -> ActivationSet:
     """Build the activation set of ``categories`` (default: all of ``bank.classes``).
 
+    Heatmaps are drawn on CUDA when there is one (``attribute_kwargs={"device": ...}`` overrides).
     ``descriptors``: store a descriptor per significant activation (:mod:`.assist.descriptors`,
     for suggestions and transfers), read at the default descriptor layer (True), at the named
     layer (a str), or none (False).
@@ -542,7 +543,8 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
     if unknown:
         raise ValueError(f"categories {unknown} are not classes of the XNN bank; choose from {classes}")
     data_classes = [str(c) for c in getattr(data, "classes", [])] or classes
-    attribute_kwargs = {"show_progress": False, **(attribute_kwargs or {})}
+    # heatmaps on CUDA when there is one (the model is moved there for each chunk and back)
+    attribute_kwargs = {"show_progress": False, "device": "auto", **(attribute_kwargs or {})}
     if "layer" not in attribute_kwargs:
         attribute_kwargs["layer"] = _naming_layer(dnn, data, method)
     if descriptors is True:
