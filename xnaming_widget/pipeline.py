@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
+
+from ._files import replace_atomically, write_text_atomic
 import pandas as pd
 
 __all__ = ["DemoError", "DemoResult", "DemoScale", "DEFAULT_CATEGORIES", "DEFAULT_SIGNIFICANCE", "FULL", "QUICK",
@@ -373,7 +375,8 @@ def _figures(result_tables: dict, namings, activations, categories, figures_dir:
     saved = {}
     for name, fig in drawn.items():
         path = figures_dir / f"{name.replace('/', '_')}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
+        replace_atomically(path, lambda handle, fig=fig: fig.savefig(handle, format="png", dpi=110,
+                                                                      bbox_inches="tight"))
         saved[name] = (fig, path)
     return saved
 
@@ -382,7 +385,7 @@ def _write_tables(tables_dir: Path, tables: dict[str, pd.DataFrame | None]) -> N
     tables_dir.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         if table is not None:
-            table.to_csv(tables_dir / f"{name}.csv")
+            write_text_atomic(tables_dir / f"{name}.csv", table.to_csv())
 
 
 def _report(path: Path, *, settings, model, faithfulness, summary, figures, tables, timings) -> Path:

@@ -50,10 +50,9 @@ class Report:
         return "\n".join(parts)
 
     def write(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_html(), encoding="utf-8")
-        return path
+        from ._files import write_text_atomic
+
+        return write_text_atomic(path, self.to_html())
 
 
 def _render_block(block: Block) -> str:

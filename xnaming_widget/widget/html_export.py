@@ -93,7 +93,6 @@ def snapshot_html(snapshot: Mapping, thumbnails: Mapping[str, bytes | None], *, 
 
 def write_snapshot(path: str | os.PathLike, page: str) -> Path:
     """Write an HTML page to ``path`` (folders created as needed) and return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    from .._files import write_text_atomic
+
+    return write_text_atomic(path, page)
