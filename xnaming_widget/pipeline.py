@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
+import pandas as pd
 
 from ._files import replace_atomically, write_text_atomic
-import pandas as pd
 
 __all__ = ["DemoError", "DemoResult", "DemoScale", "DEFAULT_CATEGORIES", "DEFAULT_SIGNIFICANCE", "FULL", "QUICK",
            "SIGNIFICANCE_RULES", "region_truth", "run_demo"]
