@@ -1,10 +1,19 @@
 """Assisted naming: descriptors of activations, suggestions for a concept, a proposed first
 grouping of the pool, and naming carried over to new images. Everything the tool places is
-marked in the naming (``via``), so a study can tell people's decisions from the tool's."""
-from .descriptors import describe, descriptor_layer, pool_under_maps
-from .propose import propose_groups
-from .suggest import DescriptorSpace, rank_candidates
-from .transfer import transfer_naming
+marked in the naming (``via``), so a study can tell people's decisions from the tool's.
 
-__all__ = ["describe", "descriptor_layer", "pool_under_maps", "propose_groups", "DescriptorSpace",
-           "rank_candidates", "transfer_naming"]
+Names are loaded on first use, so that the widget's import does not pull in torch.
+"""
+from importlib import import_module
+
+_HOMES = {"describe": "descriptors", "descriptor_layer": "descriptors", "pool_under_maps": "descriptors",
+          "propose_groups": "propose", "DescriptorSpace": "suggest", "rank_candidates": "suggest",
+          "transfer_naming": "transfer"}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        return getattr(import_module(f".{_HOMES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
