@@ -46,12 +46,36 @@ export function orderOf(ids) {
   return new Map(ids.map((id, i) => [String(id), i]));
 }
 
+// id -> place of a state, computed once per state object (states are never mutated); a state
+// made by applyChange inherits its predecessor's map with the moves applied.
+const PLACES = new WeakMap();
+
 function placeMap(state) {
-  const where = new Map();
-  for (const c of state.concepts) for (const id of c.members) where.set(id, String(c.id));
-  for (const id of state.unlabeled) where.set(id, UNLABELED);
-  for (const id of state.trash) where.set(id, TRASH);
+  let where = PLACES.get(state);
+  if (!where) {
+    where = new Map();
+    for (const c of state.concepts) for (const id of c.members) where.set(id, String(c.id));
+    for (const id of state.unlabeled) where.set(id, UNLABELED);
+    for (const id of state.trash) where.set(id, TRASH);
+    PLACES.set(state, where);
+  }
   return where;
+}
+
+/** `kept` (in display order) with `added` merged in, in display order: linear, no full sort. */
+function mergeInOrder(kept, added, order) {
+  if (!added.length) return kept;
+  const incoming = sortedByOrder(added, order);
+  const out = new Array(kept.length + incoming.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < kept.length && j < incoming.length) {
+    out[k++] = order.get(kept[i]) < order.get(incoming[j]) ? kept[i++] : incoming[j++];
+  }
+  while (i < kept.length) out[k++] = kept[i++];
+  while (j < incoming.length) out[k++] = incoming[j++];
+  return out;
 }
 
 function checkIds(where, ids, allowEmpty = false) {
@@ -231,20 +255,26 @@ export function applyChange(state, change, reverse, order) {
   const lists = new Map(concepts.map((c) => [c.id, c.members]));
   lists.set(UNLABELED, state.unlabeled);
   lists.set(TRASH, state.trash);
-  const where = placeMap(state);
+  const before = placeMap(state);
   for (const [ids, source, target] of moves) {
     if (!lists.has(source) || !lists.has(target)) throw new NamingError("Change does not fit: no such concept.");
-    if (ids.some((id) => where.get(id) !== source)) throw new NamingError(`Change does not fit: activations are not in ${source}.`);
+    if (ids.some((id) => before.get(id) !== source)) throw new NamingError(`Change does not fit: activations are not in ${source}.`);
   }
-  const touched = new Set();
+  const where = moves.length ? new Map(before) : before;
+  const leaving = new Map();
+  const arriving = new Map();
   for (const [ids, source, target] of moves) {
     for (const id of ids) where.set(id, target);
-    touched.add(source);
-    touched.add(target);
+    if (!leaving.has(source)) leaving.set(source, new Set());
+    if (!arriving.has(target)) arriving.set(target, []);
+    for (const id of ids) leaving.get(source).add(id);
+    arriving.get(target).push(...ids);
   }
-  const rebuilt = new Map([...touched].map((key) => [key, []]));
-  for (const [id, place] of where) if (rebuilt.has(place)) rebuilt.get(place).push(id);
-  for (const [key, ids] of rebuilt) lists.set(key, sortedByOrder(ids, order));
+  for (const key of new Set([...leaving.keys(), ...arriving.keys()])) {
+    const gone = leaving.get(key);
+    const kept = gone ? lists.get(key).filter((id) => !gone.has(id)) : lists.get(key);
+    lists.set(key, mergeInOrder(kept, (arriving.get(key) || []).filter((id) => where.get(id) === key), order));
+  }
   let next = concepts.map((c) => ({ ...c, members: lists.get(c.id) }));
   for (const [id, old] of removes) {
     const index = next.findIndex((c) => c.id === id);
@@ -271,7 +301,9 @@ export function applyChange(state, change, reverse, order) {
     }
     marks = Object.fromEntries([...updated].sort((x, y) => order.get(x[0]) - order.get(y[0])));
   }
-  return { ...state, concepts: next, unlabeled: lists.get(UNLABELED), trash: lists.get(TRASH), marks };
+  const result = { ...state, concepts: next, unlabeled: lists.get(UNLABELED), trash: lists.get(TRASH), marks };
+  PLACES.set(result, where);
+  return result;
 }
 
 /** A naming with undo and redo, as Python's NamingState keeps it (used by the parity test). */
