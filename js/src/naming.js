@@ -62,6 +62,14 @@ function placeMap(state) {
   return where;
 }
 
+/** `state` with some other fields (version, can_undo...), keeping what is known about its places. */
+export function withFields(state, fields) {
+  const next = { ...state, ...fields };
+  const where = PLACES.get(state);
+  if (where) PLACES.set(next, where);
+  return next;
+}
+
 /** `kept` (in display order) with `added` merged in, in display order: linear, no full sort. */
 function mergeInOrder(kept, added, order) {
   if (!added.length) return kept;

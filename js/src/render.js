@@ -5,7 +5,7 @@
 // inside the canvas never reach the host's shortcuts (JupyterLab's notebook commands).
 
 import { h } from "./dom.js";
-import { applyChange } from "./naming.js";
+import { applyChange, withFields } from "./naming.js";
 import {
   UNLABELED, TRASH, MIN_CONCEPT_SIZE, emptyState, deriveRows, locate, progressText, applyOp,
   arrangePool, SORTS, xfeaturesOf, targetLabel,
@@ -127,7 +127,7 @@ export class Canvas {
       this.model.send({ type: "resync" });
       return;
     }
-    this.confirmed = { ...next, version: msg.version, can_undo: msg.can_undo, can_redo: msg.can_redo, saved_at: msg.saved_at };
+    this.confirmed = withFields(next, { version: msg.version, can_undo: msg.can_undo, can_redo: msg.can_redo, saved_at: msg.saved_at });
     this.pendingCount = 0;
     this.base = this.confirmed;
     this.root.dataset.version = String(msg.version);
