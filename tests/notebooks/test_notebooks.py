@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,8 +33,8 @@ REDUCED = {
     "02_your_own_model.ipynb": dict(CROPS_PER_PHOTO=24, MIN_PREDICTED=3, XNN_EPOCHS=30),
     "03_compare_annotators.ipynb": dict(TRAIN_PER_CLASS=40, TEST_PER_CLASS=30, CNN_EPOCHS=6, XNN_EPOCHS=10,
                                         CATEGORIES=["Cardinal", "Mallard"], N_PEOPLE=3),
-    "04_explanation_metrics.ipynb": dict(TRAIN_PER_CLASS=40, TEST_PER_CLASS=12, CNN_EPOCHS=6, XNN_EPOCHS=8,
-                                         MAPS_PER_CLASS=6),
+    "04_explanation_metrics.ipynb": dict(SEEDS=2, TRAIN_PER_CLASS=30, TEST_PER_CLASS=8, IMAGE_SIZE=32,
+                                         CNN_EPOCHS=3, XNN_EPOCHS=4, MAPS_PER_CLASS=3),
 }
 MIN_FIGURES = {"01_quickstart.ipynb": 3, "02_your_own_model.ipynb": 2, "03_compare_annotators.ipynb": 6,
                "04_explanation_metrics.ipynb": 1}
@@ -279,22 +280,45 @@ def test_compare_annotators(executed):
 
 @pytest.mark.slow
 def test_explanation_metrics(executed):
+    from scipy import stats
+
     from xnaming_widget.metrics.compare import ROWS
+    from xnaming_widget.metrics.seeds import DEFAULT_VARIANTS
     from xnaming_widget.parts_data import PART_NAMES
 
     notebook, _, _ = executed("04_explanation_metrics.ipynb")
     summary = _common_checks("04_explanation_metrics.ipynb", notebook)
-    assert summary["methods"] == ["SRAE", "NN", "SAE", "CAE", "Lasso", "1-Heatmap"]
-    assert summary["rows"] == ROWS
-    table = summary["table"]
-    for method in ["SRAE", "NN", "SAE", "CAE", "Lasso"]:
-        column = table[method]
-        assert 0 <= column["F_cls train"] <= 1 and 0 <= column["F_cls test"] <= 1
-        assert column["F_reg train"] >= 0 and column["F_reg test"] >= 0
-        assert 0 <= column["Locality"] <= math.log(len(PART_NAMES) + 1) + 1e-9
-    assert table["SRAE"]["F_cls train"] >= 0.8
-    assert all(table["1-Heatmap"][row] is None for row in ROWS[:6])
-    assert 0 <= table["1-Heatmap"]["Locality"] <= math.log(len(PART_NAMES) + 1) + 1e-9
+    n_seeds = REDUCED["04_explanation_metrics.ipynb"]["SEEDS"]
+    assert summary["methods"] == list(DEFAULT_VARIANTS) + ["1-Heatmap"]
+    assert summary["rows"] == ROWS and summary["seeds"] == list(range(n_seeds))
+    assert all(0 <= a <= 1 for a in summary["cnn_accuracy"])
+    max_entropy = math.log(len(PART_NAMES) + 1) + 1e-9
+    for method in summary["methods"]:
+        for row in ROWS:
+            values = summary["per_seed"][row][method]
+            cell = summary["summary"][row][method]
+            assert len(values) == n_seeds
+            finite = [v for v in values if v is not None]
+            if method == "1-Heatmap" and row != "Locality":
+                assert not finite and cell["mean"] is None
+                continue
+            bounds = {"F_cls": (0, 1), "F_reg": (0, math.inf), "O1": (-1e-6, math.inf), "O2": (-1e-6, math.inf),
+                      "Locality": (0, max_entropy)}[row.split()[0]]
+            assert all(bounds[0] <= v <= bounds[1] for v in finite), (method, row, values)
+            if len(finite) >= 2 and np.std(finite) > 0:  # the printed interval is Student's t over the seeds
+                low, high = stats.t.interval(0.95, len(finite) - 1, loc=np.mean(finite), scale=stats.sem(finite))
+                assert (cell["low"], cell["mean"], cell["high"]) == pytest.approx((low, np.mean(finite), high), abs=1e-4)
+    assert set(summary["paired"]) >= {"SRAE (paper) vs NN", "SRAE (paper) vs SAE", "SRAE (defaults) vs NN"}
+    for pair, rows in summary["paired"].items():
+        for row, result in rows.items():
+            assert result["p"] is None or 0 <= result["p"] <= 1
+            assert result["better"] in (None, *pair.split(" vs "))
+            assert result["better"] is None or result["p"] < 0.05
+    # the summary cell states, per metric, every method's interval and the tests' verdicts
+    printed = "".join(o.get("text", "") for _, o in outputs(notebook, "stream"))
+    for row in ROWS:
+        assert f"{row} (higher is better)" in printed or f"{row} (lower is better)" in printed
+    assert printed.count("SRAE (paper) vs NN:") == len(ROWS)
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

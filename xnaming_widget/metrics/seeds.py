@@ -107,7 +107,9 @@ class SeedTable:
             if math.isfinite(p) and p < alpha:
                 better = a if (mean > 0) == HIGHER_IS_BETTER[metric] else b
             records.append(dict(metric=metric, difference=mean, low=low, high=high, p=p, better=better))
-        return pd.DataFrame(records).set_index("metric")
+        table = pd.DataFrame(records).set_index("metric")
+        table["better"] = pd.Series([r["better"] for r in records], index=table.index, dtype=object)  # None, not NaN
+        return table
 
 
 def compare_over_seeds(seeds: Sequence[int] = (0, 1, 2, 3, 4), *, variants: dict[str, tuple[str, dict]] | None = None,
