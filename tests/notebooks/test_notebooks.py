@@ -276,6 +276,11 @@ def test_compare_annotators(executed):
     assert summary["agreement_d2"] > 0.5
     assert all(0 < c <= 1 for c in summary["any_coverage"])
     assert summary["named_by_n_rows_sum"] == [1.0] * len(reduced["CATEGORIES"])
+    # purity with and without the simulated people's errors, under both significance rules
+    gap = summary["purity_gap"]
+    assert set(gap) == {f"{rule}, {namer}" for rule in ("top_fraction", "msx") for namer in ("simulated people", "truth")}
+    assert all(0 <= v[k] <= 1 for v in gap.values() for k in ("cx", "xc"))
+    assert gap["top_fraction, simulated people"] == pytest.approx({"cx": summary["cx_purity"], "xc": summary["xc_purity"]})
 
 
 @pytest.mark.slow
