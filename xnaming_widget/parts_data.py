@@ -63,16 +63,16 @@ FINE_GRAINED_ATTRIBUTES: dict[str, tuple[str, tuple[str, str]]] = {
     "tail": ("shape", ("short", "long")),
     "crest": ("presence", ("absent", "present")),
 }
-_FG_TAIL = {"short": (0.09, 0.05), "long": (0.24, 0.05)}
+_FG_TAIL = {"short": (0.07, 0.05), "long": (0.28, 0.06)}
 _FG_NUISANCE = ["brown", "grey", "yellow", "white"]  # body and head colour, drawn per image
 _FG_COMBOS = [(w, t, c) for w in ("red", "blue") for t in ("short", "long") for c in ("absent", "present")]
 
 
 def _fine_grained_class(wing: str, tail: str, crest: str) -> dict:
-    colors = dict(body="brown", head="brown", eye="black", beak="black", wing=wing, tail="grey", legs="brown")
+    colors = dict(body="brown", head="brown", eye="black", beak="black", wing=wing, tail="black", legs="brown")
     if crest == "present":
-        colors["crest"] = "black"
-    return dict(colors=colors, body=(0.15, 0.23), beak=(0.09, 0.04, 0.0), tail=_FG_TAIL[tail], crest=0.13,
+        colors["crest"] = "orange"
+    return dict(colors=colors, body=(0.15, 0.23), beak=(0.09, 0.04, 0.0), tail=_FG_TAIL[tail], crest=0.28,
                 legs=0.08, attributes=dict(wing=wing, tail=tail, crest=crest))
 
 
