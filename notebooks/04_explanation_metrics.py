@@ -29,7 +29,9 @@
 #
 # The columns:
 #
-# - **SRAE (paper)**: the paper's loss settings, ReLU x-features and pull-away weight η = 0.1;
+# - **SRAE (paper)**: the paper's loss settings, ReLU x-features and pull-away weight η = 0.1
+#   (all neural methods keep the project's encoder widths (128, 32), not the paper's (800, 100),
+#   so that the columns differ only in their losses);
 # - **SRAE (defaults)**: the project's defaults, softplus x-features and η = 0.02
 #   (`xnaming_widget/xnn/_neural.py` says why: with ReLU and η = 0.1 x-features fell silent);
 # - **NN**: faithfulness and pull-away only, the ablation of the reconstruction term (β = 0);

@@ -24,6 +24,7 @@ __all__ = ["SeedTable", "compare_over_seeds", "DEFAULT_VARIANTS", "HIGHER_IS_BET
 #: weight η = 0.1; the project's defaults are softplus and η = 0.02 (``xnn/_neural.py`` says why).
 #: NN is the ablation of the reconstruction term (β = 0) and SAE swaps the sparse (log)
 #: reconstruction for plain mean squares; "SRAE η=0" drops the pull-away term.
+#: Every neural column keeps the project's encoder widths, so they differ only in their losses.
 DEFAULT_VARIANTS: dict[str, tuple[str, dict]] = {
     "SRAE (paper)": ("srae", {"final_activation": "relu", "eta": 0.1}),
     "SRAE (defaults)": ("srae", {}),
