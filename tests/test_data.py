@@ -14,7 +14,8 @@ from xnaming_widget import data as data_mod
 from xnaming_widget._idx import IDXFormatError, read_idx
 from xnaming_widget.data import (FASHION_MNIST_CLASSES, ImageArrayDataset, dataset_tensors, load_fashion_mnist,
                                  make_parts_dataset)
-from xnaming_widget.parts_data import BIRD_CLASSES, PART_NAMES, _C
+from xnaming_widget.parts_data import (BIRD_CLASSES, FINE_GRAINED_ATTRIBUTES, FINE_GRAINED_CLASSES, PART_NAMES,
+                                       _C)
 
 # ----------------------------------------------------------------------------- IDX files
 
@@ -240,6 +241,86 @@ def test_keypoint_and_box_invariants_for_any_seed_and_size(seed, size, clutter):
     inside = ((rr[None] >= ds.boxes[:, 0, None, None]) & (rr[None] < ds.boxes[:, 2, None, None])
               & (cc[None] >= ds.boxes[:, 1, None, None]) & (cc[None] < ds.boxes[:, 3, None, None]))
     assert not (bird & ~inside).any()
+
+
+# ----------------------------------------------------------------------------- fine-grained birds
+
+def _measured_attributes(ds) -> np.ndarray:
+    """(N, 3) attributes read off the drawing itself: wing is red (vs blue), tail is long, crest drawn."""
+    wing = ds.part_map == PART_NAMES.index("wing")
+    red = (ds.images[..., 0].astype(float) * wing).sum((1, 2)) > (ds.images[..., 2].astype(float) * wing).sum((1, 2))
+    tail_pixels = (ds.part_map == PART_NAMES.index("tail")).sum((1, 2)) / (ds.boxes[:, 3] - ds.boxes[:, 1])
+    crest = (ds.part_map == PART_NAMES.index("crest")).any((1, 2))
+    long_tail = tail_pixels > np.median(tail_pixels)  # the two lengths split the birds about in half
+    return np.stack([~red, long_tail, crest], 1).astype(int)
+
+
+def test_fine_grained_classes_are_the_attribute_combinations():
+    ds = make_parts_dataset(30, size=64, seed=1, fine_grained=True, atypical=0.0)
+    combos = {tuple(spec["attributes"][p] for p in FINE_GRAINED_ATTRIBUTES) for spec in FINE_GRAINED_CLASSES.values()}
+    values = [v for _, v in FINE_GRAINED_ATTRIBUTES.values()]
+    assert len(combos) == len(FINE_GRAINED_CLASSES) == int(np.prod([len(v) for v in values]))  # all, once each
+    assert {kind for kind, _ in FINE_GRAINED_ATTRIBUTES.values()} == {"colour", "shape", "presence"}
+    # the same parts everywhere, except the one whose presence is the attribute
+    present = ds.parts_present.copy()
+    present[:, PART_NAMES.index("crest")] = True
+    assert present.all()
+    # with no atypical birds, what is drawn is the class's combination (read back from the pixels)
+    np.testing.assert_array_equal(ds.drawn_labels, ds.labels)
+    measured = _measured_attributes(ds)
+    expected = np.array([[values[i].index(FINE_GRAINED_CLASSES[ds.classes[k]]["attributes"][p])
+                          for i, p in enumerate(FINE_GRAINED_ATTRIBUTES)] for k in ds.labels])
+    np.testing.assert_array_equal(measured, expected)
+
+
+def test_fine_grained_needs_several_parts():
+    """No single part tells the classes apart: every part's look is shared by half the classes, and
+    the best rule reading only one part (brute force over the drawn attributes) is right for at
+    most a quarter of the birds; reading all three parts is right for every bird."""
+    ds = make_parts_dataset(20, size=48, seed=2, fine_grained=True, atypical=0.0)
+    measured = _measured_attributes(ds)
+    for i, part in enumerate(FINE_GRAINED_ATTRIBUTES):
+        best = sum(np.bincount(ds.labels[measured[:, i] == v], minlength=8).max() for v in (0, 1))
+        assert best / len(ds) <= 0.25 + 1e-9, part
+        # pairs of classes that agree on this part are told apart by another part only
+        agree = [(a, b) for a in ds.classes for b in ds.classes if a < b
+                 and FINE_GRAINED_CLASSES[a]["attributes"][part] == FINE_GRAINED_CLASSES[b]["attributes"][part]]
+        assert len(agree) == 12
+    keys = [tuple(row) for row in measured]
+    rule = {key: ds.labels[[k == key for k in keys]][0] for key in set(keys)}
+    assert all(rule[key] == label for key, label in zip(keys, ds.labels))
+
+
+def test_fine_grained_atypical_birds_cap_the_accuracy():
+    rate = 0.1
+    ds = make_parts_dataset(200, size=24, seed=3, fine_grained=True, atypical=rate, clutter=0)
+    typical = (ds.drawn_labels == ds.labels).mean()
+    expected = (1 - rate) ** len(FINE_GRAINED_ATTRIBUTES)
+    assert abs(typical - expected) < 4 * np.sqrt(expected * (1 - expected) / len(ds))
+    # an atypical bird is drawn as another class: one whose combination differs in some attribute
+    odd = np.flatnonzero(ds.drawn_labels != ds.labels)
+    for i in odd[:50]:
+        a = FINE_GRAINED_CLASSES[ds.classes[ds.labels[i]]]["attributes"]
+        b = FINE_GRAINED_CLASSES[ds.classes[ds.drawn_labels[i]]]["attributes"]
+        assert sum(a[p] != b[p] for p in a) >= 1
+
+
+def test_fine_grained_is_deterministic_and_checks_its_arguments():
+    a = make_parts_dataset(3, size=32, seed=5, fine_grained=True)
+    b = make_parts_dataset(3, size=32, seed=5, fine_grained=True)
+    c = make_parts_dataset(3, size=32, seed=6, fine_grained=True)
+    for name in ("images", "labels", "drawn_labels", "keypoints", "part_map"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert not np.array_equal(a.images, c.images)
+    assert a.classes == list(FINE_GRAINED_CLASSES) and len(a) == 3 * 8
+    sub = a.subset([2, 0])
+    np.testing.assert_array_equal(sub.drawn_labels, a.drawn_labels[[2, 0]])
+    with pytest.raises(ValueError, match="fine_grained=True"):
+        make_parts_dataset(2, atypical=0.1)
+    with pytest.raises(ValueError, match="unknown bird classes"):
+        make_parts_dataset(2, fine_grained=True, classes=["Crow"])
+    with pytest.raises(ValueError, match="probability"):
+        make_parts_dataset(2, fine_grained=True, atypical=0.7)
 
 
 def test_download_goes_through_torchvision_into_the_user_cache(tmp_path, tiny_images, no_default_dirs, monkeypatch):

@@ -30,6 +30,7 @@ _EXPORTS = {
     "top_fraction": "significance",
     "faithfulness_table": "metrics",
     "compare_methods": "metrics",
+    "compare_over_seeds": "metrics",
     # heatmaps and activation sets
     "attribute": "heatmaps",
     "XFeatureModel": "heatmaps",

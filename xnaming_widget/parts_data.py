@@ -5,6 +5,12 @@ across classes (every bird has a body, head and eye). Positions, scale, facing d
 colours are jittered, and the background carries noise and clutter. Every part's keypoint is a
 pixel of that part as drawn (visible, not occluded), so locality metrics can use it directly.
 
+``fine_grained=True`` draws a harder task, closer to CUB's species: every bird has the same parts
+and the classes differ only by combinations of part attributes (wing colour, tail length,
+crest present or not), so no single part tells the class; body and head colours vary per image
+and carry no class information; a few birds are atypical (drawn with another class's attribute
+on one part), so even a perfect reader of the parts is not always right.
+
 Drawing is vectorised over all images at once: each part is a boolean mask (N, H, W) computed
 from a pixel grid and per-image shape parameters; the Python loops run only over the few parts.
 """
@@ -16,7 +22,8 @@ import numpy as np
 
 from .data import ImageArrayDataset
 
-__all__ = ["PartsDataset", "make_parts_dataset", "PART_NAMES", "BIRD_CLASSES"]
+__all__ = ["PartsDataset", "make_parts_dataset", "PART_NAMES", "BIRD_CLASSES", "FINE_GRAINED_CLASSES",
+           "FINE_GRAINED_ATTRIBUTES"]
 
 PART_NAMES = ["body", "head", "eye", "beak", "wing", "tail", "crest", "legs"]
 
@@ -49,6 +56,29 @@ BIRD_CLASSES: dict[str, dict] = {
                              tail="black", legs="black"),
                  body=(0.16, 0.25), beak=(0.11, 0.04, 0.01), tail=(0.18, 0.06), legs=0.09),
 }
+# The fine-grained task: one attribute per part, two values each; every combination is a class.
+# part -> (kind, (value A, value B)); each value is what that part looks like in BIRD_CLASSES terms.
+FINE_GRAINED_ATTRIBUTES: dict[str, tuple[str, tuple[str, str]]] = {
+    "wing": ("colour", ("red", "blue")),
+    "tail": ("shape", ("short", "long")),
+    "crest": ("presence", ("absent", "present")),
+}
+_FG_TAIL = {"short": (0.07, 0.05), "long": (0.28, 0.06)}
+_FG_NUISANCE = ["brown", "grey", "yellow", "white"]  # body and head colour, drawn per image
+_FG_COMBOS = [(w, t, c) for w in ("red", "blue") for t in ("short", "long") for c in ("absent", "present")]
+
+
+def _fine_grained_class(wing: str, tail: str, crest: str) -> dict:
+    colors = dict(body="brown", head="brown", eye="black", beak="black", wing=wing, tail="black", legs="brown")
+    if crest == "present":
+        colors["crest"] = "orange"
+    return dict(colors=colors, body=(0.15, 0.23), beak=(0.09, 0.04, 0.0), tail=_FG_TAIL[tail], crest=0.28,
+                legs=0.08, attributes=dict(wing=wing, tail=tail, crest=crest))
+
+
+FINE_GRAINED_CLASSES: dict[str, dict] = {
+    f"{w.capitalize()} wing, {t} tail, {'crested' if c == 'present' else 'no crest'}": _fine_grained_class(w, t, c)
+    for w, t, c in _FG_COMBOS}
 _BACKGROUNDS = np.array([(0.70, 0.85, 0.95), (0.75, 0.88, 0.65), (0.90, 0.86, 0.72), (0.80, 0.80, 0.82)])
 
 
@@ -60,7 +90,10 @@ class PartsDataset(ImageArrayDataset):
     ``keypoints`` float32 (N, P, 2) as (row, col) pixels, NaN where the part is absent;
     ``boxes`` float32 (N, 4) as (row0, col0, row1, col1), inclusive-exclusive, around the bird;
     ``parts_present`` bool (N, P); ``part_map`` int8 (N, H, W): index of the visible part per
-    pixel, -1 for background; ``class_parts``: class name -> {part: description}.
+    pixel, -1 for background; ``class_parts``: class name -> {part: description};
+    ``drawn_labels`` int64 (N,): the class whose look each bird was drawn with (differs from
+    ``labels`` only for the fine-grained task's atypical birds; -1 where that look is not
+    one of the classes drawn).
     """
 
     part_names: list[str] = field(default_factory=list)
@@ -69,13 +102,15 @@ class PartsDataset(ImageArrayDataset):
     parts_present: np.ndarray | None = None
     part_map: np.ndarray | None = None
     class_parts: dict = field(default_factory=dict)
+    drawn_labels: np.ndarray | None = None
 
     def _replace_rows(self, idx) -> "PartsDataset":
         return PartsDataset(images=self.images[idx].copy(), labels=self.labels[idx].copy(),
                             classes=self.classes, part_names=list(self.part_names),
                             keypoints=self.keypoints[idx].copy(), boxes=self.boxes[idx].copy(),
                             parts_present=self.parts_present[idx].copy(), part_map=self.part_map[idx].copy(),
-                            class_parts=self.class_parts)
+                            class_parts=self.class_parts,
+                            drawn_labels=None if self.drawn_labels is None else self.drawn_labels[idx].copy())
 
 
 # ----------------------------------------------------------------------------- vectorised shapes
@@ -116,24 +151,49 @@ def _segment(rr, cc, a, b, half_width) -> np.ndarray:
 
 def make_parts_dataset(n_per_class: int = 100, size: int = 64, seed: int = 0, *,
                        classes: list[str] | None = None, noise: float = 0.04, clutter: int = 3,
-                       shuffle: bool = True) -> PartsDataset:
+                       shuffle: bool = True, fine_grained: bool = False,
+                       atypical: float | None = None) -> PartsDataset:
     """Draw ``n_per_class`` synthetic birds per class as ``size`` x ``size`` RGB images.
 
     Deterministic for a given ``seed``. ``classes`` picks a subset of ``BIRD_CLASSES`` (default all
     six). ``noise`` is the std of per-pixel Gaussian noise, ``clutter`` the number of random
     background blobs per image. ``shuffle`` mixes the class order.
+
+    ``fine_grained=True`` draws the eight classes of ``FINE_GRAINED_CLASSES`` instead (or the
+    ``classes`` subset of them): the same parts everywhere, classes told apart only by the
+    combination of wing colour, tail length and crest. Each of those three attributes is
+    swapped to its other value with probability ``atypical`` per bird (default 0.03), which
+    caps any classifier's accuracy near (1 - atypical)^3 (``drawn_labels`` says how each bird
+    was drawn).
     """
-    names = list(BIRD_CLASSES) if classes is None else list(classes)
-    unknown = [c for c in names if c not in BIRD_CLASSES]
+    table = FINE_GRAINED_CLASSES if fine_grained else BIRD_CLASSES
+    names = list(table) if classes is None else list(classes)
+    unknown = [c for c in names if c not in table]
     if unknown or not names:
-        raise ValueError(f"unknown bird classes {unknown}; choose from {list(BIRD_CLASSES)}")
+        raise ValueError(f"unknown bird classes {unknown}; choose from {list(table)}")
     if n_per_class < 1 or size < 16:
         raise ValueError(f"need n_per_class >= 1 and size >= 16, got {n_per_class} and {size}")
+    if atypical is not None and not fine_grained:
+        raise ValueError("atypical applies to the fine-grained task only: pass fine_grained=True")
+    atypical = 0.03 if atypical is None else float(atypical)
+    if not 0.0 <= atypical <= 0.5:
+        raise ValueError(f"atypical must be a probability in [0, 0.5], got {atypical}")
     rng = np.random.default_rng(seed)
     n = n_per_class * len(names)
     labels = np.repeat(np.arange(len(names)), n_per_class)
     if shuffle:
         labels = labels[rng.permutation(n)]
+    # ``drawn``: index into ``looks``, the class specs the birds are drawn with
+    looks, drawn = [table[c] for c in names], labels
+    if fine_grained:
+        looks = list(FINE_GRAINED_CLASSES.values())
+        combo = np.array([_FG_COMBOS.index(tuple(table[c]["attributes"][k] for k in FINE_GRAINED_ATTRIBUTES))
+                          for c in names])[labels]
+        bits = np.array(_FG_COMBOS)[combo] != np.array([v[0] for _, v in FINE_GRAINED_ATTRIBUTES.values()])
+        bits ^= rng.random(bits.shape) < atypical
+        values = [np.where(bits[:, i], v[1], v[0]) for i, (_, v) in enumerate(FINE_GRAINED_ATTRIBUTES.values())]
+        drawn = np.array([_FG_COMBOS.index(t) for t in zip(*values)], dtype=np.int64)
+        nuisance = rng.integers(len(_FG_NUISANCE), size=n)
     S = float(size)
     rr, cc = np.mgrid[0:size, 0:size].astype(np.float32)
     rr, cc = rr[None] + np.float32(0.5), cc[None] + np.float32(0.5)  # pixel centres
@@ -159,12 +219,12 @@ def make_parts_dataset(n_per_class: int = 100, size: int = 64, seed: int = 0, *,
 
     def per_class(key, index=None, default=0.0):
         vals = []
-        for c in names:
-            v = BIRD_CLASSES[c].get(key, None)
+        for look in looks:
+            v = look.get(key, None)
             vals.append(default if v is None else (v if index is None else v[index]))
-        return np.asarray(vals, dtype=np.float64)[labels]
+        return np.asarray(vals, dtype=np.float64)[drawn]
 
-    has = np.stack([np.array([p in BIRD_CLASSES[c]["colors"] for c in names])[labels] for p in PART_NAMES], 1)
+    has = np.stack([np.array([p in look["colors"] for look in looks])[drawn] for p in PART_NAMES], 1)
     body_ry, body_rx = per_class("body", 0) * u, per_class("body", 1) * u
     head_y, head_x, head_r = by - 0.75 * body_ry - 0.05 * u, bx + d * (0.8 * body_rx), 0.085 * u
     beak_len, beak_w, beak_droop = per_class("beak", 0) * u, per_class("beak", 1) * u, per_class("beak", 2) * u
@@ -203,7 +263,9 @@ def make_parts_dataset(n_per_class: int = 100, size: int = 64, seed: int = 0, *,
     for name, (mask, _) in shapes.items():
         p = PART_NAMES.index(name)
         mask = mask & has[:, p, None, None]
-        color = np.array([_C[BIRD_CLASSES[c]["colors"].get(name, "black")] for c in names])[labels]
+        color = np.array([_C[look["colors"].get(name, "black")] for look in looks])[drawn]
+        if fine_grained and name in ("body", "head"):
+            color = np.array([_C[c] for c in _FG_NUISANCE])[nuisance]
         color = np.clip(color * shade[:, None] + rng.uniform(-0.04, 0.04, size=(n, 3)), 0, 1)
         img = np.where(mask[..., None], color[:, None, None, :], img)
         part_map[mask] = p
@@ -230,14 +292,19 @@ def make_parts_dataset(n_per_class: int = 100, size: int = 64, seed: int = 0, *,
     boxes = np.stack([rows.argmax(1), cols.argmax(1),
                       size - rows[:, ::-1].argmax(1), size - cols[:, ::-1].argmax(1)], 1).astype(np.float32)
 
-    class_parts = {c: {p: _describe(c, p) for p in PART_NAMES if p in BIRD_CLASSES[c]["colors"]} for c in names}
+    if fine_grained:
+        class_parts = {c: {p: ("varies" if p in ("body", "head") else _describe(table[c], p))
+                           for p in PART_NAMES if p in table[c]["colors"]} for c in names}
+        drawn_labels = np.array([names.index(list(table)[k]) if list(table)[k] in names else -1 for k in drawn])
+    else:
+        class_parts = {c: {p: _describe(table[c], p) for p in PART_NAMES if p in table[c]["colors"]} for c in names}
+        drawn_labels = labels
     return PartsDataset(images=images, labels=labels.astype(np.int64), classes=names, part_names=list(PART_NAMES),
                         keypoints=keypoints, boxes=boxes, parts_present=present, part_map=part_map,
-                        class_parts=class_parts)
+                        class_parts=class_parts, drawn_labels=drawn_labels.astype(np.int64))
 
 
-def _describe(cls: str, part: str) -> str:
-    spec = BIRD_CLASSES[cls]
+def _describe(spec: dict, part: str) -> str:
     color = spec["colors"][part].replace("_", " ")
     if part == "beak":
         length = spec["beak"][0]

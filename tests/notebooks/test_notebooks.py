@@ -1,7 +1,7 @@
 """The example notebooks: committed clean, and executed top to bottom headless (nbclient).
 
-Each notebook runs in a fresh temporary folder (so nothing lands in the repo) with its
-``parameters`` cell replaced by smaller values, and its own model cache. The checks read the
+Each notebook runs in a fresh temporary folder (so nothing lands in the repo) with smaller values
+injected after its ``parameters`` cell (as papermill does), and its own model cache. The checks read the
 executed notebook: no error outputs, figures present, and the JSON summary its last code cell
 prints, judged against properties that hold for any correct run (bounds, orderings, and
 numbers recomputed independently from the files the notebook wrote).
@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,8 +33,8 @@ REDUCED = {
     "02_your_own_model.ipynb": dict(CROPS_PER_PHOTO=24, MIN_PREDICTED=3, XNN_EPOCHS=30),
     "03_compare_annotators.ipynb": dict(TRAIN_PER_CLASS=40, TEST_PER_CLASS=30, CNN_EPOCHS=6, XNN_EPOCHS=10,
                                         CATEGORIES=["Cardinal", "Mallard"], N_PEOPLE=3),
-    "04_explanation_metrics.ipynb": dict(TRAIN_PER_CLASS=40, TEST_PER_CLASS=12, CNN_EPOCHS=6, XNN_EPOCHS=8,
-                                         MAPS_PER_CLASS=6),
+    "04_explanation_metrics.ipynb": dict(SEEDS=2, TRAIN_PER_CLASS=30, TEST_PER_CLASS=8, IMAGE_SIZE=32,
+                                         CNN_EPOCHS=3, XNN_EPOCHS=4, MAPS_PER_CLASS=3),
 }
 MIN_FIGURES = {"01_quickstart.ipynb": 3, "02_your_own_model.ipynb": 2, "03_compare_annotators.ipynb": 6,
                "04_explanation_metrics.ipynb": 1}
@@ -51,16 +52,34 @@ def parameters_cell(notebook) -> nbformat.NotebookNode:
     return tagged[0]
 
 
+def assigned_names(source: str) -> set[str]:
+    """The names a cell assigns at top level (``A = ...``, ``A: int = ...``)."""
+    import ast
+
+    names = set()
+    for node in ast.parse(source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
 def with_parameters(notebook, overrides: dict) -> nbformat.NotebookNode:
-    """A copy of ``notebook`` whose parameters cell assigns ``overrides`` instead of the defaults."""
+    """A copy of ``notebook`` with ``overrides`` assigned in a cell right after the parameters cell.
+
+    As papermill does: the tagged cell keeps its defaults, a new cell tagged
+    ``injected-parameters`` (replacing an earlier injected one) re-assigns the overridden names.
+    Every overridden name must be a parameter, so that a renamed one fails loudly.
+    """
     notebook = nbformat.from_dict(json.loads(json.dumps(notebook)))
     cell = parameters_cell(notebook)
-    source = cell.source
-    for name, value in overrides.items():
-        pattern = re.compile(rf"^{name}\s*=.*$", re.MULTILINE)
-        assert pattern.search(source), f"the parameters cell has no {name} = ... line"
-        source = pattern.sub(lambda _: f"{name} = {value!r}  # reduced by the test", source)
-    cell.source = source
+    unknown = sorted(set(overrides) - assigned_names(cell.source))
+    assert not unknown, f"the parameters cell has no {', '.join(unknown)} = ... line"
+    notebook.cells = [c for c in notebook.cells
+                      if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    injected = nbformat.v4.new_code_cell(
+        "# Parameters injected by the test\n" + "\n".join(f"{k} = {v!r}" for k, v in overrides.items()))
+    injected.metadata["tags"] = ["injected-parameters"]
+    notebook.cells.insert(notebook.cells.index(cell) + 1, injected)
     return notebook
 
 
@@ -115,15 +134,23 @@ def test_committed_notebook_is_clean(name):
         assert re.search(rf"^{parameter}\s*=", code_cells[0].source, re.MULTILINE)
 
 
-def test_with_parameters_replaces_only_the_named_values():
+def test_with_parameters_injects_a_cell_after_the_parameters_cell():
     notebook = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("A = 1  # one\nAB = [2]\nB = 'x'")
+    first = nbformat.v4.new_markdown_cell("# title")
+    cell = nbformat.v4.new_code_cell("A = 1  # one\nAB = [2]\nB: str = 'x'")
     cell.metadata["tags"] = ["parameters"]
-    notebook.cells = [cell]
+    notebook.cells = [first, cell, nbformat.v4.new_code_cell("print(A, AB, B)")]
     changed = with_parameters(notebook, {"A": 5, "B": ["y"]})
-    lines = changed.cells[0].source.splitlines()
-    assert lines[0].startswith("A = 5 ") and lines[1] == "AB = [2]" and lines[2].startswith("B = ['y'] ")
-    assert cell.source.startswith("A = 1")  # the original is untouched
+    assert [c.source for c in changed.cells[:2]] == [first.source, cell.source]  # defaults kept
+    injected = changed.cells[2]
+    assert injected.metadata["tags"] == ["injected-parameters"]
+    namespace: dict = {}
+    exec(cell.source + "\n" + injected.source, namespace)  # what the kernel runs, in order
+    assert (namespace["A"], namespace["AB"], namespace["B"]) == (5, [2], ["y"])
+    assert changed.cells[3].source == "print(A, AB, B)" and len(notebook.cells) == 3  # original untouched
+    again = with_parameters(changed, {"A": 6})  # a second injection replaces the first
+    assert [c.metadata.get("tags") for c in again.cells].count(["injected-parameters"]) == 1
+    assert "A = 6" in again.cells[2].source and "B" not in again.cells[2].source
     with pytest.raises(AssertionError, match="no C ="):
         with_parameters(notebook, {"C": 1})
 
@@ -249,37 +276,72 @@ def test_compare_annotators(executed):
     assert summary["agreement_d2"] > 0.5
     assert all(0 < c <= 1 for c in summary["any_coverage"])
     assert summary["named_by_n_rows_sum"] == [1.0] * len(reduced["CATEGORIES"])
+    # purity with and without the simulated people's errors, under both significance rules
+    gap = summary["purity_gap"]
+    assert set(gap) == {f"{rule}, {namer}" for rule in ("top_fraction", "msx") for namer in ("simulated people", "truth")}
+    assert all(0 <= v[k] <= 1 for v in gap.values() for k in ("cx", "xc"))
+    assert gap["top_fraction, simulated people"] == pytest.approx({"cx": summary["cx_purity"], "xc": summary["xc_purity"]})
 
 
 @pytest.mark.slow
 def test_explanation_metrics(executed):
+    from scipy import stats
+
     from xnaming_widget.metrics.compare import ROWS
+    from xnaming_widget.metrics.seeds import DEFAULT_VARIANTS
     from xnaming_widget.parts_data import PART_NAMES
 
     notebook, _, _ = executed("04_explanation_metrics.ipynb")
     summary = _common_checks("04_explanation_metrics.ipynb", notebook)
-    assert summary["methods"] == ["SRAE", "NN", "SAE", "CAE", "Lasso", "1-Heatmap"]
-    assert summary["rows"] == ROWS
-    table = summary["table"]
-    for method in ["SRAE", "NN", "SAE", "CAE", "Lasso"]:
-        column = table[method]
-        assert 0 <= column["F_cls train"] <= 1 and 0 <= column["F_cls test"] <= 1
-        assert column["F_reg train"] >= 0 and column["F_reg test"] >= 0
-        assert 0 <= column["Locality"] <= math.log(len(PART_NAMES) + 1) + 1e-9
-    assert table["SRAE"]["F_cls train"] >= 0.8
-    assert all(table["1-Heatmap"][row] is None for row in ROWS[:6])
-    assert 0 <= table["1-Heatmap"]["Locality"] <= math.log(len(PART_NAMES) + 1) + 1e-9
+    n_seeds = REDUCED["04_explanation_metrics.ipynb"]["SEEDS"]
+    assert summary["methods"] == list(DEFAULT_VARIANTS) + ["1-Heatmap"]
+    assert summary["rows"] == ROWS and summary["seeds"] == list(range(n_seeds))
+    assert all(0 <= a <= 1 for a in summary["cnn_accuracy"])
+    max_entropy = math.log(len(PART_NAMES) + 1) + 1e-9
+    for method in summary["methods"]:
+        for row in ROWS:
+            values = summary["per_seed"][row][method]
+            cell = summary["summary"][row][method]
+            assert len(values) == n_seeds
+            finite = [v for v in values if v is not None]
+            if method == "1-Heatmap" and row != "Locality":
+                assert not finite and cell["mean"] is None
+                continue
+            bounds = {"F_cls": (0, 1), "F_reg": (0, math.inf), "O1": (-1e-6, math.inf), "O2": (-1e-6, math.inf),
+                      "Locality": (0, max_entropy)}[row.split()[0]]
+            assert all(bounds[0] <= v <= bounds[1] for v in finite), (method, row, values)
+            if len(finite) >= 2 and np.std(finite) > 0:  # the printed interval is Student's t over the seeds
+                low, high = stats.t.interval(0.95, len(finite) - 1, loc=np.mean(finite), scale=stats.sem(finite))
+                assert (cell["low"], cell["mean"], cell["high"]) == pytest.approx((low, np.mean(finite), high), abs=1e-4)
+    assert set(summary["paired"]) >= {"SRAE (paper) vs NN", "SRAE (paper) vs SAE", "SRAE (defaults) vs NN"}
+    for pair, rows in summary["paired"].items():
+        for row, result in rows.items():
+            assert result["p"] is None or 0 <= result["p"] <= 1
+            assert result["better"] in (None, *pair.split(" vs "))
+            assert result["better"] is None or result["p"] < 0.05
+    # the summary cell states, per metric, every method's interval and the tests' verdicts
+    printed = "".join(o.get("text", "") for _, o in outputs(notebook, "stream"))
+    for row in ROWS:
+        assert f"{row} (higher is better)" in printed or f"{row} (lower is better)" in printed
+    assert printed.count("SRAE (paper) vs NN:") == len(ROWS)
 
 
-def test_committed_notebooks_are_what_the_generator_writes(tmp_path):
-    """scripts/make_notebooks.py is where cells are edited; the .ipynb files must not drift from it."""
-    import subprocess
-    import sys
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_each_notebook_is_paired_with_its_script(name):
+    """notebooks/NN_*.py (jupytext percent format) is where cells are edited; the .ipynb beside it must
+    be jupytext's conversion of the script (same cells, sources and tags), without outputs."""
+    import jupytext
 
-    subprocess.run([sys.executable, str(REPO / "scripts" / "make_notebooks.py"), "--out", str(tmp_path)],
-                   check=True, capture_output=True, timeout=120)
-    for name in NOTEBOOKS:
-        generated = (tmp_path / name).read_bytes()
-        assert generated == (NOTEBOOK_DIR / name).read_bytes(), (
-            f"notebooks/{name} differs from what scripts/make_notebooks.py writes: edit the cell in the "
-            "script and run `python scripts/make_notebooks.py`")
+    script = NOTEBOOK_DIR / name.replace(".ipynb", ".py")
+    assert script.is_file(), f"notebooks/{name} has no paired script {script.name}"
+    converted = jupytext.read(script)
+    committed = read(name)
+
+    def cells(notebook):
+        return [(c.cell_type, c.source, c.get("metadata", {}).get("tags", [])) for c in notebook.cells]
+
+    assert cells(committed) == cells(converted), (
+        f"notebooks/{name} and {script.name} differ: edit the script and run "
+        f"`jupytext --sync notebooks/{script.name}`")
+    assert committed.metadata["kernelspec"] == converted.metadata["kernelspec"]
+    assert committed.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent"

@@ -3,6 +3,7 @@
 - faithfulness: how well XNNs reproduce the classifier (F_reg, RMSE, F_cls, xNN accuracy);
 - maps: orthogonality (O1, O2) and locality of x-feature heatmaps (definitions §4);
 - compare: the XNN paper's Table 1 in one call;
+- seeds: that table over several seeds (means, t-intervals, paired tests);
 - object_maps: do heatmaps land on the object (mass share, pointing, peak at the border), and
   ``map_peaks``, the one rule for where a map peaks.
 """
@@ -20,6 +21,8 @@ _EXPORTS = {
     "orthogonality": "maps",
     "locality": "maps",
     "compare_methods": "compare",
+    "compare_over_seeds": "seeds",
+    "t_interval": "seeds",
     "on_object": "object_maps",
     "map_peaks": "object_maps",
     "mass_on_mask": "object_maps",

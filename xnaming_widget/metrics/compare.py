@@ -77,7 +77,9 @@ def compare_methods(train_data: Any = None, test_data: Any = None, *, dnn: Any =
                     categories: Sequence[str] | None = None, maps_per_class: int = 20,
                     heatmap_method: str = "cmwp", xnn_params: dict[str, dict] | None = None,
                     n_per_class: int = 100, image_size: int = 64, classifier_epochs: int = 4,
-                    batch_size: int = 64, seed: int = 0, show_progress: bool | None = None) -> pd.DataFrame:
+                    batch_size: int = 64, seed: int = 0, show_progress: bool | None = None,
+                    variants: dict[str, tuple[str, dict]] | None = None,
+                    fine_grained: bool = False) -> pd.DataFrame:
     """Table 1 of the XNN paper on the synthetic parts data set: rows ``ROWS``, one column per method.
 
     ``train_data``/``test_data``: ``PartsDataset``s (default: ``make_parts_dataset`` with
@@ -86,23 +88,34 @@ def compare_methods(train_data: Any = None, test_data: Any = None, *, dnn: Any =
     ``layer``. ``xnn_params``: extra hyper-parameters per method name (e.g.
     ``{"srae": {"epochs": 20}}``). Heatmaps (``heatmap_method``) are drawn for at most
     ``maps_per_class`` test images per category (default: all classes).
+
+    ``variants`` replaces ``methods``/``xnn_params`` with labelled columns, ``{label: (method,
+    params)}``, so one method can appear with several settings (e.g. an ablation).
+    ``fine_grained`` makes the default data sets the fine-grained task.
     """
     from ..data import make_parts_dataset
     from ..heatmaps import XFeatureModel, attribute
     from ..models import FeatureExtractor, train_classifier
     from ..xnn import available_methods, fit_class_xnns
 
-    unknown = [m for m in methods if m not in available_methods()]
+    xnn_params = {m: dict(p) for m, p in (xnn_params or {}).items()}
+    if variants is None:
+        stray = sorted(set(xnn_params) - set(methods))
+        if stray:
+            raise ValueError(f"xnn_params names methods {stray} that are not compared; methods are {list(methods)}")
+        variants = {METHOD_LABELS.get(m, m): (m, xnn_params.get(m, {})) for m in methods}
+    elif xnn_params:
+        raise ValueError("pass either variants or xnn_params (put the parameters in the variants)")
+    if BASELINE in variants:
+        raise ValueError(f"{BASELINE!r} is the baseline column's name; label the variant otherwise")
+    unknown = [m for m, _ in variants.values() if m not in available_methods()]
     if unknown:
         raise ValueError(f"unknown XNN methods {unknown}; choose from {available_methods()}")
-    xnn_params = {m: dict(p) for m, p in (xnn_params or {}).items()}
-    stray = sorted(set(xnn_params) - set(methods))
-    if stray:
-        raise ValueError(f"xnn_params names methods {stray} that are not compared; methods are {list(methods)}")
     if train_data is None:
-        train_data = make_parts_dataset(n_per_class, size=image_size, seed=seed)
+        train_data = make_parts_dataset(n_per_class, size=image_size, seed=seed, fine_grained=fine_grained)
     if test_data is None:
-        test_data = make_parts_dataset(max(1, n_per_class // 2), size=image_size, seed=seed + 1)
+        test_data = make_parts_dataset(max(1, n_per_class // 2), size=image_size, seed=seed + 1,
+                                       fine_grained=fine_grained)
     for name, data in (("train_data", train_data), ("test_data", test_data)):
         if getattr(data, "keypoints", None) is None or getattr(data, "boxes", None) is None:
             raise TypeError(f"{name} must be a PartsDataset (with keypoints and boxes) for the locality "
@@ -123,8 +136,9 @@ def compare_methods(train_data: Any = None, test_data: Any = None, *, dnn: Any =
     subsets = {c: rows for c, rows in subsets.items() if len(rows)}
 
     columns: dict[str, list[float]] = {}
-    for method in progress(list(methods), desc="methods", disable=None if show_progress is None else not show):
-        params = {"n_features": n_features, **xnn_params.get(method, {})}
+    for label in progress(list(variants), desc="methods", disable=None if show_progress is None else not show):
+        method, extra = variants[label]
+        params = {"n_features": n_features, **extra}
         bank = fit_class_xnns(train.Z, train.logits, classes, method=method, labels=train.labels, **params)
         f_reg_train, f_cls_train = faithfulness_scores(bank.predict(train.Z), train.logits)
         f_reg_test, f_cls_test = faithfulness_scores(bank.predict(test.Z), test.logits)
@@ -132,7 +146,7 @@ def compare_methods(train_data: Any = None, test_data: Any = None, *, dnn: Any =
                                         method=heatmap_method, batch_size=batch_size, show_progress=False))
                 for c, rows in subsets.items()}
         o1, o2, local = _map_metrics(maps, test_data, subsets)
-        columns[METHOD_LABELS.get(method, method)] = [f_reg_train, f_reg_test, f_cls_train, f_cls_test,
+        columns[label] = [f_reg_train, f_reg_test, f_cls_train, f_cls_test,
                                                       o1, o2, local]
     baseline = {c: np.asarray(attribute(dnn, _as_tensor(test_data, rows), method=heatmap_method,
                                         targets=[classes.index(c)], batch_size=batch_size,
