@@ -355,10 +355,10 @@ def plot_global(naming_file: Path, acts, category: str, png: Path) -> None:
     import matplotlib.pyplot as plt
 
     from xnaming_widget.analysis.explanations import explanation_summary, global_explanation
-    from xnaming_widget.naming.document import naming_table
+    from xnaming_widget.naming.document import naming_table, read_naming_file
     from xnaming_widget.plots import plot_global_explanation
 
-    doc = json.loads(naming_file.read_text(encoding="utf-8"))
+    doc = read_naming_file(naming_file)  # the snapshot with its journal replayed
     table = global_explanation(naming_table(doc), acts)
     log(f"global explanation of {category!r}: {explanation_summary(table)}")
     n_images = int(table["count"].sum())
