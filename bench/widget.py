@@ -176,6 +176,9 @@ def _measure(browser, lab, n: int, repeats: int) -> dict:
     cdp.send("Performance.enable")
     metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
     cells = page.locator(".xn-root .xn-thumb").count()
+    shot = Path(tempfile.gettempdir()) / f"xnaming-bench-{n}-scrolled.png"
+    page.screenshot(path=str(shot))  # look at it: the canvas as a person sees it after scrolling
+    print(f"screenshot after scrolling: {shot}")
 
     # 3. drops onto a concept, confirmed by Python
     page.locator(".xn-target-new").click()  # an empty concept, named in place

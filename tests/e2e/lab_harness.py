@@ -6,18 +6,20 @@ the installed lab extensions are found); the kernel imports xnaming_widget from 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import re
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -317,3 +319,18 @@ VISIBLE_IDS_JS = """key => {
 def visible_ids(page, key: str) -> list[str]:
     """Ids of the thumbnails of row ``key`` that are fully on screen."""
     return page.evaluate(VISIBLE_IDS_JS, key)
+
+
+@contextlib.contextmanager
+def screenshot_on_failure(page, name: str, note: Callable[[], str] = lambda: ""):
+    """Run a scenario on ``page``; if it fails, save a screenshot (and ``note()``) before raising.
+    The page is closed either way."""
+    try:
+        yield page
+    except BaseException:
+        shot = Path(tempfile.gettempdir()) / f"xnaming-e2e-{name}.png"
+        page.screenshot(path=str(shot))
+        print(f"screenshot: {shot}{note()}")
+        raise
+    finally:
+        page.close()

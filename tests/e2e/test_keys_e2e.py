@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lab_harness import cell, cell_types, open_notebook, run_cell, synthetic_setup, write_notebook  # noqa: E402
+from lab_harness import (  # noqa: E402
+    cell, cell_types, open_notebook, run_cell, screenshot_on_failure, synthetic_setup, write_notebook,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -52,15 +53,8 @@ def test_keys_stay_in_the_widget_and_notebook_shortcuts_work_outside(lab, browse
     setup = synthetic_setup(lab.root, N_IMAGES, autosave=f"namings/keys-{ui}.json", annotator=f"keys-{ui}")
     write_notebook(lab.root / name, [setup + "w", "1 + 1"])
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    try:
+    with screenshot_on_failure(page, f"keys-{ui}"):
         _scenario(page, lab, name, ui)
-    except BaseException:
-        shot = Path(tempfile.gettempdir()) / f"xnaming-e2e-keys-{ui}.png"
-        page.screenshot(path=str(shot))
-        print(f"screenshot: {shot}")
-        raise
-    finally:
-        page.close()
 
 
 def _scenario(page, lab, name, ui):

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lab_harness import html5_drag, open_notebook, run_cell, synthetic_setup, visible_ids, write_notebook  # noqa: E402
+from lab_harness import (  # noqa: E402
+    html5_drag, open_notebook, run_cell, screenshot_on_failure, synthetic_setup, visible_ids, write_notebook,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -80,15 +81,8 @@ def test_name_concepts_in_jupyterlab(lab, browser, request):
     dialogs, page_errors = [], []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.on("pageerror", lambda err: page_errors.append(str(err)))
-    try:
+    with screenshot_on_failure(page, "failure", lambda: f"\nserver log tail:\n{lab.log.read_text()[-2000:]}"):
         _scenario(page, lab, dialogs, page_errors)
-    except BaseException:
-        shot = Path(tempfile.gettempdir()) / "xnaming-e2e-failure.png"
-        page.screenshot(path=str(shot))
-        print(f"screenshot: {shot}\nserver log tail:\n{lab.log.read_text()[-2000:]}")
-        raise
-    finally:
-        page.close()
 
 
 def _scenario(page, lab, dialogs, page_errors):

@@ -5,13 +5,14 @@ JupyterLab's CSS cannot misalign, and focus that comes back when a panel closes.
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lab_harness import open_notebook, run_cell, synthetic_setup, write_notebook  # noqa: E402
+from lab_harness import (  # noqa: E402
+    open_notebook, run_cell, screenshot_on_failure, synthetic_setup, write_notebook,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -22,15 +23,8 @@ def test_workspace(lab, browser):
     write_notebook(lab.root / "workspace.ipynb", [synthetic_setup(lab.root, N_IMAGES, autosave="namings/ws.json",
                                                                   annotator="ws") + "w.create_concept('toe')\nw"])
     page = browser.new_page(viewport={"width": 1300, "height": 900})
-    try:
+    with screenshot_on_failure(page, "workspace"):
         _scenario(page, lab)
-    except BaseException:
-        shot = Path(tempfile.gettempdir()) / "xnaming-e2e-workspace.png"
-        page.screenshot(path=str(shot))
-        print(f"screenshot: {shot}")
-        raise
-    finally:
-        page.close()
 
 
 def _progress(page):

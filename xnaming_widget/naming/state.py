@@ -312,23 +312,23 @@ class NamingState:
 
     def undo(self) -> None:
         """Revert the latest operation that is not undone yet."""
-        if not self._undo:
-            raise NamingError("Nothing to undo.")
-        change = self._undo[-1]
-        self._apply(change, reverse=True)
-        self._redo.append(self._undo.pop())
-        self._log.append({"op": "undo", "time": now_iso()})
-        self._effects.append((change, True))
+        self._step_history({"op": "undo", "time": now_iso()})
 
     def redo(self) -> None:
         """Apply again the latest undone operation."""
-        if not self._redo:
-            raise NamingError("Nothing to redo.")
-        change = self._redo[-1]
-        self._apply(change, reverse=False)
-        self._undo.append(self._redo.pop())
-        self._log.append({"op": "redo", "time": now_iso()})
-        self._effects.append((change, False))
+        self._step_history({"op": "redo", "time": now_iso()})
+
+    def _step_history(self, entry: dict) -> None:
+        """Undo or redo (``entry["op"]``) one change between the stacks, and log ``entry``."""
+        undo = entry["op"] == "undo"
+        stack, other = (self._undo, self._redo) if undo else (self._redo, self._undo)
+        if not stack:
+            raise NamingError(f"Nothing to {entry['op']}.")
+        change = stack[-1]
+        self._apply(change, reverse=undo)
+        other.append(stack.pop())
+        self._log.append(entry)
+        self._effects.append((change, undo))
 
     def apply_logged(self, entry: Mapping) -> None:
         """Apply a log entry read back from a journal (an operation, an undo or a redo).
@@ -342,27 +342,19 @@ class NamingState:
         op = entry["op"]
         entry = {k: v for k, v in entry.items() if k != "n"}
         if op in ("undo", "redo"):
-            stack, other = (self._undo, self._redo) if op == "undo" else (self._redo, self._undo)
-            if not stack:
-                raise NamingError(f"nothing to {op}")
-            change = stack[-1]
-            self._apply(change, reverse=op == "undo")
-            other.append(stack.pop())
-            self._effects.append((change, op == "undo"))
-        elif op == HISTORY_RESET:
+            self._step_history(entry)
+            return
+        if op == HISTORY_RESET:
             self._undo, self._redo = [], []
+            self._log.append(entry)
             self._effects.append(({"moves": [], "concepts": []}, False))
-        else:
-            change = _validated_change(entry["change"])
-            self._apply(change, reverse=False)
-            self._undo.append(change)
-            self._redo.clear()
-            self._effects.append((change, False))
-            for step in change["concepts"]:
-                number = concept_number(step["id"])
-                if number is not None:
-                    self._next_number = max(self._next_number, number + 1)
-        self._log.append(entry)
+            return
+        change = _validated_change(entry["change"])
+        self._commit(change, entry)
+        for step in change["concepts"]:
+            number = concept_number(step["id"])
+            if number is not None:
+                self._next_number = max(self._next_number, number + 1)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -536,11 +528,15 @@ class NamingState:
         return {"marks": _grouped_marks(steps)} if steps else {}
 
     def _record(self, op: str, args: dict, change: dict) -> None:
+        # the change is built fresh by the operation and never mutated, so undo and log share it
+        self._commit(change, {"op": op, "time": now_iso(), "args": args, "change": change})
+
+    def _commit(self, change: dict, entry: dict) -> None:
+        """Apply a new change, make it the latest undo step and log ``entry`` for it."""
         self._apply(change, reverse=False)
         self._undo.append(change)
         self._redo.clear()
-        # the change is built fresh by the operation and never mutated, so undo and log share it
-        self._log.append({"op": op, "time": now_iso(), "args": args, "change": change})
+        self._log.append(entry)
         self._effects.append((change, False))
 
     def _apply(self, change: Mapping, reverse: bool) -> None:

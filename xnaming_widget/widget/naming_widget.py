@@ -24,11 +24,11 @@ from ..naming.activation_table import WIDGET_COLUMNS, activation_table, fingerpr
 from ..naming.document import check_owner, naming_doc, naming_table, read_naming_file
 from ..naming.journal import COMPACT_EVERY, AutosaveConflictError, NamingJournal, write_naming_copy
 from ..naming.operations import call_arguments
-from ..naming.rules import NamingError, NamingFileError
-from ..naming.state import NamingState, now_iso
+from .._activation_store import pack_blobs
 from ..assist.propose import propose_groups
 from ..assist.suggest import DescriptorSpace, rank_candidates
-from ..naming.rules import name_key
+from ..naming.rules import NamingError, NamingFileError, name_key
+from ..naming.state import NamingState, now_iso
 from .html_export import snapshot_html, summary_html, write_snapshot
 from .payload import HEAT, IMAGE, Payload, build_payload
 
@@ -306,10 +306,15 @@ class NamingWidget(anywidget.AnyWidget):
         ``unlabeled``, ``trash``, ``marks``, ``can_undo``, ``can_redo``, ``saved_at``."""
         return self._state_message()
 
+    @property
+    def _version(self) -> int:
+        """The version of the published naming: every change, undo, redo and refused operation counts."""
+        return self._naming.version + self._rejections
+
     def _send_delta(self, naming_version: int) -> None:
         """Tell the browser what the operations since ``naming_version`` changed (not the whole naming)."""
         base = naming_version + self._rejections
-        self.send({"type": "delta", "base": base, "version": self._naming.version + self._rejections,
+        self.send({"type": "delta", "base": base, "version": self._version,
                    "changes": self._naming.effects_since(naming_version), "can_undo": self._naming.can_undo,
                    "can_redo": self._naming.can_redo, "saved_at": self._saved_at})
 
@@ -332,7 +337,7 @@ class NamingWidget(anywidget.AnyWidget):
             self._send_image_rows(content)
             return
         if isinstance(content, Mapping) and content.get("type") == "resync":
-            if content.get("version") != self._state_message()["version"]:
+            if content.get("version") != self._version:
                 self._publish_state()  # a view missed a delta or predates some: the whole naming once
             return
         if not isinstance(content, Mapping) or content.get("type") != "op":
@@ -359,11 +364,9 @@ class NamingWidget(anywidget.AnyWidget):
         except Exception as err:  # noqa: BLE001 - e.g. a damaged set: placeholders, and say why
             pngs = [b""] * len(ids)
             self.error = f"Thumbnails could not be read: {err}"
-        offsets = [0]
-        for png in pngs:
-            offsets.append(offsets[-1] + len(png))
-        self.send({"type": "thumbs", "kind": kind, "req": content.get("req"), "ids": ids, "offsets": offsets},
-                  buffers=[b"".join(pngs)])
+        data, offsets = pack_blobs(pngs)
+        self.send({"type": "thumbs", "kind": kind, "req": content.get("req"), "ids": ids,
+                   "offsets": offsets.tolist()}, buffers=[data.tobytes()])
 
     def _send_image_rows(self, content: Mapping) -> None:
         """Answer the compare view's request for every x-feature of some images (it asks for at most 8)."""
@@ -521,7 +524,7 @@ class NamingWidget(anywidget.AnyWidget):
 
     def _state_message(self) -> dict:
         snap = self._naming.snapshot()
-        return {"version": self._naming.version + self._rejections, **snap, "can_undo": self._naming.can_undo,
+        return {"version": self._version, **snap, "can_undo": self._naming.can_undo,
                 "can_redo": self._naming.can_redo, "saved_at": self._saved_at}
 
 
