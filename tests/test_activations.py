@@ -457,7 +457,9 @@ def test_descriptors_pool_the_layer_features_under_each_heatmap(setup, built, tm
         weights = built.heatmap(row.activation_id).astype(np.float64)
         weights = weights / weights.sum() if weights.sum() > 0 else np.full_like(weights, 1 / weights.size)
         pooled = (features * weights).sum(axis=(1, 2))
-        expected = np.concatenate([pooled / np.linalg.norm(pooled), np.eye(N_FEATURES)[row.xfeature]])
+        particular = pooled - features.mean(axis=(1, 2))  # minus the image's mean
+        particular /= max(np.linalg.norm(particular), 0.1 * np.linalg.norm(pooled))
+        expected = np.concatenate([particular, np.eye(N_FEATURES)[row.xfeature]])
         index = built.heatmap_rows[built.table.index[built.table["activation_id"] == row.activation_id][0]]
         np.testing.assert_allclose(built.descriptors[index].astype(np.float64), expected, atol=2e-2)
     loaded = ActivationSet.load(built.save(tmp_path / "set"))
@@ -465,3 +467,55 @@ def test_descriptors_pool_the_layer_features_under_each_heatmap(setup, built, tm
     part = built.for_category("Bag")
     assert len(part.descriptors) == len(part.heatmaps)
     assert _build(setup, descriptors=False).descriptors is None
+
+
+def test_descriptors_are_read_in_the_heatmaps_own_forward_passes(setup):
+    """Descriptors cost no extra pass over the images: the descriptor layer runs as often with
+    them as without them (the layer is named, so no probe picks it)."""
+    dnn = setup[0]
+    calls = []
+    hook = dnn.conv.register_forward_hook(lambda m, i, o: calls.append(len(o)))
+    try:
+        with_descriptors = _build(setup, descriptors="conv")
+        with_count = sum(calls)
+        calls.clear()
+        _build(setup, descriptors=False)
+        without_count = sum(calls)
+    finally:
+        hook.remove()
+    assert with_descriptors.descriptors is not None
+    assert with_count == without_count > 0
+
+
+def test_descriptors_added_afterwards_equal_the_built_ones_and_keep_the_fingerprint(setup, tmp_path, monkeypatch):
+    """A set built without descriptors gets them from its stored heatmaps (a plain forward pass):
+    the same as those read in the heatmaps' own passes, cached once, fingerprint unchanged."""
+    from xnaming_widget.assist import add_descriptors
+    from xnaming_widget.assist import on_demand
+    from xnaming_widget.widget import NamingWidget
+
+    dnn, _, data = setup
+    built_with = _build(setup, descriptors="conv")
+    without = _build(setup, descriptors=False)
+    fingerprint = without.fingerprint
+    bag_ids = without.table[without.table["significant"] & (without.table["category"] == "Bag")]["activation_id"]
+    first = NamingWidget(without, category="Bag", annotator="t")
+    with pytest.raises(ValueError, match="add_descriptors"):
+        first.suggest(first.create_concept("c", list(bag_ids[:2])))
+    added = add_descriptors(without, dnn, data, layer="conv", cache=tmp_path)
+    np.testing.assert_allclose(added.astype(np.float32), built_with.descriptors.astype(np.float32), atol=2e-2)
+    assert without.fingerprint == fingerprint == without._content_fingerprint()
+    assert len(list(tmp_path.glob("descriptors-*.npy"))) == 1
+    again = _build(setup, descriptors=False)
+
+    def no_compute(*args, **kwargs):
+        raise AssertionError("computed again instead of reading the cache")
+
+    monkeypatch.setattr("xnaming_widget.assist.descriptors.describe", no_compute)
+    np.testing.assert_array_equal(add_descriptors(again, dnn, data, layer="conv", cache=tmp_path), added)
+    bag = again.for_category("Bag")
+    ids = bag.table[bag.table["significant"]]["activation_id"].tolist()
+    w = NamingWidget(bag, category="Bag", annotator="t")
+    concept = w.create_concept("c", ids[:2])
+    assert set(w.suggest(concept, k=3)) <= set(ids[2:])
+    assert on_demand.descriptors_for_assist(bag) is bag.computed_descriptors

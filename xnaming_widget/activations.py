@@ -60,6 +60,8 @@ class ActivationSet:
         self.thumbnails = [bytes(b) for b in thumbnails]
         # (S, d) float16 aligned with heatmaps, or None (sets built without, or saved before them)
         self.descriptors = None if descriptors is None else np.ascontiguousarray(descriptors, dtype=np.float16)
+        # descriptors computed afterwards for a set without them (assist.add_descriptors): not fingerprinted
+        self.computed_descriptors: np.ndarray | None = None
         self.image_thumbnails = [bytes(b) for b in image_thumbnails]
         known = self.table["category"].unique().tolist()  # in order of appearance
         self.categories = list(categories) if categories is not None else known
@@ -172,6 +174,8 @@ class ActivationSet:
                                meta=self.meta,
                                descriptors=None if self.descriptors is None else self.descriptors[old_maps[keep]])
         subset.parent_fingerprints = (self.fingerprint, *self.parent_fingerprints)
+        if self.computed_descriptors is not None:
+            subset.computed_descriptors = self.computed_descriptors[old_maps[keep]]
         return subset
 
     # ------------------------------------------------------------------ files
@@ -458,22 +462,23 @@ def _compute_chunk(dnn, layer, bank, data, table, rows, *, method, batch_size, t
     unique_images = _load_images(data, np.unique(indices))
     model = XFeatureModel(dnn, layer, bank[category])
     # Each image once, with its significant x-features as its targets (padded by repeating its
-    # first one): one batched pass over images x targets, no loop over x-features.
-    all_maps = np.asarray(attribute(model, unique_images, method=method, targets=targets,
-                                    batch_size=batch_size, **attribute_kwargs), dtype=np.float32)
+    # first one): one batched pass over images x targets, no loop over x-features; the
+    # descriptors are read in the same passes.
+    described = None
+    if descriptor_layer is None:
+        all_maps = attribute(model, unique_images, method=method, targets=targets, batch_size=batch_size,
+                             **attribute_kwargs)
+    else:
+        from .assist.descriptors import attribute_and_describe
+
+        all_maps, described = attribute_and_describe(
+            model, dnn, descriptor_layer, unique_images, targets, n_xfeatures=int(np.asarray(bank.weights).shape[-1]),
+            method=method, batch_size=batch_size, **attribute_kwargs)
+    all_maps = np.asarray(all_maps, dtype=np.float32)
     maps = all_maps[image_of_row, slot_of_row].astype(np.float16)  # (R, H, W) at stored precision
     thumbs = overlay_pngs(unique_images[image_of_row], maps.astype(np.float32), cmap=cmap, alpha=alpha,
                           size=thumb_size)
-    descriptors = None
-    if descriptor_layer is not None:  # the same images, one forward stopped at the descriptor layer
-        import torch
-
-        from .assist.descriptors import describe
-
-        n_xfeatures = int(np.asarray(bank.weights).shape[-1])
-        described = describe(dnn, descriptor_layer, unique_images, torch.from_numpy(all_maps),
-                             torch.from_numpy(targets), n_xfeatures)
-        descriptors = described.numpy()[image_of_row, slot_of_row].astype(np.float16)
+    descriptors = None if described is None else described[image_of_row, slot_of_row].astype(np.float16)
     return maps, thumbs, descriptors
 
 
@@ -558,6 +563,10 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
               "model": _model_digest(dnn), "bank": _bank_digest(bank), "data": _data_digest(data, batch_size),
               "attribute_kwargs": {k: repr(v) for k, v in attribute_kwargs.items()},
               "descriptor_layer": descriptors or None}
+    if descriptors:
+        from .assist.descriptors import DESCRIPTOR_VERSION
+
+        config["descriptor_version"] = DESCRIPTOR_VERSION  # chunks of another definition are not reused
     out = Path(out_dir) if out_dir is not None else None
     work = out / "work" if out is not None else None
     if out is not None and (out / _MANIFEST).is_file():

@@ -132,3 +132,38 @@ def test_efficientnet_runs_one_forward_without_fallback():
             warnings.simplefilter("error")
             rows = _forward_rows(net, lambda: attribute(net, images, method=method, targets=targets, layer=layer))
         assert rows == [2]
+
+
+@pytest.mark.parametrize("method", ["cmwp", "gradcam"])
+def test_an_observer_sees_each_block_s_own_forward_pass(method):
+    """``attribute_observed`` hands each block's layer output (equal to a plain forward's) and
+    maps (equal to ``attribute``'s) to the observer, with no extra forward pass."""
+    from xnaming_widget.heatmaps.attribute import attribute_observed
+
+    torch.manual_seed(0)
+    model = _ReshapesByInputBatch().eval()
+    images = torch.rand(5, 1, 16, 16)
+    targets = np.array([[0, 3], [1, 2], [5, 5], [4, 0], [2, 1]])
+    seen = []
+    layer = model.features[3]
+    rows = _forward_rows(model, lambda: seen.append(attribute_observed(
+        model, images, observe=(layer, lambda i, t, out, maps: seen.append((i, t, out, maps))), method=method,
+        targets=targets, batch_size=4)))
+    observed_maps = seen.pop()
+    # a one-image probe of the layout, then exactly one pass per observed block
+    assert rows == [1] + [i.stop - i.start for i, _, _, _ in seen]
+    with torch.no_grad():
+        plain = layer.forward(model.features[:3](images))
+    for image_slice, target_slice, output, maps in seen:
+        torch.testing.assert_close(output, plain[image_slice])
+        np.testing.assert_allclose(maps.numpy(), observed_maps[image_slice, target_slice], rtol=0, atol=0)
+    np.testing.assert_allclose(observed_maps, attribute(model, images, method=method, targets=targets, batch_size=4),
+                               rtol=1e-5, atol=1e-7)
+
+
+def test_integrated_gradients_cannot_be_observed():
+    from xnaming_widget.heatmaps.attribute import attribute_observed
+
+    model = _ReshapesByInputBatch().eval()
+    with pytest.raises(ValueError, match="cannot be observed"):
+        attribute_observed(model, torch.rand(2, 1, 16, 16), observe=(model.features[0], lambda *a: None), method="ig")

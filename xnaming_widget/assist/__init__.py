@@ -8,7 +8,8 @@ from importlib import import_module
 
 _HOMES = {"describe": "descriptors", "descriptor_layer": "descriptors", "pool_under_maps": "descriptors",
           "propose_groups": "propose", "DescriptorSpace": "suggest", "rank_candidates": "suggest",
-          "transfer_naming": "transfer"}
+          "transfer_naming": "transfer", "add_descriptors": "on_demand",
+          "attribute_and_describe": "descriptors", "descriptors_of": "descriptors"}
 
 __all__ = sorted(_HOMES)
 

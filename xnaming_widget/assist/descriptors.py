@@ -2,10 +2,18 @@
 
 A descriptor is the classifier's feature vector at a *descriptor layer* averaged over the
 image's spatial positions with the activation's heatmap as weights (the map is
-area-downsampled to the layer's grid and normalised to sum 1), followed by the activation's
+area-downsampled to the layer's grid and normalised to sum 1), **minus the same features'
+plain spatial mean over the image**, scaled to unit length (or shorter, when that difference
+is under ``MIN_CONTRAST`` of the pooled vector's length) and followed by the activation's
 x-feature as a one-hot. Activations of one visual concept (a heel, a beak) get nearby
 descriptors, which is what suggestions, proposed groupings and transfers between activation
-sets compare.
+sets compare. Subtracting the image's mean keeps what is particular to the heatmap's place
+and drops what the whole image shares (its class, its background): on the parts set it cut
+the actions a simulated person needs with suggestions by a fifth (``bench/assisted_naming.py``).
+
+The features are read in the heatmaps' own forward passes (:func:`attribute_and_describe`,
+no second pass over the images), or with a plain forward pass (:func:`describe`: integrated
+gradients, and sets that were saved without descriptors).
 
 The descriptor layer is by default the last layer whose spatial maps are at least 7×7 (the
 rule of :func:`xnaming_widget.heatmaps.map_layer.naming_map_layer` with a smaller side): it
@@ -18,9 +26,13 @@ import torch.nn.functional as F
 from torch import nn
 
 DESCRIPTOR_MIN_SIDE = 7
+MIN_CONTRAST = 0.1  # a map spread over the whole image gives a short vector, not amplified rounding noise
 XFEATURE_WEIGHT = 1.0  # length of the x-feature one-hot next to the unit-length pooled features
 
-__all__ = ["DESCRIPTOR_MIN_SIDE", "descriptor_layer", "pool_under_maps", "describe"]
+__all__ = ["DESCRIPTOR_MIN_SIDE", "DESCRIPTOR_VERSION", "descriptor_layer", "pool_under_maps", "descriptors_of",
+           "describe", "attribute_and_describe"]
+
+DESCRIPTOR_VERSION = 2  # 1: pooled features alone; 2: minus the image's spatial mean
 
 
 def descriptor_layer(model: nn.Module, images: torch.Tensor, *, min_side: int = DESCRIPTOR_MIN_SIDE) -> str:
@@ -48,26 +60,76 @@ def pool_under_maps(features: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
     return torch.einsum("btp,bcp->btc", weights, features.reshape(b, features.shape[1], h * w).float())
 
 
+def descriptors_of(features: torch.Tensor, maps: torch.Tensor, xfeatures: torch.Tensor,
+                   n_xfeatures: int) -> torch.Tensor:
+    """Descriptors ``float32 (B, T, C + n_xfeatures)`` from a layer's ``features (B, C, h, w)``.
+
+    ``maps (B, T, H, W)`` are the activations' heatmaps and ``xfeatures (B, T)`` their
+    x-features (ints). See the module docstring for the definition.
+    """
+    features = features.float()
+    pooled = pool_under_maps(features, maps.to(features.device))
+    particular = pooled - features.mean(dim=(2, 3))[:, None, :]
+    scale = torch.maximum(particular.norm(dim=-1, keepdim=True), MIN_CONTRAST * pooled.norm(dim=-1, keepdim=True))
+    particular = particular / scale.clamp_min(1e-12)
+    onehot = F.one_hot(xfeatures.to(features.device).long(), n_xfeatures).float() * XFEATURE_WEIGHT
+    return torch.cat([particular, onehot], dim=-1)
+
+
 def describe(model: nn.Module, layer: str, images: torch.Tensor, maps: torch.Tensor, xfeatures: torch.Tensor,
              n_xfeatures: int) -> torch.Tensor:
     """Descriptors ``float32 (B, T, C + n_xfeatures)`` of the maps ``(B, T, H, W)`` of ``images``.
 
-    One forward pass up to ``layer`` (stopped there). The pooled features are scaled to unit
-    length, so that the x-feature one-hot (``xfeatures (B, T)`` ints) weighs the same in any
-    model.
+    One plain forward pass up to ``layer`` (stopped there), for when the maps were made
+    without observing it (:func:`attribute_and_describe` does both at once).
     """
     from .._torch import capture_output
 
-    module = dict(model.named_modules()).get(layer)
-    if module is None:
-        raise ValueError(f"the model has no layer named {layer!r}")
+    module = _module(model, layer)
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
     with torch.no_grad(), capture_output(module, call=0, stop=True) as captured:
         model(images.to(device))
     if not captured:
         raise RuntimeError(f"layer {layer!r} did not run in the model's forward pass")
-    pooled = pool_under_maps(captured[0].float(), maps.to(device))
-    pooled = pooled / pooled.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-    onehot = F.one_hot(xfeatures.to(device).long(), n_xfeatures).float() * XFEATURE_WEIGHT
-    return torch.cat([pooled, onehot], dim=-1).cpu()
+    return descriptors_of(captured[0], maps, xfeatures, n_xfeatures).cpu()
+
+
+def attribute_and_describe(model: nn.Module, dnn: nn.Module, descriptor_layer: str, images: torch.Tensor, targets, *,
+                           n_xfeatures: int, method: str = "cmwp", **attribute_kwargs):
+    """Heatmaps ``(B, T, H, W)`` of ``targets`` and their descriptors ``(B, T, d)``, in one pass.
+
+    ``model`` is what the maps explain (an :class:`~xnaming_widget.heatmaps.XFeatureModel`
+    around ``dnn``); ``descriptor_layer`` names a layer of ``dnn``; ``targets (B, T)`` the
+    x-feature of each map; the rest goes to :func:`~xnaming_widget.heatmaps.attribute`. The layer's output is
+    taken from each block's own forward pass and pooled there, on the compute device. For
+    integrated gradients, whose passes see path images, a separate plain pass is made.
+    """
+    import numpy as np
+
+    from ..heatmaps import attribute
+    from ..heatmaps.attribute import attribute_observed
+
+    targets_tensor = torch.as_tensor(np.asarray(targets)).long()
+    if method == "ig":
+        maps = attribute(model, images, method=method, targets=targets, **attribute_kwargs)
+        return maps, describe(dnn, descriptor_layer, images, torch.from_numpy(maps), targets_tensor, n_xfeatures).numpy()
+    parts: list[tuple[slice, slice, torch.Tensor]] = []
+
+    def keep(image_slice, target_slice, features, block_maps):
+        chosen = targets_tensor[image_slice, target_slice]
+        parts.append((image_slice, target_slice, descriptors_of(features, block_maps, chosen, n_xfeatures).cpu()))
+
+    maps = attribute_observed(model, images, observe=(_module(dnn, descriptor_layer), keep), method=method, targets=targets,
+                              **attribute_kwargs)
+    out = torch.empty(*maps.shape[:2], parts[0][2].shape[-1])
+    for image_slice, target_slice, block in parts:
+        out[image_slice, target_slice] = block
+    return maps, out.numpy()
+
+
+def _module(model: nn.Module, layer: str) -> nn.Module:
+    module = dict(model.named_modules()).get(layer)
+    if module is None:
+        raise ValueError(f"the model has no layer named {layer!r}")
+    return module

@@ -19,10 +19,9 @@ __all__ = ["transfer_naming"]
 
 
 def _descriptors_of(activations: Any, what: str) -> tuple[list[str], np.ndarray]:
-    descriptors = getattr(activations, "descriptors", None)
-    if descriptors is None:
-        raise ValueError(f"the {what} activation set has no descriptors; build it with build_activations "
-                         "(descriptors=True, the default)")
+    from .on_demand import descriptors_for_assist
+
+    descriptors = descriptors_for_assist(activations, f"the {what}")
     table = activations.table
     rows = np.flatnonzero(activations.heatmap_rows >= 0)
     ids = table["activation_id"].to_numpy()[rows].tolist()

@@ -19,7 +19,7 @@ from .gradcam import gradcam_maps
 from .integrated_gradients import ig_maps
 from .targets import resolve_targets
 
-__all__ = ["attribute", "METHODS"]
+__all__ = ["attribute", "attribute_observed", "METHODS"]
 
 DEFAULT_BATCH_SIZE = 128
 
@@ -100,11 +100,36 @@ def attribute(model: nn.Module, images, *, method: str = "cmwp", targets=None, l
     ``torch.autocast`` (excitation's top-down pass stays float32). Maps then differ from
     float32 by rounding: ``bench/heatmaps_real.py`` measures it.
     """
+    return attribute_observed(model, images, method=method, targets=targets, layer=layer, batch_size=batch_size,
+                              steps=steps, baseline=baseline, show_progress=show_progress, device=device,
+                              autocast=autocast)
+
+
+BlockObserver = Callable[[slice, slice, torch.Tensor, torch.Tensor], None]
+
+
+def attribute_observed(model: nn.Module, images, *, observe: tuple[nn.Module, BlockObserver] | None = None,
+                       method: str = "cmwp", targets=None, layer=None, batch_size: int | None = None,
+                       steps: int = 32, baseline=None, show_progress: bool | None = None, device=None,
+                       autocast=False) -> np.ndarray:
+    """:func:`attribute`, and ``observe = (module, callback)`` sees each pass's work as it happens.
+
+    ``callback(image_slice, target_slice, output, maps)`` is called once per block with the
+    block's slices of the images and targets, ``module``'s output in that block's own forward
+    pass ``(n_images, C, h, w)`` (detached, on the compute device) and the block's maps
+    ``(n_images, n_targets, H, W)``: what the images look like at ``module`` where each map
+    is, without a second forward pass (descriptors are built this way). Methods whose forward
+    passes see other images than the given ones (integrated gradients' path points) refuse
+    ``observe``.
+    """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch nn.Module; got {type(model).__name__}")
     chosen = METHODS.get(method)
     if chosen is None:
         raise ValueError(f"unknown method {method!r}; choose one of {sorted(METHODS)}")
+    if observe is not None and chosen.path_points({"steps": steps}) != 1:
+        raise ValueError(f"method={method!r} runs its forward passes on other images than the given ones; "
+                         "it cannot be observed (compute the layer's output with a plain forward pass)")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps (integrated-gradients path points) must be a positive integer; got {steps!r}")
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
@@ -132,10 +157,35 @@ def attribute(model: nn.Module, images, *, method: str = "cmwp", targets=None, l
             for block in bar:
                 if baseline is not None:
                     options["baseline"] = baseline[block[0]]
-                with precision:
+                with precision, _first_output(observe) as seen:
                     block_maps = chosen.compute(model, images[block[0]], plan.seeds(block, images), tap, options)
-                maps[block] = block_maps.detach().float().cpu().reshape(maps[block].shape)
+                block_maps = block_maps.detach().float().reshape(maps[block].shape)
+                if observe is not None:
+                    if not seen:
+                        raise RuntimeError("the observed module did not run in the model's forward pass; "
+                                           "observe a module the model calls")
+                    observe[1](block[0], block[1], seen[0], block_maps)
+                maps[block] = block_maps.cpu()
     return maps.numpy()
+
+
+@contextlib.contextmanager
+def _first_output(observe: tuple[nn.Module, BlockObserver] | None) -> Iterator[list[torch.Tensor]]:
+    """A list that receives the observed module's first output (detached, float32) while open."""
+    seen: list[torch.Tensor] = []
+    if observe is None:
+        yield seen
+        return
+
+    def keep(_module, _inputs, output):
+        if not seen and isinstance(output, torch.Tensor):
+            seen.append(output.detach().float())
+
+    handle = observe[0].register_forward_hook(keep)
+    try:
+        yield seen
+    finally:
+        handle.remove()
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ from ..naming.document import check_owner, naming_doc, naming_table, read_naming
 from ..naming.journal import COMPACT_EVERY, AutosaveConflictError, NamingJournal, write_naming_copy
 from ..naming.operations import call_arguments
 from .._activation_store import pack_blobs
+from ..assist.on_demand import descriptors_for_assist
 from ..assist.propose import propose_groups
 from ..assist.suggest import DescriptorSpace, rank_candidates
 from ..naming.rules import NamingError, NamingFileError, name_key
@@ -247,10 +248,11 @@ class NamingWidget(anywidget.AnyWidget):
         """The shown activations' descriptors, projected once and cached."""
         space = getattr(self, "_space", None)
         if space is None:
-            descriptors = getattr(self._source, "descriptors", None)
-            if descriptors is None:
-                raise ValueError("Suggestions need activation descriptors: build the set with build_activations "
-                                 "(descriptors=True, the default); sets saved before descriptors existed have none.")
+            try:
+                descriptors = descriptors_for_assist(self._source)
+            except ValueError as err:
+                raise ValueError(f"Suggestions need activation descriptors, and {err}; then open the widget "
+                                 "again.") from None
             rows = self._source.table.reset_index(drop=True)
             index = dict(zip(rows["activation_id"].astype(str), self._source.heatmap_rows[rows.index.to_numpy()]))
             ids = self._payload.shown_ids

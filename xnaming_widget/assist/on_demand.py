@@ -1,0 +1,105 @@
+"""Descriptors for activation sets saved without them, computed once from the stored heatmaps.
+
+A set built before descriptors existed (or with ``descriptors=False``) holds the heatmaps but
+not what the classifier saw under them. :func:`add_descriptors` runs the classifier once over
+the set's images (a plain forward pass up to the descriptor layer, in batches) and pools its
+features under the stored heatmaps, exactly as :mod:`.descriptors` defines them. The result
+goes to ``acts.computed_descriptors``, which the widget's suggestions, proposals and
+transfers read when the set has no built-in descriptors. It is not part of the set's
+fingerprint: namings made on the set stay valid. With ``cache=`` a folder (the set's own, say),
+the array is written there once, under the set's fingerprint and the descriptor layer, and
+read back by later calls instead of computing again.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["add_descriptors", "descriptors_for_assist"]
+
+NO_DESCRIPTORS = ("this activation set has no descriptors (it was saved before them, or built with "
+                  "descriptors=False). Compute them once from its heatmaps: xnaming_widget.assist.add_descriptors("
+                  "acts, model, data, cache=<the set's folder>)")
+
+
+def descriptors_for_assist(acts: Any, what: str = "this") -> np.ndarray:
+    """The descriptors (one row per heatmap) suggestions and transfers use: the set's own, else
+    those :func:`add_descriptors` computed; a ValueError saying how to get them otherwise."""
+    descriptors = getattr(acts, "descriptors", None)
+    if descriptors is None:
+        descriptors = getattr(acts, "computed_descriptors", None)
+    if descriptors is None:
+        raise ValueError(NO_DESCRIPTORS.replace("this activation set", f"{what} activation set"))
+    return descriptors
+
+
+def add_descriptors(acts: Any, model: Any, data: Any, *, layer: str | None = None,
+                    cache: str | os.PathLike | None = None, batch_size: int = 64,
+                    device: str = "auto") -> np.ndarray:
+    """Compute (or read from ``cache``) descriptors for every heatmap of ``acts``; return them.
+
+    ``model`` is the classifier the set was built with and ``data`` its data set (item ``i``
+    is image ``img{i}``, as ``build_activations`` names them). ``layer``: the descriptor layer
+    (default: :func:`.descriptors.descriptor_layer`). Sets ``acts.computed_descriptors``
+    (float16, one row per heatmap) and returns it.
+    """
+    import torch
+
+    from .._activation_store import load_npy, save_npy_atomic
+    from .._progress import progress
+    from .._torch import resolve_device
+    from ..activations import _image_index, _load_images, _targets_per_image
+    from .descriptors import DESCRIPTOR_VERSION, describe, descriptor_layer
+
+    table = acts.table
+    significant = table[table["significant"].astype(bool)]
+    if not len(significant):
+        raise ValueError("this activation set has no significant activations to describe")
+    try:
+        indices = np.array([_image_index(i) for i in significant["image_id"].astype(str)], dtype=np.int64)
+    except ValueError:
+        raise ValueError("the set's image ids are not build_activations' img<N>, so its images cannot be found "
+                         "in data; rebuild the set with build_activations(..., descriptors=True)") from None
+    if indices.max() >= len(data):
+        raise ValueError(f"the set refers to image img{indices.max()} but data has {len(data)} items: pass the "
+                         "data set the activation set was built from")
+    layer = layer or descriptor_layer(model, _load_images(data, indices[:1]))
+    path = None
+    if cache is not None:
+        path = Path(cache) / f"descriptors-v{DESCRIPTOR_VERSION}-{acts.fingerprint[:16]}-{layer}.npy"
+        if path.is_file():
+            acts.computed_descriptors = load_npy(path)
+            return acts.computed_descriptors
+    maps_of_row = acts.heatmap_rows[significant.index.to_numpy()]
+    xfeatures = significant["xfeature"].to_numpy()
+    n_xfeatures = int(table["xfeature"].max()) + 1  # the table has a row per image and x-feature
+    where = resolve_device(device)
+    home = next(model.parameters()).device
+    out: np.ndarray | None = None
+    order = np.argsort(indices, kind="stable")
+    unique_images = np.unique(indices)
+    steps = range(0, len(unique_images), batch_size)
+    model.to(where)
+    try:
+        for start in progress(steps, total=len(steps), desc="descriptors", disable=len(steps) < 2):
+            wanted = unique_images[start:start + batch_size]
+            rows = order[np.isin(indices[order], wanted)]
+            targets, image_of_row, slot_of_row = _targets_per_image(indices[rows], xfeatures[rows])
+            maps = np.zeros((len(wanted), targets.shape[1], *acts.heatmaps.shape[1:]), np.float32)
+            maps[image_of_row, slot_of_row] = acts.heatmaps[maps_of_row[rows]]
+            described = describe(model, layer, _load_images(data, wanted).to(where), torch.from_numpy(maps),
+                                 torch.from_numpy(targets), n_xfeatures).numpy()
+            if out is None:
+                out = np.zeros((len(acts.heatmaps), described.shape[-1]), np.float16)
+            out[maps_of_row[rows]] = described[image_of_row, slot_of_row]
+    finally:
+        model.to(home)
+    acts.computed_descriptors = out
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_npy_atomic(path, out)
+    return out
+
