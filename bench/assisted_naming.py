@@ -1,6 +1,8 @@
 """Benchmark: how many actions a person needs to name the synthetic birds, by hand or assisted.
 
-Synthetic parts set (truth known: the part under each heatmap's peak, ``parts_under_peak``),
+Synthetic parts set (truth known: the part drawn at each heatmap's peak, ``parts_under_peak``
+with the data set's ``part_map``; ``--truth keypoint`` takes the part whose keypoint is nearest
+the peak instead, which calls body pixels near the tail keypoint "tail"),
 a small CNN, its XNNs at ``fc6`` and the activation set of three categories, with
 descriptors. A simulated person who knows the truth names each category through the
 widget's Python API until at least 0.9 of every part's activations (parts with at least 3)
@@ -8,9 +10,10 @@ sit in that part's concept. Counted actions: a concept created or renamed, an ac
 a wrong suggestion rejected, an activation moved by hand (a merge counts one).
 
 - by hand: a concept per part, then every activation moved into it;
-- suggest: each concept starts from 3 seeds moved by hand, then rounds of ``suggest(k=20)``:
-  the right ones accepted as one batch, each wrong one rejected, until the part is covered
-  (anything suggestions never bring is moved by hand);
+- suggest: a concept per part, each started from 3 seeds moved by hand (all concepts first, so
+  each has the others as negative evidence from its first suggestion), then, concept by
+  concept, rounds of ``suggest(k=20)``: the right ones accepted as one batch, each wrong one
+  rejected, until the part is covered (anything suggestions never bring is moved by hand);
 - propose + suggest: ``propose_concepts`` first; each proposal is renamed to its majority part
   (or merged into that part's concept), its wrong members moved out by hand, the rest
   confirmed as a batch; then suggest as above;
@@ -19,7 +22,7 @@ a wrong suggestion rejected, an activation moved by hand (a merge counts one).
 
 Also times ``suggest`` at 10,000 activations (synthetic descriptors of the same size).
 
-    python bench/assisted_naming.py [--per-class 100] [--epochs 6]
+    python bench/assisted_naming.py [--per-class 100] [--epochs 6] [--truth drawn|keypoint]
 
 The last line is the ratio: actions by hand / actions with suggestions.
 """
@@ -50,7 +53,7 @@ SEEDS = 3
 K = 20
 
 
-def build(per_class: int, epochs: int, seed: int = 0):
+def build(per_class: int, epochs: int, seed: int = 0, truth_rule: str = "drawn"):
     """The parts activation set (with descriptors) and its truth, cached in bench/out/."""
     train = xw.make_parts_dataset(per_class, size=64, seed=seed)
     test = xw.make_parts_dataset(per_class, size=64, seed=seed + 1)
@@ -68,7 +71,8 @@ def build(per_class: int, epochs: int, seed: int = 0):
         acts = xw.build_activations(cnn, "fc6", bank, test, categories=CATEGORIES, significance="top_fraction",
                                     out_dir=out, show_progress=False)
     truth = analysis.parts_under_peak(acts, test.keypoints, test.boxes, test.part_names,
-                                      image_index=lambda image_id: int(image_id[3:]))
+                                      image_index=lambda image_id: int(image_id[3:]),
+                                      part_map=test.part_map if truth_rule == "drawn" else None)
     return acts, truth, cnn.test_accuracy
 
 
@@ -82,6 +86,7 @@ class Person:
         self.parts = {p: members for p, members in self.parts.items() if len(members) >= 3}
         self.concept: dict[str, str] = {}  # part -> concept id
         self.actions = Counter()
+        self.suggested = Counter()  # suggestions shown and right ones, for their precision
 
     def covered(self, part: str) -> float:
         cid = self.concept.get(part)
@@ -121,6 +126,8 @@ class Person:
             suggested = self.w.suggest(cid, k=K)
             right = [a for a in suggested if self.truth[a] == part]
             wrong = [a for a in suggested if self.truth[a] != part]
+            self.suggested["right"] += len(right)
+            self.suggested["shown"] += len(suggested)
             if right:
                 self.w.accept(cid, right)
                 self.actions["accepted batch"] += 1
@@ -142,6 +149,7 @@ class Person:
             if part not in self.concept:
                 pool = [a for a in self.parts[part] if self.where(a) == "unlabeled"]
                 self.create(part, pool[:SEEDS])
+        for part in self.parts:
             self.suggest_until_covered(part)
 
     def adopt_concepts(self) -> None:
@@ -188,9 +196,10 @@ class Person:
         self.with_suggestions()
 
 
-def run(acts, truth, strategy: str, other_naming: Path | None = None) -> tuple[int, int, bool]:
-    """(actions, significant activations, reached) over the categories for one strategy."""
-    total_actions, total_shown, reached = 0, 0, True
+def run(acts, truth, strategy: str, other_naming: Path | None = None) -> tuple[int, int, bool, float]:
+    """(actions, significant activations, reached, precision of the suggestions) over the
+    categories for one strategy (precision NaN when none were made)."""
+    total_actions, total_shown, reached, suggested = 0, 0, True, Counter()
     for category in CATEGORIES:
         kwargs = {"start_from": other_naming / f"{category}.json"} if strategy == "transfer" else {}
         w = NamingWidget(acts, category=category, annotator="sim", **kwargs)
@@ -200,8 +209,10 @@ def run(acts, truth, strategy: str, other_naming: Path | None = None) -> tuple[i
         reached &= person.done()
         total_actions += sum(person.actions.values())
         total_shown += len(w._payload.shown_ids)
+        suggested += person.suggested
         w.close()
-    return total_actions, total_shown, reached
+    precision = suggested["right"] / suggested["shown"] if suggested["shown"] else float("nan")
+    return total_actions, total_shown, reached, precision
 
 
 def time_suggest(n: int = 10_000, dims: int = 69, repeats: int = 20) -> float:
@@ -232,10 +243,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--per-class", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--truth", choices=("drawn", "keypoint"), default="drawn",
+                        help="the part drawn at the peak (default) or the part whose keypoint is nearest it")
     args = parser.parse_args()
-    acts, truth, accuracy = build(args.per_class, args.epochs)
+    acts, truth, accuracy = build(args.per_class, args.epochs, truth_rule=args.truth)
     print(f"parts set: CNN accuracy {accuracy:.3f}, {int(acts.table['significant'].sum())} significant activations "
-          f"in {CATEGORIES}; parts under the peaks: {dict(truth.value_counts())}")
+          f"in {CATEGORIES}; parts under the peaks ({args.truth}): {dict(truth.value_counts())}")
     with tempfile.TemporaryDirectory() as folder:
         other = Path(folder)
         simulated = analysis.simulate_annotators(acts, truth, 1, skip=0.15, trash=0.03, noise=0.1, split=0.1,
@@ -244,11 +257,12 @@ def main() -> None:
             write_json_atomic(other / f"{doc['category']}.json", doc)
         rows = []
         for strategy in ("by hand", "suggest", "propose + suggest", "transfer"):
-            actions, shown, reached = run(acts, truth, strategy, other)
-            rows.append((strategy, actions, shown, actions / shown, reached))
-    print(f"{'strategy':<20}{'actions':>9}{'activations':>13}{'per activation':>16}  reached 0.9")
-    for strategy, actions, shown, per, reached in rows:
-        print(f"{strategy:<20}{actions:>9}{shown:>13}{per:>16.3f}  {reached}")
+            actions, shown, reached, precision = run(acts, truth, strategy, other)
+            rows.append((strategy, actions, shown, actions / shown, reached, precision))
+    print(f"{'strategy':<20}{'actions':>9}{'activations':>13}{'per activation':>16}  reached 0.9  "
+          "suggestions right")
+    for strategy, actions, shown, per, reached, precision in rows:
+        print(f"{strategy:<20}{actions:>9}{shown:>13}{per:>16.3f}  {str(reached):<11}  {precision:.2f}")
     ms = time_suggest()
     print(f"suggest at 10,000 activations (69-d descriptors, 20 concepts): median {ms:.1f} ms")
     print(f"actions by hand / with suggestions = {rows[0][3] / rows[1][3]:.1f}")

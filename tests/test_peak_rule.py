@@ -62,3 +62,18 @@ def test_readme_script_places_the_patch():
     grey[0, 4:22, 6:20] = 1.0
     peaks = script.heatmap_peaks(_heatmap()[None], grey)
     np.testing.assert_allclose(peaks[0], [(18 - 4) / (21 - 4), (16 - 6) / (19 - 6)])
+
+
+def test_parts_under_peak_with_a_part_map_takes_the_part_drawn_at_the_peak():
+    """With the drawn parts, the truth is the part at the peak pixel, however near another
+    part's keypoint is; a peak off the bird is context."""
+    keypoints = np.array([[[1, 26], [18, 17]], [[1, 26], [18, 17]]], np.float32)  # "patch" keypoint next to the peak
+    boxes = np.array([[0, 0, 28, 28]] * 2, np.float32)
+    part_map = np.full((2, 28, 28), -1, np.int8)
+    part_map[0, 10:25, 10:20] = 0  # image 0: "corner" drawn under the peak (18, 16)
+    part_map[1, 0:5, 0:5] = 1      # image 1: nothing drawn there
+    heat = np.stack([_heatmap(), _heatmap()])
+    nearest = parts_under_peak(heat, keypoints, boxes, ["corner", "patch"])
+    drawn = parts_under_peak(heat, keypoints, boxes, ["corner", "patch"], part_map=part_map)
+    assert list(nearest) == ["patch", "patch"]
+    assert list(drawn) == ["corner", "context"]

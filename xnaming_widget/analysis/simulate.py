@@ -96,8 +96,10 @@ def naming_docs(table: pd.DataFrame, fingerprint: str | None = None) -> list[dic
 
 
 def parts_under_peak(heatmaps, keypoints, boxes, part_names, *, image_index=None, activation_ids=None,
-                     context: str = "context") -> pd.Series:
-    """The true concept of each heatmap: the part whose keypoint is nearest the heatmap's peak.
+                     context: str = "context", part_map=None) -> pd.Series:
+    """The true concept of each heatmap: the part whose keypoint is nearest the heatmap's peak,
+    or with ``part_map`` (``PartsDataset.part_map``, (N, H, W) part index per pixel, -1 off the
+    bird) the part drawn at the peak pixel itself.
 
     The peak is ``metrics.map_peaks`` (the project's one rule: the centre of the hottest
     small patch, so a lone hot pixel does not decide).
@@ -140,5 +142,13 @@ def parts_under_peak(heatmaps, keypoints, boxes, part_names, *, image_index=None
     inside = ((peaks[:, 0] >= 0) & (peak_rc[:, 0] >= box[:, 0]) & (peak_rc[:, 0] < box[:, 2])
               & (peak_rc[:, 1] >= box[:, 1]) & (peak_rc[:, 1] < box[:, 3]) & np.isfinite(dist.min(axis=1)))
     names = np.where(inside, np.asarray(part_names, dtype=object)[nearest], context)
+    if part_map is not None:  # the part drawn under the peak: what a person sees there
+        part_map = np.asarray(part_map)
+        if part_map.shape[0] != len(keypoints) or part_map.shape[1:] != maps.shape[1:]:
+            raise ValueError(f"part_map must be (N, H, W) with one map per keypoint row ({len(keypoints)}) at the "
+                             f"heatmaps' size {maps.shape[1:]}; got {part_map.shape}")
+        drawn = part_map[rows, np.clip(peaks[:, 0], 0, None), np.clip(peaks[:, 1], 0, None)]
+        drawn = np.where(peaks[:, 0] < 0, -1, drawn)
+        names = np.where(drawn >= 0, np.asarray(part_names, dtype=object)[np.clip(drawn, 0, None)], context)
     index = pd.Index(activation_ids if activation_ids is not None else np.arange(R), name="activation_id")
     return pd.Series(names, index=index, name="truth")

@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from scipy import sparse
 
-__all__ = ["DescriptorSpace", "rank_candidates"]
+__all__ = ["DescriptorSpace", "group_prototypes", "rank_candidates", "rank_rows"]
 
 MAX_DIMS = 64
 
@@ -49,6 +50,49 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
 
 
+def group_prototypes(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Unit-length mean vector of each group: ``labels (N,)`` numbers rows 0..G-1 (-1: none)."""
+    labels = np.asarray(labels)
+    kept = labels >= 0
+    n_groups = int(labels.max(initial=-1)) + 1
+    sums = np.zeros((n_groups, vectors.shape[1]), np.float64)
+    if kept.any():
+        sums = sparse.csr_matrix((np.ones(int(kept.sum())), (labels[kept], np.flatnonzero(kept))),
+                                 shape=(n_groups, len(vectors))) @ vectors
+    return _unit(np.asarray(sums, dtype=np.float32))
+
+
+def rank_rows(vectors: np.ndarray, member_rows: np.ndarray, candidate_rows: np.ndarray, *,
+              negative_prototypes: np.ndarray | None = None, rejected_rows: np.ndarray = (),
+              k: int = 20) -> np.ndarray:
+    """The ``k`` best ``candidate_rows`` (row numbers of ``vectors``), best first.
+
+    The score of the module docstring, on row numbers: ``negative_prototypes (G, d)`` are the
+    other concepts' unit mean vectors (:func:`group_prototypes`), ``rejected_rows`` the
+    activations turned down for this concept. Ties go to the earlier candidate.
+    """
+    candidate_rows = np.asarray(candidate_rows, dtype=np.int64)
+    if not len(candidate_rows):
+        return candidate_rows
+    prototype = _unit(vectors[np.asarray(member_rows, dtype=np.int64)].mean(axis=0))
+    negatives = [vectors[np.asarray(rejected_rows, dtype=np.int64)]]
+    if negative_prototypes is not None:
+        negatives.append(np.asarray(negative_prototypes, dtype=np.float32))
+    negatives = np.concatenate(negatives)
+    x = vectors[candidate_rows]
+    score = x @ prototype
+    if len(negatives):
+        score = score - (x @ negatives.T).max(axis=1)
+    if len(score) > k:  # the k best without sorting them all; then in order, ties by position
+        keep = np.sort(np.argpartition(-score, k - 1)[:k])
+        cut = score[keep].min()
+        keep = np.flatnonzero(score >= cut)  # every tie at the cut, so that the earlier ones win
+    else:
+        keep = np.arange(len(score))
+    best = keep[np.argsort(-score[keep], kind="stable")][:k]
+    return candidate_rows[best]
+
+
 def rank_candidates(space: DescriptorSpace, members: Sequence[str], candidates: Sequence[str], *,
                     other_concepts: Sequence[Sequence[str]] = (), rejected: Sequence[str] = (),
                     k: int = 20) -> list[str]:
@@ -66,14 +110,11 @@ def rank_candidates(space: DescriptorSpace, members: Sequence[str], candidates: 
     pool = [a for a in candidates if a not in excluded]
     if not pool:
         return []
-    vectors = space.vectors
-    prototype = _unit(vectors[space.rows(members)].mean(axis=0))
-    negatives = [_unit(vectors[space.rows(group)].mean(axis=0)) for group in other_concepts if len(group)]
-    if len(rejected):
-        negatives += list(vectors[space.rows(list(rejected))])
-    x = vectors[space.rows(pool)]
-    score = x @ prototype
-    if negatives:
-        score = score - (x @ np.stack(negatives).T).max(axis=1)
-    best = np.argsort(-score, kind="stable")[:k]
-    return [pool[i] for i in best]
+    groups = [group for group in other_concepts if len(group)]
+    labels = np.full(len(space.ids), -1, np.int64)
+    for number, group in enumerate(groups):
+        labels[space.rows(list(group))] = number
+    best = rank_rows(space.vectors, space.rows(list(members)), space.rows(pool),
+                     negative_prototypes=group_prototypes(space.vectors, labels) if groups else None,
+                     rejected_rows=space.rows(list(rejected)), k=k)
+    return [space.ids[i] for i in best]

@@ -78,6 +78,10 @@ class NamingState:
         except KeyError:
             raise NamingError(f"Unknown activation id {activation_id!r}.") from None
 
+    def places_of(self, activation_ids: Sequence[str]) -> list[str]:
+        """The place of each of ``activation_ids`` (KeyError for an unknown id): one dict lookup each."""
+        return list(map(self._place.__getitem__, activation_ids))
+
     def members_by_place(self) -> dict[str, list[str]]:
         """Every place (concepts in display order, then unlabeled and trash) -> its members."""
         groups: dict[str, list[str]] = {cid: [] for cid in self._order}

@@ -27,8 +27,8 @@ from ..naming.operations import call_arguments
 from .._activation_store import pack_blobs
 from ..assist.on_demand import descriptors_for_assist
 from ..assist.propose import propose_groups
-from ..assist.suggest import DescriptorSpace, rank_candidates
-from ..naming.rules import NamingError, NamingFileError, name_key
+from ..assist.suggest import DescriptorSpace, group_prototypes, rank_rows
+from ..naming.rules import TRASH, UNLABELED, NamingError, NamingFileError, name_key
 from ..naming.state import NamingState, now_iso
 from .html_export import snapshot_html, summary_html, write_snapshot
 from .payload import HEAT, IMAGE, Payload, build_payload
@@ -217,10 +217,26 @@ class NamingWidget(anywidget.AnyWidget):
         never suggested again. Accept with :meth:`accept`, turn down with :meth:`reject`.
         """
         self._naming.concept_name(concept_id)  # a clear error for an unknown concept
-        groups = self._naming.members_by_place()
-        others = [members for cid, members in groups.items() if cid not in (concept_id, "unlabeled", "trash")]
-        return rank_candidates(self._descriptor_space(), groups[concept_id], groups["unlabeled"],
-                               other_concepts=others, rejected=sorted(self._naming.rejected(concept_id)), k=k)
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        space = self._descriptor_space()
+        # numbered places of all shown activations: every step below is a whole-array operation
+        codes, places = pd.factorize(np.asarray(self._naming.places_of(space.ids), dtype=object))
+        number = {place: i for i, place in enumerate(places)}
+        members = np.flatnonzero(codes == number.get(concept_id, -1))
+        if not len(members):
+            raise ValueError("the concept has no members yet: place a few activations in it first")
+        rejected = space.rows(sorted(self._naming.rejected(concept_id)))
+        candidates = codes == number.get(UNLABELED, -1)
+        candidates[rejected] = False
+        other = np.ones(len(places), bool)
+        other[[number[p] for p in (concept_id, UNLABELED, TRASH) if p in number]] = False
+        renumber = np.full(len(places), -1)
+        renumber[other] = np.arange(int(other.sum()))  # the other concepts, 0..G-1
+        others = renumber[codes]
+        best = rank_rows(space.vectors, members, np.flatnonzero(candidates),
+                         negative_prototypes=group_prototypes(space.vectors, others), rejected_rows=rejected, k=k)
+        return [space.ids[i] for i in best]
 
     def accept(self, concept_id: str, activation_ids: Iterable[str]) -> None:
         """Put suggested activations in ``concept_id``: one operation, marked as accepted suggestions."""
