@@ -8,6 +8,8 @@ export const SHORTCUTS = [
   ["U", "Move the selection back to unlabeled", true],
   ["Space", "Preview the focused image", false],
   ["C", "Compare the selected images (up to 8)", true],
+  ["S", "Suggestions for the focused concept: open them (again: close)", true],
+  ["Y", "Confirm the selected proposed members", true],
   ["← / →", "Previous / next image (Shift extends the selection, Ctrl/Cmd only moves focus)", false],
   ["↑ / ↓", "Previous / next row", false],
   ["Enter", "Add the focused image to the selection, or take it out", false],
@@ -16,6 +18,18 @@ export const SHORTCUTS = [
   ["Ctrl/Cmd + Shift + Z, Ctrl + Y", "Redo", false],
   ["Escape", "Clear the selection, close panels", false],
   ["?", "Show these shortcuts", true],
+];
+
+/** Keys with the focus on a suggestion (the strip under a concept); others act as in the rows. */
+export const STRIP_SHORTCUTS = [
+  ["← / →, Home / End", "Previous / next suggestion", false],
+  ["Space", "Select the focused suggestion, or unselect it", false],
+  ["Enter", "Accept the selected suggestions (the focused one when none is selected)", false],
+  ["A", "Accept the selected suggestions, as Enter", true],
+  ["Shift + A", "Accept all the suggestions shown (one undo step)", true],
+  ["Delete, R", "Reject the focused suggestion: never suggested for this concept again (R: single key)", false],
+  ["↑ / ↓", "To the concept's images / the next row", false],
+  ["Escape", "Close the suggestions", false],
 ];
 
 const TEXT_INPUTS = new Set(["", "text", "search", "email", "number", "password", "url", "tel"]);
@@ -30,7 +44,7 @@ function isTyping(target) {
 
 /**
  * The action for a keydown event, or null. `singleKey` false switches off the single-key
- * shortcuts (1–9, N, X, U, C, ?), as users typing elsewhere may want. Keys typed into form
+ * shortcuts (1–9, N, X, U, C, S, Y, ?), as users typing elsewhere may want. Keys typed into form
  * fields are never shortcuts.
  */
 export function keyAction(event, { singleKey = true } = {}) {
@@ -65,7 +79,32 @@ export function keyAction(event, { singleKey = true } = {}) {
   if (k === "x") return { type: "trash" };
   if (k === "u") return { type: "unlabel" };
   if (k === "c") return { type: "compare" };
+  if (k === "s") return { type: "suggest" };
+  if (k === "y") return { type: "confirm" };
   if (key === "?") return { type: "help" };
+  return null;
+}
+
+/**
+ * The action for a keydown on a suggestion in the strip, or null (the key then acts as it does
+ * in the rows). `onItem` is false when the focus is elsewhere in the strip (one of its buttons):
+ * only Escape acts there, so Enter and Space press the button.
+ */
+export function stripKeyAction(event, { singleKey = true, onItem = true } = {}) {
+  if (isTyping(event.target) || event.altKey || event.ctrlKey || event.metaKey) return null;
+  const key = event.key;
+  if (key === "Escape") return { type: "close" };
+  if (!onItem) return null;
+  if (key === "ArrowLeft" || key === "ArrowRight") return { type: "step", delta: key === "ArrowLeft" ? -1 : 1 };
+  if (key === "Home" || key === "End") return { type: key === "Home" ? "first" : "last" };
+  if (key === "ArrowUp" || key === "ArrowDown") return { type: "leave", delta: key === "ArrowUp" ? -1 : 1 };
+  if (key === " " || key === "Spacebar") return { type: "toggle" };
+  if (key === "Enter") return { type: "accept" };
+  if (key === "Delete" || key === "Backspace") return { type: "reject" };
+  if (!singleKey) return null;
+  const k = key.length === 1 ? key.toLowerCase() : key;
+  if (k === "a") return { type: event.shiftKey ? "acceptAll" : "accept" };
+  if (k === "r") return { type: "reject" };
   return null;
 }
 

@@ -184,11 +184,16 @@ export function changeFor(state, op, newId = "pending") {
       const moves = movesTo(where, ids, target);
       return moves.length ? { moves, concepts: [], ...marksFor(state, moves, via) } : null;
     }
+    case "accept":
+      // NamingWidget.accept: a move into the concept that a suggestion proposed, accepted by a person
+      return changeFor(state, { op: "move", ids: op.ids, target: op.concept_id, via: "suggestion" }, newId);
     case "reject": {
       requireConcept(state, op.concept_id);
       checkIds(where, op.ids);
       return null; // rejections do not change what the canvas shows; Python keeps them
     }
+    case "propose":
+      return null; // Python groups the pool by descriptors the browser does not have; its delta follows
     case "confirm": {
       const ids = checkIds(where, op.ids);
       const marks = state.marks || {};

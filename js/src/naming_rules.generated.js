@@ -12,6 +12,13 @@ export const PERSON = "person";
 export const VIA = ["person", "suggestion", "proposal", "transfer"];
 export const PROPOSING = ["proposal", "transfer"];
 export const OPERATIONS = {
+  "accept": {
+    "optional": {},
+    "required": {
+      "concept_id": "concept",
+      "ids": "ids"
+    }
+  },
   "confirm": {
     "optional": {},
     "required": {
@@ -49,6 +56,12 @@ export const OPERATIONS = {
       "ids": "ids",
       "target": "place"
     }
+  },
+  "propose": {
+    "optional": {
+      "size": "size"
+    },
+    "required": {}
   },
   "redo": {
     "optional": {},

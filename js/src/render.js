@@ -12,16 +12,21 @@ import {
 } from "./state.js";
 import { emptySelection, clickSelect, selectAll, pruneSelection, selectedInOrder } from "./selection.js";
 import { DRAG_MIME, NEW_CONCEPT, dragIds, writePayload, readPayload, isOurDrag, dropOp, freshConceptName, makeBadge } from "./drop.js";
-import { keyAction, passesToHost, SHORTCUTS } from "./keyboard.js";
+import { keyAction, passesToHost, stripKeyAction, SHORTCUTS, STRIP_SHORTCUTS } from "./keyboard.js";
 import { HEAT, ThumbCache, ThumbLoader, asBytes, bindThumb } from "./thumbs.js";
 import { VirtualGrid, measureGrid } from "./vgrid.js";
 import { buildPreview } from "./preview.js";
 import { buildCompare, compareImageIds, MAX_COMPARE } from "./compare.js";
+import {
+  SUGGEST_K, SuggestionStrip, acceptIds, proposedAmong, proposedMembers, stepIndex, suggestionConcept,
+} from "./suggestions.js";
 
 const HOVER_DELAY_MS = 450;
 const DRAFT = "__draft__"; // key of a concept being named before it is sent to Python
 const EDGE_PX = 40; // a drag this close to a scroller's edge scrolls it
 const EDGE_STEP_PX = 24;
+const NOTICE_MS = 12000; // how long a notice from Python (e.g. what a proposal made) stays up
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /**
  * The table trait (one list per column of the shown activations; UTF-8 JSON in a binary
@@ -75,6 +80,9 @@ export class Canvas {
     this.pendingCount = 0;
     this.handlers = [];
     this.frame = null;
+    this.strip = new SuggestionStrip({ doc: this.doc, loader: this.loader });
+    this.strip.node._xnKeydown = (e) => this.onStripKey(e);
+    this.suggestSeq = 0;
     this.build();
     this.loadData();
     this.receiveState();
@@ -107,6 +115,7 @@ export class Canvas {
     this.base = state;
     this.root.dataset.version = String(state.version ?? 0); // which Python state is on screen
     this.refreshView();
+    this.refreshSuggestions();
   }
 
   /**
@@ -132,6 +141,7 @@ export class Canvas {
     this.base = this.confirmed;
     this.root.dataset.version = String(msg.version);
     this.refreshView();
+    this.refreshSuggestions();
   }
 
   /** The view is the base state plus the concept being named, if any. */
@@ -176,6 +186,8 @@ export class Canvas {
     this.newBtn = button("+ New concept", "New concept from the selection (N)", () => this.createFromSelection(), "xn-new");
     this.mergeBtn = button("Merge rows", "Merge the checked concept rows", () => this.openMergeDialog(), "xn-merge");
     this.compareBtn = button("Compare", "Compare the selected images (C)", () => this.openCompare(), "xn-compare-btn");
+    this.proposeBtn = button("✦ Propose concepts", "Group the unlabeled pool into proposed concepts by what the heatmaps "
+      + "look at (one step to undo); confirm, rename, merge or delete them", () => this.propose(), "xn-propose");
     this.helpBtn = button("?", "Keyboard shortcuts (?)", () => this.toggleHelp(), "xn-help-btn");
 
     this.moveMenu = h(d, "select", { className: "xn-move", attrs: { "aria-label": "Move selection to" } });
@@ -207,7 +219,7 @@ export class Canvas {
     const toolbar = h(d, "div", {
       className: "xn-toolbar",
       attrs: { role: "toolbar", "aria-label": "Naming tools" },
-      children: [this.undoBtn, this.redoBtn, this.moveMenu, this.newBtn, this.mergeBtn, this.compareBtn,
+      children: [this.undoBtn, this.redoBtn, this.moveMenu, this.newBtn, this.mergeBtn, this.compareBtn, this.proposeBtn,
         this.sortMenu, this.xMenu, this.outcomeMenu, keysLabel, this.helpBtn],
     });
     // drop targets that stay in view however far the rows are scrolled
@@ -217,6 +229,11 @@ export class Canvas {
     const dismiss = button("×", "Dismiss", () => this.dismissError(), "xn-error-close");
     this.errorBox = h(d, "div", { className: "xn-error", attrs: { role: "alert" }, children: [this.errorText, dismiss] });
     this.errorBox.hidden = true;
+    this.noticeText = h(d, "span", { className: "xn-notice-text" });
+    const dismissNotice = button("×", "Dismiss", () => this.hideNotice(), "xn-notice-close");
+    this.noticeBox = h(d, "div", { className: "xn-notice", attrs: { role: "status" }, children: [this.noticeText, dismissNotice] });
+    this.noticeBox.hidden = true;
+    this.noticeTimer = null;
     this.live = h(d, "div", { className: "xn-live", attrs: { "aria-live": "polite", role: "status" } });
 
     this.rowsBox = h(d, "div", { className: "xn-rows" });
@@ -227,7 +244,7 @@ export class Canvas {
     });
     this.newZone.addEventListener("click", () => this.createFromSelection());
     this.overlay = h(d, "div", { className: "xn-overlay" });
-    const top = h(d, "div", { className: "xn-top", children: [header, toolbar, this.targets, this.errorBox] });
+    const top = h(d, "div", { className: "xn-top", children: [header, toolbar, this.targets, this.errorBox, this.noticeBox] });
     this.root.append(top, this.live, this.rowsBox, this.overlay);
     this.el.appendChild(this.root);
     this.wireEvents();
@@ -251,7 +268,7 @@ export class Canvas {
     root.addEventListener("mousedown", (e) => this.onMouseDown(e));
     root.addEventListener("mouseover", (e) => this.onHover(e));
     root.addEventListener("mouseout", (e) => {
-      const t = this.thumbOf(e.target);
+      const t = this.thumbOf(e.target) || this.sugOf(e.target);
       if (t && !t.contains(e.relatedTarget)) {
         clearTimeout(this.hoverTimer);
         if (this.panel && this.panel.kind === "preview" && this.panel.byHover) this.closePanel();
@@ -323,10 +340,36 @@ export class Canvas {
     this.errorBox.hidden = msg === "";
   }
 
-  /** Python refused an operation: drop any optimistic change and show its message. */
+  /**
+   * Python refused an operation: drop any optimistic change and show its message. A refusal
+   * comes with a newer `base_state` (adopted); an error that is no refusal (no suggestions, an
+   * unreadable thumbnail) leaves the naming on screen as it is.
+   */
   onError() {
     this.renderError();
-    if (this.model.get("error")) this.receiveState();
+    if (!this.model.get("error")) return;
+    const synced = this.model.get("base_state");
+    if (synced && (!this.confirmed || (synced.version ?? -1) > (this.confirmed.version ?? -1))) {
+      this.receiveState();
+    } else if (this.pendingCount) {
+      this.pendingCount = 0;
+      this.base = this.confirmed;
+      this.refreshView();
+    }
+  }
+
+  /** A notice from Python (what "Propose concepts" made), shown for a while in a neutral bar. */
+  showNotice(text) {
+    this.noticeText.textContent = String(text || "");
+    this.noticeBox.hidden = !text;
+    this.announce(String(text || ""));
+    clearTimeout(this.noticeTimer);
+    if (text) this.noticeTimer = setTimeout(() => this.hideNotice(), NOTICE_MS);
+  }
+
+  hideNotice() {
+    clearTimeout(this.noticeTimer);
+    this.noticeBox.hidden = true;
   }
 
   /** Hide the banner and clear the trait, so the same message shows again next time. */
@@ -390,6 +433,8 @@ export class Canvas {
       this.sel = pruneSelection(this.sel, shown);
     }
     this.paintSelection();
+    this.paintMarks();
+    this.renderStrip();
     this.renderTargets(rows);
     this.progress.textContent = progressText(this.view);
     const saved = this.view.saved_at;
@@ -436,8 +481,13 @@ export class Canvas {
       const index = h(d, "span", { className: "xn-index" });
       const rename = h(d, "button", { className: "xn-btn xn-rename", text: "✎", attrs: { type: "button", title: "Rename (F2)", "data-action": "rename" } });
       const del = h(d, "button", { className: "xn-btn xn-delete", text: "Delete", attrs: { type: "button", title: "Delete concept (members back to unlabeled)", "data-action": "delete" } });
-      head.append(check, index, name, rename, count, warn, selAll, del);
-      Object.assign(parts, { check, index });
+      const proposed = h(d, "span", { className: "xn-proposed-count", attrs: { title: "Members a proposal or a transfer placed, not confirmed by a person yet (dashed)" } });
+      const confirm = h(d, "button", { className: "xn-btn xn-confirm", text: "✓ Confirm all", attrs: { type: "button", "data-action": "confirm", title: "Confirm this concept's proposed members where they are: one step to undo (Y confirms the selected ones)" } });
+      const suggest = h(d, "button", { className: "xn-btn xn-suggest-btn", text: "Suggest", attrs: { type: "button", "data-action": "suggest", title: "Show the unlabeled images most like this concept (S)", "aria-pressed": "false" } });
+      proposed.hidden = true;
+      confirm.hidden = true;
+      head.append(check, index, name, rename, count, warn, proposed, confirm, suggest, selAll, del);
+      Object.assign(parts, { check, index, proposed, confirm, suggest });
     } else {
       head.append(name, count, warn, selAll);
     }
@@ -467,6 +517,18 @@ export class Canvas {
     parts.section.classList.toggle("xn-small", row.small);
     if (parts.index) parts.index.textContent = row.index < 9 ? `${row.index + 1}` : "";
     if (parts.check) parts.check.checked = this.mergeChecked.has(row.key);
+    if (parts.confirm) {
+      const n = proposedAmong(row.ids, this.view.marks).length;
+      parts.proposed.hidden = n === 0;
+      parts.confirm.hidden = n === 0;
+      parts.proposed.textContent = n === row.ids.length ? "proposed" : `${n} proposed`;
+      parts.confirm.textContent = n === row.ids.length ? "✓ Confirm all" : `✓ Confirm ${n}`;
+      parts.section.classList.toggle("xn-row-proposed", n > 0 && n === row.ids.length);
+      const open = this.strip.concept === row.key;
+      parts.suggest.setAttribute("aria-pressed", open ? "true" : "false");
+      parts.suggest.textContent = open ? "Suggestions ▾" : "Suggest";
+      parts.suggest.disabled = row.key === DRAFT || String(row.key).startsWith("pending-");
+    }
   }
 
   // ---- cells (recycled by the virtual grids) --------------------------------------------
@@ -478,7 +540,10 @@ export class Canvas {
     const placeholder = h(d, "div", { className: "xn-placeholder" });
     placeholder.hidden = true;
     const tag = h(d, "span", { className: "xn-tag" });
-    node.append(img, placeholder, tag);
+    const badge = h(d, "span", { className: "xn-prop-badge", text: "?", attrs: { "aria-hidden": "true" } });
+    badge.hidden = true;
+    node.append(img, placeholder, tag, badge);
+    node._badge = badge;
     node._img = img;
     node._placeholder = placeholder;
     node._tag = tag;
@@ -487,12 +552,17 @@ export class Canvas {
 
   /** Bind a cell to activation `id`: its text, selection mark and thumbnail (fetched on demand). */
   fillCell(node, id) {
-    if (node.dataset.id === id && node._release) return;
+    if (node.dataset.id === id && node._release) {
+      this.paintMark(node, id);
+      return;
+    }
     this.releaseCell(node);
     const a = this.byId.get(id) || { id, xfeature: "?" };
     const outcome = a.correct === true ? "true positive" : a.correct === false ? "false positive" : "";
     node.dataset.id = id;
-    node.title = `${a.image_id ?? id} · x${a.xfeature} · contribution ${Number(a.contribution).toFixed(2)}${outcome ? ` · ${outcome}` : ""}`;
+    node._title = `${a.image_id ?? id} · x${a.xfeature} · contribution ${Number(a.contribution).toFixed(2)}${outcome ? ` · ${outcome}` : ""}`;
+    node._proposed = undefined; // paint the mark afresh: the node may have shown another activation
+    this.paintMark(node, id);
     node.classList.toggle("xn-fp", a.correct === false);
     const selected = this.sel.ids.has(id);
     node.classList.toggle("xn-selected", selected);
@@ -528,6 +598,21 @@ export class Canvas {
     return null;
   }
 
+  /** A member a proposal or a transfer placed, not confirmed yet: dashed, with a "?" badge. */
+  paintMark(node, id) {
+    const mark = this.view.marks ? this.view.marks[id] : null;
+    const proposed = mark && mark[1] ? mark[0] : null;
+    if (node._proposed === proposed) return;
+    node._proposed = proposed;
+    node.classList.toggle("xn-proposed", Boolean(proposed));
+    node._badge.hidden = !proposed;
+    node.title = proposed ? `${node._title} · placed by a ${proposed}, not confirmed yet (Y confirms)` : node._title;
+  }
+
+  paintMarks() {
+    for (const [id, node] of this.renderedCells()) this.paintMark(node, id);
+  }
+
   paintSelection() {
     for (const [id, node] of this.renderedCells()) {
       const on = this.sel.ids.has(id);
@@ -557,6 +642,11 @@ export class Canvas {
     return target && target.closest ? target.closest(".xn-thumb") : null;
   }
 
+  /** The suggestion (in the strip) an event target is in, or null. */
+  sugOf(target) {
+    return target && target.closest ? target.closest(".xn-sug") : null;
+  }
+
   rowKeyOf(node) {
     const section = node && node.closest ? node.closest(".xn-row") : null;
     return section ? section.dataset.row : null;
@@ -569,7 +659,20 @@ export class Canvas {
       const kind = action.dataset.action;
       if (kind === "selectAll") this.selectRow(key);
       else if (kind === "rename") this.startRename(key);
+      else if (kind === "suggest") this.toggleSuggestions(key);
+      else if (kind === "confirm") this.confirmIds(proposedMembers(this.view, key));
+      else if (kind === "sug-accept") this.acceptSuggestions(false);
+      else if (kind === "sug-accept-all") this.acceptSuggestions(true);
+      else if (kind === "sug-close") this.closeSuggestions(true);
+      else if (kind === "sug-reject") this.rejectSuggestions([action.closest(".xn-sug").dataset.id]);
       else if (kind === "delete") this.sendOp({ type: "op", op: "delete", concept_id: key }, `Deleted ${targetLabel(this.view, key)}; its images are back in Unlabeled`);
+      return;
+    }
+    const sug = this.sugOf(e.target);
+    if (sug) {
+      this.strip.toggle(sug.dataset.id);
+      this.strip.render(this.view, this.byId);
+      sug.focus({ preventScroll: true });
       return;
     }
     const chip = e.target.closest && e.target.closest(".xn-target");
@@ -635,10 +738,10 @@ export class Canvas {
   }
 
   /** Arrow up/down: focus the first image of the previous/next row that shows any. */
-  stepRow(focused, delta) {
+  stepRow(focused, delta, from = null) {
     const keys = deriveRows(this.view).map((r) => r.key).filter((k) => this.visibleIds(k).length);
     if (!keys.length) return;
-    const current = focused ? this.rowKeyOf(focused) : null;
+    const current = focused ? this.rowKeyOf(focused) : from;
     const at = keys.indexOf(current);
     const key = at < 0 ? keys[0] : keys[Math.max(0, Math.min(keys.length - 1, at + delta))];
     this.focusThumb(this.visibleIds(key)[0]);
@@ -944,6 +1047,13 @@ export class Canvas {
         else handled = false;
         break;
       case "compare": this.openCompare(); break;
+      case "suggest": this.suggestKey(); break;
+      case "confirm": {
+        const ids = proposedAmong(this.selection(), this.view.marks);
+        if (ids.length) this.confirmIds(ids);
+        else this.announce(this.sel.ids.size ? "None of the selected images is proposed" : "Nothing selected");
+        break;
+      }
       case "help": this.toggleHelp(); break;
       case "escape":
         if (this.panel) this.closePanel();
@@ -952,6 +1062,205 @@ export class Canvas {
       default: handled = false;
     }
     if (handled) e.preventDefault();
+  }
+
+  // ---- assisted naming: suggestions, proposals, confirmation -----------------------------
+
+  get singleKeys() {
+    return this.model.get("single_key_shortcuts") !== false;
+  }
+
+  /** Concept ids Python has confirmed (a concept being created has no suggestions yet). */
+  confirmedConceptIds() {
+    const shown = new Set(this.view.concepts.map((c) => String(c.id)));
+    return ((this.confirmed && this.confirmed.concepts) || []).map((c) => String(c.id)).filter((id) => shown.has(id));
+  }
+
+  /** S: in the strip, close it; else open it (or go into it) for the focused concept. */
+  suggestKey() {
+    const strip = this.strip;
+    if (strip.isOpen && strip.node.contains(this.doc.activeElement)) {
+      this.closeSuggestions(true);
+      return;
+    }
+    const key = suggestionConcept({
+      focusRow: this.focusRow, selected: this.selection(), where: locate(this.view), conceptIds: this.confirmedConceptIds(),
+    });
+    if (!key) {
+      this.announce("Focus an image of a concept (or select one) to see suggestions for that concept");
+      this.showNotice("Suggestions are for a concept: click an image in a concept's row (or its Suggest button), then press S.");
+      return;
+    }
+    if (strip.concept === key) this.focusStrip();
+    else this.openSuggestions(key);
+  }
+
+  /** A concept row's Suggest button: open the strip there, or close it. */
+  toggleSuggestions(key) {
+    if (this.strip.concept === key) this.closeSuggestions(true);
+    else this.openSuggestions(key);
+  }
+
+  /** Open the strip under concept `key`, ask Python for suggestions and move the focus there. */
+  openSuggestions(key) {
+    if (!this.confirmedConceptIds().includes(String(key))) return;
+    const concept = this.view.concepts.find((c) => String(c.id) === String(key));
+    this.strip.open(String(key), concept.name);
+    this.strip.wantFocus = true; // the first suggestion takes the focus when they arrive
+    this.focusRow = String(key);
+    this.requestSuggestions();
+    this.render();
+    this.focusStrip();
+    this.announce(`Looking for suggestions for “${concept.name}”`);
+  }
+
+  focusStrip() {
+    const strip = this.strip;
+    if (!strip.isOpen) return;
+    if (strip.shown.length) strip.focusIndex(0);
+    else strip.node.focus({ preventScroll: true });
+    if (strip.node.scrollIntoView) strip.node.scrollIntoView({ block: "nearest" });
+  }
+
+  /** Close the strip; with `refocus` (or when it had the focus) the focus goes to its concept's row. */
+  closeSuggestions(refocus = false) {
+    const strip = this.strip;
+    if (!strip.isOpen) return;
+    const key = strip.concept;
+    const hadFocus = strip.node.contains(this.doc.activeElement);
+    strip.close();
+    this.render();
+    if (refocus || hadFocus) {
+      const ids = this.rowEls.has(key) ? this.visibleIds(key) : [];
+      if (ids.length) this.focusThumb(ids[0]);
+      else this.root.focus({ preventScroll: true });
+    }
+  }
+
+  requestSuggestions() {
+    const strip = this.strip;
+    strip.req = ++this.suggestSeq;
+    strip.status = "loading";
+    this.model.send({ type: "suggest", req: strip.req, concept: strip.concept, k: SUGGEST_K });
+  }
+
+  /** Python's answer to `suggest`; answers to older requests (the naming changed since) are dropped. */
+  receiveSuggestions(msg) {
+    const strip = this.strip;
+    if (!strip.isOpen || msg.req !== strip.req || String(msg.concept) !== strip.concept) return;
+    strip.receive(Array.isArray(msg.ids) ? msg.ids : [], msg.error ? String(msg.error) : "");
+    this.renderStrip();
+    if (strip.wantFocus) {
+      strip.wantFocus = false;
+      if (this.doc.activeElement === strip.node && strip.shown.length) strip.focusIndex(0);
+    }
+    const n = strip.shown.length;
+    this.announce(msg.error ? String(msg.error) : `${plural(n, "suggestion")} for “${strip.name}”`);
+  }
+
+  /** The naming changed (a delta or a whole state from Python): ask again, or close if the concept is gone. */
+  refreshSuggestions() {
+    const strip = this.strip;
+    if (!strip.isOpen) return;
+    if (!this.confirmedConceptIds().includes(strip.concept)) {
+      this.closeSuggestions(false);
+      return;
+    }
+    this.requestSuggestions();
+    this.renderStrip();
+  }
+
+  /** Put the strip under its concept's row and draw it (closed when the row is gone). */
+  renderStrip() {
+    const strip = this.strip;
+    if (!strip.isOpen) return;
+    const parts = this.rowEls.get(strip.concept);
+    const concept = this.view.concepts.find((c) => String(c.id) === strip.concept);
+    if (!parts || parts.kind !== "concept" || !concept) {
+      strip.close(); // its row is gone (deleted, merged, undone): nothing to suggest for
+      return;
+    }
+    if (strip.node.parentNode !== parts.section) parts.section.appendChild(strip.node);
+    strip.name = concept.name;
+    strip.render(this.view, this.byId);
+  }
+
+  /** Accept the selected suggestions (or the focused one), or all of them: one `accept`, one undo step. */
+  acceptSuggestions(all) {
+    const strip = this.strip;
+    if (!strip.isOpen) return;
+    const ids = all ? strip.shown.slice() : acceptIds(strip.shown, strip.selected, strip.focusedId());
+    if (!ids.length) {
+      this.announce(all ? "No suggestions to accept" : "Select suggestions first (click or Space)");
+      return;
+    }
+    const name = strip.name;
+    strip.drop(ids);
+    this.sendOp({ type: "op", op: "accept", concept_id: strip.concept, ids },
+      `Accepted ${plural(ids.length, "suggestion")} into “${name}”`);
+    this.renderStrip();
+    if (this.doc.activeElement === this.root || !this.root.contains(this.doc.activeElement)) this.focusStrip();
+  }
+
+  /** Reject suggestions: recorded by Python for this concept, never suggested to it again. */
+  rejectSuggestions(ids) {
+    const strip = this.strip;
+    if (!strip.isOpen || !ids.length || ids.some((id) => !id)) return;
+    const name = strip.name;
+    strip.drop(ids);
+    this.sendOp({ type: "op", op: "reject", concept_id: strip.concept, ids },
+      `Rejected ${plural(ids.length, "suggestion")} for “${name}”`);
+    this.renderStrip();
+    if (this.doc.activeElement === this.root || !this.root.contains(this.doc.activeElement)) this.focusStrip();
+  }
+
+  /** Keys with the focus in the strip (STRIP_SHORTCUTS); any other key acts as in the rows. */
+  onStripKey(e) {
+    const strip = this.strip;
+    const action = stripKeyAction(e, { singleKey: this.singleKeys, onItem: Boolean(this.sugOf(e.target)) });
+    if (!action) {
+      this.onKey(e);
+      return;
+    }
+    e.preventDefault();
+    const id = strip.focusedId();
+    const at = id ? strip.shown.indexOf(id) : -1;
+    switch (action.type) {
+      case "close": this.closeSuggestions(true); break;
+      case "step": strip.focusIndex(stepIndex(at, action.delta, strip.shown.length)); break;
+      case "first": strip.focusIndex(0); break;
+      case "last": strip.focusIndex(strip.shown.length - 1); break;
+      case "toggle":
+        if (id) {
+          strip.toggle(id);
+          this.renderStrip();
+          this.announce(`${strip.selected.size} selected`);
+        }
+        break;
+      case "accept": this.acceptSuggestions(false); break;
+      case "acceptAll": this.acceptSuggestions(true); break;
+      case "reject": if (id) this.rejectSuggestions([id]); break;
+      case "leave": {
+        const key = strip.concept;
+        const own = this.visibleIds(key);
+        if (action.delta < 0 && own.length) this.focusThumb(own[0]);
+        else this.stepRow(null, action.delta < 0 ? -1 : 1, key);
+        break;
+      }
+      default: break;
+    }
+  }
+
+  /** Confirm proposed members where they are: one `confirm`, one undo step. */
+  confirmIds(ids) {
+    if (!ids.length) return;
+    this.sendOp({ type: "op", op: "confirm", ids }, `Confirmed ${plural(ids.length, "proposed member")}`);
+  }
+
+  /** "Propose concepts": Python groups the unlabeled pool (one operation); a notice says what it made. */
+  propose() {
+    this.model.send({ type: "op", op: "propose" });
+    this.announce("Proposing concepts…");
   }
 
   // ---- panels ---------------------------------------------------------------------------
@@ -994,8 +1303,12 @@ export class Canvas {
   }
 
   onHover(e) {
-    const thumb = this.thumbOf(e.target);
+    const thumb = this.thumbOf(e.target) || this.sugOf(e.target);
     if (!thumb || this.root.classList.contains("xn-dragging")) return;
+    if (e.target.closest("button")) { // a suggestion's ✕: no preview over the strip while aiming at it
+      clearTimeout(this.hoverTimer);
+      return;
+    }
     clearTimeout(this.hoverTimer);
     this.hoverTimer = setTimeout(() => {
       if (thumb.isConnected && (!this.panel || this.panel.byHover)) this.openPreview(thumb.dataset.id, true);
@@ -1063,6 +1376,17 @@ export class Canvas {
     }
     const close = h(d, "button", { className: "close", text: "×", attrs: { type: "button", title: "Close (Escape)", "aria-label": "Close" } });
     close.addEventListener("click", () => this.closePanel());
+    // the strip's keys in the same grid, under a heading of their own, so both lists share their columns
+    table.appendChild(h(d, "div", { className: "title sub", text: "With the focus on a suggestion (S opens them)", attrs: { role: "row" } }));
+    for (const [keys, what, single] of STRIP_SHORTCUTS) {
+      const off = single && !singleOn;
+      table.appendChild(h(d, "div", {
+        className: `item${off ? " off" : ""}`,
+        attrs: { role: "row" },
+        children: [h(d, "span", { className: "keys", text: keys, attrs: { role: "cell" } }),
+          h(d, "span", { className: "what", text: what + (off ? " (off)" : ""), attrs: { role: "cell" } })],
+      }));
+    }
     shadow.append(style, close, h(d, "div", { className: "title", text: "Keyboard shortcuts" }), table,
       h(d, "p", { className: "note", text: "Drag thumbnails onto a row or onto a target above the rows, or use “Move to…”. Click selects, Ctrl/Cmd-click adds, Shift-click selects a range; drag on the background between thumbnails to select with a rubber band." }));
     this.showPanel("help", { node, close: () => node.remove(), hasClose: true });
@@ -1079,7 +1403,9 @@ export class Canvas {
     this.win.removeEventListener("resize", this.onScroll);
     if (this.resizeObserver) this.resizeObserver.disconnect();
     clearTimeout(this.hoverTimer);
+    clearTimeout(this.noticeTimer);
     this.closePanel();
+    this.strip.close();
     for (const parts of this.rowEls.values()) parts.vgrid.clear();
     this.loader.dispose();
     this.cache.dispose();
@@ -1094,6 +1420,7 @@ const HELP_CSS = `
   padding: 30px 12px 10px; box-shadow: 0 4px 16px rgba(0, 0, 0, 0.25); max-width: 640px; }
 * { box-sizing: border-box; margin: 0; padding: 0; }
 .title { font-weight: 600; margin-bottom: 6px; }
+.title.sub { grid-column: 1 / -1; margin: 8px 0 2px; }
 .list { display: grid; grid-template-columns: max-content 1fr; column-gap: 14px; row-gap: 3px; }
 .item { display: contents; }
 .keys { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; white-space: nowrap; }
@@ -1116,6 +1443,8 @@ export function mount({ model, el, measure, cacheSize }) {
   const onCustom = (msg, buffers) => {
     if (msg && msg.type === "delta") canvas.receiveDelta(msg);
     else if (msg && msg.type === "image_rows") canvas.receiveImageRows(msg);
+    else if (msg && msg.type === "suggestions") canvas.receiveSuggestions(msg);
+    else if (msg && msg.type === "notice") canvas.showNotice(msg.text);
     else canvas.loader.receive(msg, buffers);
   };
   model.on("msg:custom", onCustom);

@@ -42,7 +42,7 @@ test("parity: the canvas's optimistic applyOp equals Python's next state for eve
 test("the browser's constants and operations are Python's", () => {
   assert.equal(MIN_CONCEPT_SIZE, 3);
   assert.deepEqual([UNLABELED, TRASH], ["unlabeled", "trash"]);
-  assert.deepEqual(Object.keys(OPERATIONS).sort(), ["confirm", "create", "delete", "merge", "move", "redo", "reject", "rename", "undo"]);
+  assert.deepEqual(Object.keys(OPERATIONS).sort(), ["accept", "confirm", "create", "delete", "merge", "move", "propose", "redo", "reject", "rename", "undo"]);
   assert.deepEqual(OPERATIONS.move.required, { ids: "ids", target: "place" });
 });
 

@@ -26,8 +26,8 @@ NAMES = ["heel", "Heel", "heel  ", " toe cap", "toe  cap", "laces", "sole", "log
 def _random_op(rng: random.Random, state: NamingState, ids: list[str]) -> dict:
     concepts = [c["id"] for c in state.concepts]
     some = lambda: rng.sample(ids, rng.randint(0, 6)) + (["ghost"] if rng.random() < 0.05 else [])  # noqa: E731
-    kind = rng.choices(["move", "create", "rename", "merge", "delete", "undo", "redo", "confirm"],
-                       weights=[5, 3, 1, 1.2, 1, 1.5, 3 if state.can_redo else 0.3, 0.8])[0]
+    kind = rng.choices(["move", "create", "rename", "merge", "delete", "undo", "redo", "confirm", "accept"],
+                       weights=[5, 3, 1, 1.2, 1, 1.5, 3 if state.can_redo else 0.3, 0.8, 1.5])[0]
     via = rng.choice(["person", "person", "person", "suggestion", "proposal", "transfer", "robot"])
     pick = lambda: rng.choice(concepts + ["c99"]) if concepts else "c99"  # noqa: E731
     if kind == "move":
@@ -35,6 +35,8 @@ def _random_op(rng: random.Random, state: NamingState, ids: list[str]) -> dict:
                 "via": via}
     if kind == "create":
         return {"op": "create", "name": rng.choice(NAMES), "members": some(), "via": via}
+    if kind == "accept":  # suggestions accepted into a concept (or, refused, into a special place)
+        return {"op": "accept", "concept_id": rng.choice([pick(), pick(), "unlabeled"]), "ids": some()}
     if kind == "confirm":
         marked = [aid for aid, (_, proposed) in state.marks.items() if proposed]
         return {"op": "confirm", "ids": rng.sample(marked, min(len(marked), 3)) + some()[:2]}
@@ -54,6 +56,8 @@ def _apply(state: NamingState, op: dict):
         return state.create_concept(op["name"], op["members"], via=op["via"])
     if op["op"] == "move":
         state.move(op["ids"], op["target"], via=op["via"])
+    elif op["op"] == "accept":  # NamingWidget.accept
+        state.move(op["ids"], op["concept_id"], via="suggestion")
     elif op["op"] == "confirm":
         state.confirm(op["ids"])
     elif op["op"] == "rename":

@@ -20,9 +20,10 @@ def test_the_fixture_covers_every_operation_and_refusals():
     assert len(steps) >= 300
     done = Counter(s["op"]["op"] for s in steps if not s["refused"])
     refused = Counter(s["op"]["op"] for s in steps if s["refused"])
-    for op in ("create", "move", "rename", "merge", "delete", "undo", "redo", "confirm"):
+    for op in ("create", "move", "rename", "merge", "delete", "undo", "redo", "confirm", "accept"):
         assert done[op] >= 5, f"only {done[op]} successful {op} operations"
     assert refused["create"] >= 3 and refused["move"] >= 1  # bad names, duplicates, unknown ids
+    assert refused["accept"] >= 3  # into unlabeled, an unknown concept, no ids
     sizes = [sum(len(c["members"]) for c in s["snapshot"]["concepts"]) for s in steps]
     assert max(sizes) >= 8  # concepts actually fill up
     marked = [s for s in steps if s["snapshot"]["marks"]]

@@ -456,3 +456,128 @@ def test_the_text_summary_below_the_view_is_refreshed_after_every_change(recorde
     assert "3 named" in updated[-1][0]["text/html"]
     frontend_op(w, op="move", ids=["nope"], target="trash")  # refused: the naming did not change
     assert len(updated) == 2
+
+
+# ------------------------------------------------------ assisted naming (the canvas's messages)
+
+
+def assisted_set(n_per_part=12, parts=3, dims=16):
+    """An ActivationSet with descriptors: ``parts`` tight clusters of ``n_per_part`` activations
+    (cluster p around its own direction), so every suggestion for a concept seeded in cluster p
+    comes from cluster p. Returns ``(acts, clusters)``, the ids of each cluster."""
+    from xnaming_widget.activations import ActivationSet
+
+    rng = np.random.default_rng(0)
+    ids, rows, clusters = [], [], []
+    for p in range(parts):
+        centre = np.zeros(dims)
+        centre[p] = 10.0
+        members = [f"bird/img{p * n_per_part + i:04d}/x{i % 2}" for i in range(n_per_part)]
+        clusters.append(members)
+        ids += members
+        rows += [centre + 0.3 * rng.normal(size=dims) for _ in members]
+    n = len(ids)
+    table = pd.DataFrame({"activation_id": ids, "image_id": [a.split("/")[1] for a in ids], "category": "bird",
+                          "xfeature": [int(a[-1]) for a in ids], "value": 1.0, "weight": 1.0, "contribution": 1.0,
+                          "significant": True, "predicted": "bird", "label": "bird"})
+    images = list(dict.fromkeys(table["image_id"]))
+    acts = ActivationSet(table, images, np.zeros((len(images), 4, 4, 3), np.uint8), np.arange(n),
+                         np.zeros((n, 4, 4), np.float16), [png(i) for i in range(n)],
+                         [png(1000 + i) for i in range(len(images))], descriptors=np.array(rows, dtype=np.float32))
+    return acts, clusters
+
+
+def custom(widget, content):
+    """Send the widget a custom message; return the custom messages it answered with."""
+    widget.comm.published.clear()
+    widget._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+    return [data["content"] for kind, data, _ in widget.comm.published
+            if kind == "comm_msg" and data["method"] == "custom"]
+
+
+def test_suggest_message_answers_with_python_s_suggestions(recorded):
+    acts, clusters = assisted_set()
+    w = NamingWidget(acts, category="bird", annotator="ana")
+    cid = w.create_concept("head", clusters[1][:3])
+    (answer,) = custom(w, {"type": "suggest", "req": 7, "concept": cid, "k": 5})
+    assert answer == {"type": "suggestions", "req": 7, "concept": cid, "version": w.state["version"],
+                      "ids": w.suggest(cid, k=5)}
+    assert set(answer["ids"]) <= set(clusters[1][3:])
+    (default,) = custom(w, {"type": "suggest", "req": 8, "concept": cid})
+    assert default["ids"] == w.suggest(cid) and len(default["ids"]) == 20  # k=20 by default
+    assert set(default["ids"][:9]) == set(clusters[1][3:])  # what is left of the cluster comes first
+    assert w.error == "" and w.state["version"] == 1  # asking changes nothing
+    w.close()
+
+
+@pytest.mark.parametrize("content, message", [
+    ({"concept": "c404"}, "No concept with id 'c404'"),
+    ({"concept": None}, "concept id"),
+    ({"concept": "c1", "k": 0}, "k must be a whole number"),
+    ({"concept": "c1", "k": "20"}, "k must be a whole number"),
+    ({"concept": "c1", "k": 10_000}, "k must be a whole number"),
+])
+def test_a_suggest_request_that_cannot_be_answered_says_why_in_the_banner(recorded, content, message):
+    acts, clusters = assisted_set()
+    w = NamingWidget(acts, category="bird", annotator="ana")
+    w.create_concept("head", clusters[0][:3])
+    version = w.state["version"]
+    (answer,) = custom(w, {"type": "suggest", "req": 3, **content})
+    assert answer["type"] == "suggestions" and answer["req"] == 3 and answer["ids"] == []
+    assert message in answer["error"] and answer["error"].startswith("No suggestions")
+    assert w.error == answer["error"] and w.state["version"] == version  # shown, nothing changed
+    # the same error again is shown again (the banner may have been dismissed)
+    w.comm.published.clear()
+    custom(w, {"type": "suggest", "req": 4, **content})
+    assert [d["state"].get("error") for d, _ in updates(w) if "error" in d["state"]] == ["", answer["error"]]
+    w.close()
+
+
+def test_suggest_errors_never_reach_the_comm(recorded):
+    w = NamingWidget(make_table(), category="Sneaker", annotator="ana")  # a DataFrame: no descriptors
+    cid = w.create_concept("heel", [a["id"] for a in w.activations][:3])
+    (answer,) = custom(w, {"type": "suggest", "req": 1, "concept": cid, "k": 20})
+    assert answer["ids"] == [] and "descriptors" in answer["error"] and w.error == answer["error"]
+    acts, clusters = assisted_set()
+    v = NamingWidget(acts, category="bird", annotator="ana")
+    empty = v.create_concept("nothing yet")
+    (answer,) = custom(v, {"type": "suggest", "req": 2, "concept": empty})
+    assert answer["ids"] == [] and "no members" in answer["error"]
+    w.close()
+    v.close()
+
+
+def test_accept_reject_propose_and_confirm_from_the_browser_are_one_operation_each(recorded, tmp_path):
+    acts, clusters = assisted_set()
+    w = NamingWidget(acts, category="bird", annotator="ana", autosave=tmp_path / "ana.json")
+    cid = w.create_concept("head", clusters[0][:3])
+    suggested = w.suggest(cid, k=6)
+    version = w.state["version"]
+    frontend_op(w, op="accept", concept_id=cid, ids=suggested[:4])
+    assert w.state["version"] == version + 1 and w.error == ""
+    assert {a: w.state["marks"][a] for a in suggested[:4]} == dict.fromkeys(suggested[:4], ["suggestion", False])
+    assert set(suggested[:4]) <= set(w.state["concepts"][0]["members"])
+    frontend_op(w, op="reject", concept_id=cid, ids=suggested[4:5])
+    assert w._naming.rejected(cid) == {suggested[4]} and suggested[4] not in w.suggest(cid, k=50)
+    frontend_op(w, op="undo")  # the reject
+    frontend_op(w, op="undo")  # the accept, all four at once
+    assert w.state["concepts"][0]["members"] == clusters[0][:3] and w.state["marks"] == {}
+    frontend_op(w, op="accept", concept_id="unlabeled", ids=suggested[:1])
+    assert "Only a person" in w.error  # refused like any operation
+    (notice,) = [m for m in custom(w, {"type": "op", "op": "propose"}) if m["type"] == "notice"]
+    proposed = [c for c in w.state["concepts"] if c["name"].startswith("proposed")]
+    assert proposed and notice["text"].startswith(f"Proposed {len(proposed)} concept")
+    members = [a for c in proposed for a in c["members"]]
+    assert all(w.state["marks"][a] == ["proposal", True] for a in members)
+    frontend_op(w, op="confirm", ids=proposed[0]["members"])
+    assert all(w.state["marks"][a] == ["proposal", False] for a in proposed[0]["members"])
+    (notice,) = [m for m in custom(w, {"type": "op", "op": "propose"}) if m["type"] == "notice"]
+    assert notice["text"].startswith("Nothing new to propose")
+    w.close()
+
+
+def test_propose_without_descriptors_is_refused_in_the_banner(recorded):
+    w = NamingWidget(make_table(), category="Sneaker", annotator="ana")
+    frontend_op(w, op="propose")
+    assert "descriptors" in w.error and w.state["concepts"] == []
+    w.close()

@@ -9,7 +9,8 @@ rules (exported to ``js/src/naming_rules.generated.js``). Field kinds:
 - ``place``: a concept id, ``"unlabeled"`` or ``"trash"``;
 - ``concept``: one concept id; ``concepts``: a list of at least two concept ids;
 - ``via``: who placed the activations, ``"person"`` (default), ``"suggestion"``, ``"proposal"``
-  or ``"transfer"`` (:data:`.rules.VIA`).
+  or ``"transfer"`` (:data:`.rules.VIA`);
+- ``size``: a whole number, the wanted size of a proposed group (at least the minimum concept size).
 """
 from __future__ import annotations
 
@@ -22,8 +23,12 @@ OPERATIONS: dict[str, dict[str, Any]] = {
              "doc": "move activations to a concept, unlabeled or trash"},
     "confirm": {"method": "confirm", "required": {"ids": "ids"}, "optional": {},
                 "doc": "a person confirms proposed members where they are"},
+    "accept": {"method": "accept", "required": {"concept_id": "concept", "ids": "ids"}, "optional": {},
+               "doc": "a person accepts suggestions: a move into the concept with via=\"suggestion\""},
     "reject": {"method": "reject", "required": {"concept_id": "concept", "ids": "ids"}, "optional": {},
                "doc": "suggestions a person turned down: never suggested to that concept again"},
+    "propose": {"method": "propose_concepts", "required": {}, "optional": {"size": "size"},
+                "doc": "group the unlabeled pool into proposed concepts (descriptors; one undo step)"},
     "rename": {"method": "rename", "required": {"concept_id": "concept", "name": "name"}, "optional": {},
                "doc": "give a concept another name"},
     "merge": {"method": "merge", "required": {"concept_ids": "concepts"}, "optional": {"name": "name"},

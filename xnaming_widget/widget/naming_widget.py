@@ -28,7 +28,7 @@ from .._activation_store import pack_blobs
 from ..assist.on_demand import descriptors_for_assist
 from ..assist.propose import propose_groups
 from ..assist.suggest import DescriptorSpace, group_prototypes, rank_rows
-from ..naming.rules import TRASH, UNLABELED, NamingError, NamingFileError, name_key
+from ..naming.rules import MIN_CONCEPT_SIZE, TRASH, UNLABELED, NamingError, NamingFileError, name_key
 from ..naming.state import NamingState, now_iso
 from .html_export import snapshot_html, summary_html, write_snapshot
 from .payload import HEAT, IMAGE, Payload, build_payload
@@ -51,6 +51,8 @@ _SUPERSEDED = ("A newer naming widget opened the same autosave file, so this one
 _BROWSER_WRITABLE = {"single_key_shortcuts", "error"}
 # The most thumbnails one request may ask for (the browser asks for about a screenful at a time).
 MAX_THUMBS_PER_REQUEST = 512
+# The most suggestions one request may ask for (the canvas's strip asks for 20).
+MAX_SUGGESTIONS_PER_REQUEST = 200
 
 
 class NamingWidget(anywidget.AnyWidget):
@@ -354,6 +356,9 @@ class NamingWidget(anywidget.AnyWidget):
         if isinstance(content, Mapping) and content.get("type") == "image_rows":
             self._send_image_rows(content)
             return
+        if isinstance(content, Mapping) and content.get("type") == "suggest":
+            self._send_suggestions(content)
+            return
         if isinstance(content, Mapping) and content.get("type") == "resync":
             if content.get("version") != self._version:
                 self._publish_state()  # a view missed a delta or predates some: the whole naming once
@@ -362,9 +367,47 @@ class NamingWidget(anywidget.AnyWidget):
             return
         try:
             method, args = call_arguments(content)
-            getattr(self, method)(*args)
+            result = getattr(self, method)(*args)
         except Exception as err:  # noqa: BLE001 - the comm must never see an exception
             self._reject(str(err) or type(err).__name__)
+            return
+        if content.get("op") == "propose":  # the canvas cannot tell "nothing proposed" from a lost message
+            n = len(result)
+            if n:
+                text = f"Proposed {n} concept{'s' if n != 1 else ''}: confirm, rename, merge or delete them."
+            else:
+                text = (f"Nothing new to propose: no x-feature has a group of at least {MIN_CONCEPT_SIZE} unlabeled "
+                        "activations whose name ('proposed x…') is still free.")
+            self.send({"type": "notice", "text": text})
+
+    def _send_suggestions(self, content: Mapping) -> None:
+        """Answer the canvas's ``suggest`` request with :meth:`suggest`'s ids, best first.
+
+        The answer repeats ``req`` and ``concept`` and names the naming's ``version`` it was
+        computed on. A request that cannot be answered (unknown concept, no descriptors, a
+        concept without members, a bad ``k``) gets ``ids: []`` and an ``error``, which is also
+        shown in the error banner; nothing is raised into the comm.
+        """
+        concept, k = content.get("concept"), content.get("k", 20)
+        reply = {"type": "suggestions", "req": content.get("req"), "concept": concept, "version": self._version}
+        try:
+            if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_SUGGESTIONS_PER_REQUEST:
+                raise ValueError(f"k must be a whole number from 1 to {MAX_SUGGESTIONS_PER_REQUEST}, not {k!r}.")
+            if not isinstance(concept, str):
+                raise NamingError(f"Suggestions are for a concept id (e.g. 'c1'), not {concept!r}.")
+            ids = self.suggest(concept, k=k)
+        except Exception as err:  # noqa: BLE001 - the comm must never see an exception
+            message = f"No suggestions: {err}" if str(err) else f"No suggestions ({type(err).__name__})."
+            self._show_error(message)
+            self.send({**reply, "ids": [], "error": message})
+            return
+        self.send({**reply, "ids": ids})
+
+    def _show_error(self, message: str) -> None:
+        """Show ``message`` in the banner, again even when it is the text already there."""
+        if self.error == message:
+            self.error = ""
+        self.error = message
 
     def _send_thumbnails(self, content: Mapping) -> None:
         """Answer the browser's request for thumbnails with one binary buffer of PNGs.
