@@ -22,7 +22,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = REPO / "notebooks"
 NOTEBOOKS = ["01_quickstart.ipynb", "02_your_own_model.ipynb", "03_compare_annotators.ipynb",
-             "04_explanation_metrics.ipynb"]
+             "04_explanation_metrics.ipynb", "05_assisted_naming.ipynb"]
 CELL_TIMEOUT_S = 600
 
 # Smaller than the defaults, still meaningful: enough images per class for the CNN to learn,
@@ -35,9 +35,11 @@ REDUCED = {
                                         CATEGORIES=["Cardinal", "Mallard"], N_PEOPLE=3),
     "04_explanation_metrics.ipynb": dict(SEEDS=2, TRAIN_PER_CLASS=30, TEST_PER_CLASS=8, IMAGE_SIZE=32,
                                          CNN_EPOCHS=3, XNN_EPOCHS=4, MAPS_PER_CLASS=3),
+    "05_assisted_naming.ipynb": dict(TRAIN_PER_CLASS=40, TEST_PER_CLASS=30, XNN_EPOCHS=10,
+                                     CATEGORIES=["Cardinal", "Mallard"]),
 }
 MIN_FIGURES = {"01_quickstart.ipynb": 3, "02_your_own_model.ipynb": 2, "03_compare_annotators.ipynb": 6,
-               "04_explanation_metrics.ipynb": 1}
+               "04_explanation_metrics.ipynb": 1, "05_assisted_naming.ipynb": 2}
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -324,6 +326,30 @@ def test_explanation_metrics(executed):
     for row in ROWS:
         assert f"{row} (higher is better)" in printed or f"{row} (lower is better)" in printed
     assert printed.count("SRAE (paper) vs NN:") == len(ROWS)
+
+
+@pytest.mark.slow
+def test_assisted_naming(executed):
+    from xnaming_widget.analysis.assisted import COVER, MIN_PART
+
+    notebook, _, _ = executed("05_assisted_naming.ipynb")
+    summary = _common_checks("05_assisted_naming.ipynb", notebook)
+    categories = REDUCED["05_assisted_naming.ipynb"]["CATEGORIES"]
+    assert sorted(summary["truth_counts"]) == sorted(categories)
+    comparison = summary["comparison"]
+    assert list(comparison) == ["by hand", "suggest", "propose + suggest", "transfer"]
+    n = sum(sum(counts.values()) for counts in summary["truth_counts"].values())
+    # by hand: per category, a concept and ceil(0.9 n) moves for every part of >= 3 activations
+    by_hand = sum(1 + math.ceil(COVER * k - 1e-9) for counts in summary["truth_counts"].values()
+                  for k in counts.values() if k >= MIN_PART)
+    assert comparison["by hand"] == {"actions": by_hand, "activations": n, "per_activation": by_hand / n,
+                                     "reached": True, "suggestions_right": None}
+    for strategy in ("suggest", "propose + suggest", "transfer"):
+        row = comparison[strategy]
+        assert row["reached"] and row["activations"] == n and 0 <= row["suggestions_right"] <= 1
+        assert row["per_activation"] < comparison["by hand"]["per_activation"], strategy
+    assert 0 <= summary["first_round_right"] <= 20 and summary["proposals"] >= 1
+    assert summary["transfer"]["members"] > 0 and 0 <= summary["transfer"]["share_right"] <= 1
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

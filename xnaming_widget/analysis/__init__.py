@@ -6,7 +6,8 @@
 - purity: CX and XC purity;
 - dfamily / agreement: Jaccard, exact D-family agreement, tables over annotator pairs,
   matched names and their linguistic compatibility;
-- simulate: simulated annotators and ground truth from heatmap peaks.
+- simulate: simulated annotators and ground truth from heatmap peaks;
+- assisted: simulated people naming by hand or with the widget's help, counting actions.
 """
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from .dfamily import Matching, dfamily_matching
 from .agreement import (DFamilyResult, dfamily_agreement, format_pairwise_table, intersection_matrix, jaccard,
                         linguistic_compatibility, matched_names, pairwise_scores, pairwise_table)
 from .simulate import naming_docs, parts_under_peak, simulate_annotators
+from .assisted import compare_assistance
 
 __all__ = [
-    "ANY_ANNOTATOR", "DFamilyResult", "MIN_SIZE", "Matching", "NamingError", "Namings", "Purity", "coverage",
+    "ANY_ANNOTATOR", "DFamilyResult", "compare_assistance", "MIN_SIZE", "Matching", "NamingError", "Namings", "Purity", "coverage",
     "dfamily_agreement", "dfamily_matching", "explanation_summary", "format_pairwise_table",
     "global_explanation", "intersection_matrix", "jaccard", "linguistic_compatibility", "local_explanations",
     "matched_names", "named_by_n", "named_concepts", "naming_docs", "pairwise_scores", "pairwise_table",
