@@ -7,7 +7,7 @@
 import { h } from "./dom.js";
 import { applyChange, withFields } from "./naming.js";
 import {
-  UNLABELED, TRASH, MIN_CONCEPT_SIZE, emptyState, deriveRows, locate, progressText, applyOp,
+  UNLABELED, TRASH, MIN_CONCEPT_SIZE, emptyState, deriveRows, placesOf, progressText, applyOp,
   arrangePool, SORTS, xfeaturesOf, targetLabel,
 } from "./state.js";
 import { emptySelection, clickSelect, selectAll, pruneSelection, selectedInOrder } from "./selection.js";
@@ -17,6 +17,8 @@ import { HEAT, ThumbCache, ThumbLoader, asBytes, bindThumb } from "./thumbs.js";
 import { VirtualGrid, measureGrid } from "./vgrid.js";
 import { buildPreview } from "./preview.js";
 import { buildCompare, compareImageIds, MAX_COMPARE } from "./compare.js";
+import { predict, confirmedPrefix } from "./confirm.js";
+import { positionOverlay } from "./placement.js";
 
 const HOVER_DELAY_MS = 450;
 const DRAFT = "__draft__"; // key of a concept being named before it is sent to Python
@@ -103,6 +105,7 @@ export class Canvas {
   receiveState() {
     const state = this.model.get("base_state") || emptyState();
     this.pendingCount = 0;
+    this.predicted = []; // changes shown before Python confirmed them, oldest first (confirm.js)
     this.confirmed = state;
     this.base = state;
     this.root.dataset.version = String(state.version ?? 0); // which Python state is on screen
@@ -120,16 +123,32 @@ export class Canvas {
       this.model.send({ type: "resync" });
       return;
     }
-    let next = confirmed;
-    try {
-      for (const [change, reverse] of msg.changes) next = applyChange(next, change, reverse, this.order);
-    } catch (err) {
-      this.model.send({ type: "resync" });
-      return;
+    const fields = { version: msg.version, can_undo: msg.can_undo, can_redo: msg.can_redo, saved_at: msg.saved_at };
+    const n = confirmedPrefix(this.predicted, msg.changes);
+    if (n === this.predicted.length) {
+      // exactly what is on screen: keep it (no naming-sized work)
+      this.confirmed = withFields(this.base, fields);
+      this.base = this.confirmed;
+      this.predicted = [];
+    } else {
+      let next = confirmed;
+      try {
+        for (const [change, reverse] of msg.changes) next = applyChange(next, change, reverse, this.order);
+      } catch (err) {
+        this.model.send({ type: "resync" });
+        return;
+      }
+      this.confirmed = withFields(next, fields);
+      if (n > 0) {
+        // the first predictions are confirmed; the later ones stay on screen until theirs come
+        this.predicted = this.predicted.slice(n);
+        this.base = withFields(this.base, { can_undo: msg.can_undo, can_redo: msg.can_redo, saved_at: msg.saved_at });
+      } else {
+        this.predicted = [];
+        this.base = this.confirmed;
+      }
     }
-    this.confirmed = withFields(next, { version: msg.version, can_undo: msg.can_undo, can_redo: msg.can_redo, saved_at: msg.saved_at });
-    this.pendingCount = 0;
-    this.base = this.confirmed;
+    if (!this.predicted.length) this.pendingCount = 0;
     this.root.dataset.version = String(msg.version);
     this.refreshView();
   }
@@ -145,7 +164,8 @@ export class Canvas {
   /** Send an operation to Python and show its expected result at once. */
   sendOp(msg, announce) {
     this.model.send(msg);
-    const next = applyOp(this.base, msg, `pending-${++this.pendingCount}`, this.order);
+    const { state: next, change } = predict(this.base, msg, `pending-${++this.pendingCount}`, this.order);
+    if (change) this.predicted.push(change);
     if (next !== this.base) {
       this.base = next;
       this.refreshView();
@@ -294,6 +314,7 @@ export class Canvas {
     const raf = this.win.requestAnimationFrame ? this.win.requestAnimationFrame.bind(this.win) : (fn) => setTimeout(fn, 16);
     this.frame = raf(() => {
       this.frame = null;
+      if (this.destroyed) return;
       const grids = [...this.rowEls.values()].map((parts) => parts.vgrid);
       const measured = grids.map((g) => g.measure(g.grid)); // read everything, then write
       grids.forEach((g, i) => g.update(false, measured[i]));
@@ -359,6 +380,7 @@ export class Canvas {
   render() {
     // moving a focused thumbnail between rows blurs it; keep keyboard focus in the canvas
     const hadFocus = this.root.contains(this.doc.activeElement);
+    this.unfocusMovingThumb();
     const rows = deriveRows(this.view);
     const keep = new Set(rows.map((r) => r.key));
     for (const [key, parts] of this.rowEls) {
@@ -370,6 +392,7 @@ export class Canvas {
       }
     }
     let previous = null;
+    const changed = [];
     for (const row of rows) {
       const parts = this.rowEls.get(row.key) || this.makeRow(row);
       const ids = row.key === UNLABELED ? arrangePool(row.ids, this.byId, this.poolOpts) : row.ids;
@@ -382,7 +405,15 @@ export class Canvas {
         if (previous.nextSibling !== this.newZone) this.rowsBox.insertBefore(this.newZone, previous.nextSibling);
         previous = this.newZone;
       }
-      parts.vgrid.setIds(ids);
+      if (!parts.vgrid.sameIds(ids)) changed.push([parts.vgrid, ids]);
+    }
+    if (changed.length) {
+      // No layout forced here: each grid lays its new ids out in the window it last measured,
+      // and the next frame measures all of them once before painting (a grid whose height
+      // changed moves the rows below it).
+      const measured = changed.map(([vgrid]) => (vgrid.lastMeasure === undefined ? vgrid.measure(vgrid.grid) : vgrid.lastMeasure));
+      changed.forEach(([vgrid, ids], i) => vgrid.setIds(ids, measured[i]));
+      this.schedule();
     }
     if (this.sel.ids.size) {
       const shown = new Set();
@@ -400,6 +431,18 @@ export class Canvas {
     this.fillMoveMenu();
     const active = this.doc.activeElement;
     if (hadFocus && (!this.root.contains(active) || active.disabled)) this.root.focus({ preventScroll: true });
+  }
+
+  /**
+   * A focused thumbnail whose activation now belongs to another row is about to leave the DOM:
+   * give the focus to the canvas before anything is changed, while the page's styles are
+   * clean (focusing after the changes would make the browser recompute them on the spot).
+   */
+  unfocusMovingThumb() {
+    const thumb = this.thumbOf(this.doc.activeElement);
+    if (thumb && this.root.contains(thumb) && placesOf(this.view).get(thumb.dataset.id) !== this.rowKeyOf(thumb)) {
+      this.root.focus({ preventScroll: true });
+    }
   }
 
   /** The compact list of drop targets above the rows: concepts, Unlabeled, Trash, New concept. */
@@ -601,7 +644,7 @@ export class Canvas {
 
   /** Focus a thumbnail (scrolling its row so it is rendered and in view) and remember its row. */
   focusThumb(id) {
-    const key = locate(this.view).get(id);
+    const key = placesOf(this.view).get(id);
     const parts = key ? this.rowEls.get(key) : null;
     if (!parts) return;
     const index = parts.vgrid.ids.indexOf(id);
@@ -666,7 +709,7 @@ export class Canvas {
       this.announce("Nothing selected");
       return;
     }
-    const msg = dropOp(ids, target, locate(this.view));
+    const msg = dropOp(ids, target, placesOf(this.view));
     this.sel = emptySelection();
     if (!msg) {
       this.render();
@@ -838,12 +881,12 @@ export class Canvas {
 
   onDrop(e) {
     const zone = this.dropZoneOf(e.target);
-    this.clearDropHighlight();
-    if (!zone) return;
-    const ids = readPayload(e.dataTransfer);
-    if (!ids) return;
-    e.preventDefault();
-    this.drop(ids, zone.dataset.row);
+    const ids = zone ? readPayload(e.dataTransfer) : null;
+    if (ids) {
+      e.preventDefault();
+      this.drop(ids, zone.dataset.row);
+    }
+    this.clearDropHighlight(); // after the drop: its render starts from clean styles (unfocusMovingThumb)
   }
 
   /** Drop `ids` on row `key` (or NEW_CONCEPT): the same path drag-and-drop takes. */
@@ -854,7 +897,7 @@ export class Canvas {
       return;
     }
     if (key === DRAFT) return;
-    const msg = dropOp(ids, key, locate(this.base));
+    const msg = dropOp(ids, key, placesOf(this.base));
     this.sel = emptySelection();
     if (!msg) {
       this.paintSelection();
@@ -926,7 +969,7 @@ export class Canvas {
         let key = this.focusRow;
         if (!this.view.concepts.some((c) => String(c.id) === key)) {
           const first = this.selection()[0];
-          key = first ? locate(this.view).get(first) : null;
+          key = first ? placesOf(this.view).get(first) : null;
         }
         if (key) this.startRename(key);
         break;
@@ -970,7 +1013,7 @@ export class Canvas {
     }
   }
 
-  showPanel(kind, built, byHover = false) {
+  showPanel(kind, built, byHover = false, anchor = null) {
     const active = this.doc.activeElement;
     const returnTo = this.panel ? this.panel.returnTo : (active && this.root.contains(active) ? active : this.root);
     if (this.panel) {
@@ -986,6 +1029,16 @@ export class Canvas {
     this.overlay.appendChild(built.node);
     built.node.classList.toggle("xn-by-hover", byHover); // a hover preview never blocks clicks
     this.panel = { kind, close: built.close, byHover, node: built.node, returnTo };
+    this.placePanel(anchor);
+  }
+
+  /** Put the open panel below the canvas's top (toolbar, drop targets), beside `anchor` if given. */
+  placePanel(anchor = null) {
+    const top = this.root.querySelector(".xn-top");
+    positionOverlay(this.overlay, {
+      avoid: top ? top.getBoundingClientRect() : null,
+      anchor: anchor && anchor.isConnected ? anchor.getBoundingClientRect() : null,
+    });
   }
 
   /** Fill `img` with a thumbnail fetched on demand; returns the release function. */
@@ -998,14 +1051,15 @@ export class Canvas {
     if (!thumb || this.root.classList.contains("xn-dragging")) return;
     clearTimeout(this.hoverTimer);
     this.hoverTimer = setTimeout(() => {
-      if (thumb.isConnected && (!this.panel || this.panel.byHover)) this.openPreview(thumb.dataset.id, true);
+      if (thumb.isConnected && (!this.panel || this.panel.byHover)) this.openPreview(thumb.dataset.id, true, thumb);
     }, HOVER_DELAY_MS);
   }
 
-  openPreview(id, byHover) {
+  /** The preview of activation `id`, beside its thumbnail `anchor` (or the rendered one) if any. */
+  openPreview(id, byHover, anchor = this.cellOf(id)) {
     const act = this.byId.get(id);
     if (!act) return;
-    this.showPanel("preview", buildPreview(this.doc, act, (...args) => this.bind(...args)), byHover);
+    this.showPanel("preview", buildPreview(this.doc, act, (...args) => this.bind(...args)), byHover, anchor);
   }
 
   openCompare() {
@@ -1073,6 +1127,7 @@ export class Canvas {
   }
 
   destroy() {
+    this.destroyed = true;
     for (const [event, fn] of this.handlers) this.model.off(event, fn);
     this.win.removeEventListener("keydown", this.keyGuard, true);
     this.doc.removeEventListener("scroll", this.onScroll, { capture: true });

@@ -23,6 +23,7 @@ made (``proposed`` until a person confirms it; definitions §5).
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -83,8 +84,13 @@ class NamingState:
         groups: dict[str, list[str]] = {cid: [] for cid in self._order}
         groups[UNLABELED] = []
         groups[TRASH] = []
-        for aid in self._ids:
-            groups[self._place[aid]].append(aid)
+        places = list(map(self._place.__getitem__, self._ids))
+        if places and places.count(places[0]) == len(places):  # one place holds them all (a fresh naming)
+            groups[places[0]] = list(self._ids)
+            return groups
+        append = {place: members.append for place, members in groups.items()}
+        for aid, place in zip(self._ids, places):
+            append[place](aid)
         return groups
 
     @property
@@ -136,6 +142,13 @@ class NamingState:
     def version(self) -> int:
         """Counts the changes so far; grows by one with every operation, undo or redo."""
         return len(self._log)
+
+    def sizes(self) -> list[tuple[str, str, int]]:
+        """``(place, name, number of members)`` of every concept in display order, then unlabeled
+        and trash (their names are the place names): a summary without listing the members."""
+        counts = Counter(self._place.values())
+        return [(c, self._names[c], counts.get(c, 0)) for c in self._order] + \
+            [(p, p, counts.get(p, 0)) for p in (UNLABELED, TRASH)]
 
     def snapshot(self) -> dict:
         """The naming as plain data: ``concepts``, ``unlabeled``, ``trash`` lists and the ``marks``
