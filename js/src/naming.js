@@ -114,10 +114,58 @@ export function withFields(state, fields) {
   return next;
 }
 
+const FEW = 32; // a change of at most list length / FEW ids edits a list by binary search
+
+/** Where `id` is (or would go) in `list`, a list in display order: binary search by `order`. */
+function positionIn(list, id, order) {
+  const target = order.get(id);
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (order.get(list[mid]) < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** `list` (in display order) without the ids in the Set `gone`; a few are found by binary search. */
+function withoutIds(list, gone, order) {
+  if (gone.size * FEW <= list.length) {
+    const at = [];
+    for (const id of gone) {
+      const p = positionIn(list, id, order);
+      if (list[p] !== id) return list.filter((x) => !gone.has(x)); // not in display order: the plain way
+      at.push(p);
+    }
+    at.sort((a, b) => a - b);
+    const parts = [];
+    let from = 0;
+    for (const p of at) {
+      parts.push(list.slice(from, p));
+      from = p + 1;
+    }
+    parts.push(list.slice(from));
+    return [].concat(...parts); // block copies, not one push per id
+  }
+  return list.filter((id) => !gone.has(id));
+}
+
 /** `kept` (in display order) with `added` merged in, in display order: linear, no full sort. */
 function mergeInOrder(kept, added, order) {
   if (!added.length) return kept;
   const incoming = sortedByOrder(added, order);
+  if (incoming.length * FEW <= kept.length) {
+    const parts = [];
+    let from = 0;
+    for (const id of incoming) {
+      const p = positionIn(kept, id, order);
+      parts.push(kept.slice(from, p), [id]);
+      from = p;
+    }
+    parts.push(kept.slice(from));
+    return [].concat(...parts);
+  }
   const out = new Array(kept.length + incoming.length);
   let i = 0;
   let j = 0;
@@ -324,7 +372,7 @@ export function applyChange(state, change, reverse, order) {
   }
   for (const key of new Set([...leaving.keys(), ...arriving.keys()])) {
     const gone = leaving.get(key);
-    const kept = gone ? lists.get(key).filter((id) => !gone.has(id)) : lists.get(key);
+    const kept = gone ? withoutIds(lists.get(key), gone, order) : lists.get(key);
     lists.set(key, mergeInOrder(kept, (arriving.get(key) || []).filter((id) => where.get(id) === key), order));
   }
   let next = concepts.map((c) => ({ ...c, members: lists.get(c.id) }));

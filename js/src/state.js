@@ -16,21 +16,22 @@ export function emptyState() {
 /**
  * Rows in display order: the unlabeled pool, one row per concept, the trash.
  * Each row is `{key, kind, name, ids, small}`; `small` marks concepts under MIN_CONCEPT_SIZE.
+ * `ids` are the state's own lists (states are never changed): read them, do not change them.
  */
 export function deriveRows(state) {
   const s = state || emptyState();
-  const rows = [{ key: UNLABELED, kind: "pool", name: "Unlabeled", ids: s.unlabeled.slice(), small: false }];
+  const rows = [{ key: UNLABELED, kind: "pool", name: "Unlabeled", ids: s.unlabeled, small: false }];
   s.concepts.forEach((c, index) => {
     rows.push({
       key: String(c.id),
       kind: "concept",
       index,
       name: c.name,
-      ids: c.members.slice(),
+      ids: c.members,
       small: c.members.length < MIN_CONCEPT_SIZE,
     });
   });
-  rows.push({ key: TRASH, kind: "trash", name: "Trash", ids: s.trash.slice(), small: false });
+  rows.push({ key: TRASH, kind: "trash", name: "Trash", ids: s.trash, small: false });
   return rows;
 }
 

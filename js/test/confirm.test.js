@@ -55,3 +55,23 @@ test("places stay right over long chains of changes (overlays flattened on the w
   applyChange(old, { moves: [[[old.unlabeled[0] || old.trash[0] || old.concepts[0].members[0]], placesOf(old).get(old.unlabeled[0] || old.trash[0] || old.concepts[0].members[0]), "trash"]], concepts: [] }, false, order);
   for (const [aid, place] of before) assert.equal(placesOf(old).get(aid), place);
 });
+
+test("long lists are edited by binary search and stay exactly the display-ordered members", () => {
+  const many = Array.from({ length: 400 }, (_, i) => `b${String(i).padStart(3, "0")}`);
+  const ord = orderOf(many);
+  let s = { version: 0, concepts: [{ id: "c1", name: "a", members: [] }, { id: "c2", name: "b", members: [] }], unlabeled: many.slice(), trash: [], marks: {} };
+  let seed = 5;
+  const r = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const places = ["unlabeled", "trash", "c1", "c2"];
+  for (let step = 0; step < 300; step += 1) {
+    const k = r() < 0.8 ? 1 + Math.floor(r() * 4) : 1 + Math.floor(r() * 60); // mostly a few, sometimes many
+    const chosen = [...new Set(Array.from({ length: k }, () => many[Math.floor(r() * many.length)]))];
+    const target = places[Math.floor(r() * places.length)];
+    s = predict(s, { op: "move", ids: chosen, target }, "p", ord).state;
+    const where = placesOf(s);
+    const expect = (place) => many.filter((id) => where.get(id) === place);
+    assert.deepEqual(s.unlabeled, expect("unlabeled"), `step ${step}`);
+    assert.deepEqual(s.trash, expect("trash"), `step ${step}`);
+    for (const c of s.concepts) assert.deepEqual(c.members, expect(c.id), `step ${step} ${c.id}`);
+  }
+});
