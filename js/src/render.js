@@ -452,6 +452,12 @@ export class Canvas {
     const signature = JSON.stringify(items);
     if (signature === this.targetsSignature) return;
     this.targetsSignature = signature;
+    const label = ([, name, n]) => (n === null ? name : `${name} (${n})`);
+    const chips = this.targets.children;
+    if (chips.length === items.length && items.every(([key], i) => chips[i].dataset.target === key)) {
+      items.forEach((item, i) => { if (chips[i].textContent !== label(item)) chips[i].textContent = label(item); });
+      return; // the same targets, new counts: only their text changes
+    }
     const d = this.doc;
     this.targets.replaceChildren(...items.map(([key, name, n]) => h(d, "button", {
       className: `xn-target${key === NEW_CONCEPT ? " xn-target-new" : ""}${key === TRASH ? " xn-target-trash" : ""}`,
@@ -589,7 +595,11 @@ export class Canvas {
     const opts = [["", `Move ${this.sel.ids.size} selected to…`], [UNLABELED, "Unlabeled"]];
     this.view.concepts.forEach((c, i) => opts.push([String(c.id), `${i < 9 ? `${i + 1}: ` : ""}${c.name}`]));
     opts.push([TRASH, "Trash"], [NEW_CONCEPT, "New concept"]);
-    this.moveMenu.replaceChildren(...opts.map(([value, text]) => h(d, "option", { text, attrs: { value } })));
+    const signature = JSON.stringify(opts);
+    if (signature !== this.moveMenuSignature) { // rebuilt only when its options change
+      this.moveMenuSignature = signature;
+      this.moveMenu.replaceChildren(...opts.map(([value, text]) => h(d, "option", { text, attrs: { value } })));
+    }
     this.moveMenu.value = "";
     this.moveMenu.disabled = this.sel.ids.size === 0;
   }
@@ -840,6 +850,9 @@ export class Canvas {
     if (e.dataTransfer.setDragImage) e.dataTransfer.setDragImage(badge, -8, -8);
     setTimeout(() => badge.remove(), 0);
     this.root.classList.add("xn-dragging");
+    // the pressed thumbnail took the focus; it will leave its row at the drop: give the focus to
+    // the canvas now, so that the drop does not wait for a change of focus
+    if (this.doc.activeElement === thumb) this.root.focus({ preventScroll: true });
   }
 
   onDragOver(e) {
