@@ -30,20 +30,26 @@ __all__ = ["SCHEMA", "SCHEMA_VERSION", "COLUMNS", "canonical_table", "table_to_c
            "VERIFIED", "unchanged_since_verified", "record_verified"]
 
 
-def canonical_table(table: pd.DataFrame) -> pd.DataFrame:
+def canonical_table(table: pd.DataFrame, *, from_csv: bool = False, ids_checked: bool = False) -> pd.DataFrame:
     """The table with definitions §5's columns in order, fixed dtypes and index 0..R-1.
 
     Strings are pandas ``str`` columns with NaN for a missing ``label``; ``xfeature`` int64;
     ``value``/``weight``/``contribution`` float64; ``significant`` bool. Applying this both when
     building and when loading is what makes a save/load round trip exact.
+
+    ``from_csv``: a table :func:`table_from_csv` just parsed (not copied; only ``label`` can be
+    missing there). ``ids_checked``: its activation ids are known to be unique (a file unchanged
+    since it was checked), so the check is skipped.
     """
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"activation table lacks the columns {missing}; definitions §5 needs {COLUMNS}")
-    table = table.loc[:, COLUMNS].reset_index(drop=True).copy()
+    table = table.loc[:, COLUMNS].reset_index(drop=True)
+    if not from_csv:
+        table = table.copy()
     for column in _STRING_COLUMNS:
         values = table[column]
-        if column != "label" and values.isna().any():
+        if column != "label" and not from_csv and values.isna().any():
             raise ValueError(f"activation table column {column!r} has missing values; only "
                              "'label' may be missing")
         if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
@@ -54,7 +60,7 @@ def canonical_table(table: pd.DataFrame) -> pd.DataFrame:
     for column in _FLOAT_COLUMNS:
         table[column] = table[column].astype(np.float64)
     table["significant"] = table["significant"].astype(bool)
-    if table["activation_id"].duplicated().any():
+    if not ids_checked and table["activation_id"].duplicated().any():
         duplicates = table.loc[table["activation_id"].duplicated(), "activation_id"].head(3).tolist()
         raise ValueError(f"activation ids must be unique; repeated: {duplicates}")
     return table
@@ -65,16 +71,17 @@ def table_to_csv(table: pd.DataFrame) -> str:
     return table.to_csv(index=False, lineterminator="\n")
 
 
-def table_from_csv(text: str | Path) -> pd.DataFrame:
+def table_from_csv(text: str | Path, *, ids_checked: bool = False) -> pd.DataFrame:
     """Read :func:`table_to_csv` text (or the file at a ``Path``) back; only empty cells count as
-    missing (never "NA")."""
+    missing (never "NA"). ``ids_checked``: see :func:`canonical_table`."""
     dtypes = {c: "str" for c in _STRING_COLUMNS}
     dtypes.update({"xfeature": "int64", **{c: "float64" for c in _FLOAT_COLUMNS}})
     source = text if isinstance(text, Path) else io.StringIO(text)
     table = pd.read_csv(source, dtype=dtypes, encoding="utf-8", keep_default_na=False, na_values={"label": [""]})
-    table["significant"] = table["significant"].map({"True": True, "False": False, True: True,
-                                                     False: False}).astype(bool)
-    return canonical_table(table)
+    if table["significant"].dtype != bool:  # pandas may have read True/False as text
+        table["significant"] = table["significant"].map({"True": True, "False": False, True: True,
+                                                         False: False}).astype(bool)
+    return canonical_table(table, from_csv=True, ids_checked=ids_checked)
 
 
 class PackedBlobs(Sequence):

@@ -47,6 +47,8 @@ class ActivationSet:
     are aligned with ``heatmaps`` and ``image_ids``. ``meta`` is JSON-able provenance.
     """
 
+    ids_unique = True  # the table's activation ids were checked unique when the set was made
+
     def __init__(self, table: pd.DataFrame, image_ids: Sequence[str], images: Any,
                  heatmap_rows: Any, heatmaps: Any, thumbnails: Sequence[bytes],
                  image_thumbnails: Sequence[bytes], *, categories: Sequence[str] | None = None,
@@ -66,8 +68,8 @@ class ActivationSet:
         # (S, d) float16 aligned with heatmaps, or None (sets built without, or saved before them)
         self.descriptors = None if descriptors is None else np.ascontiguousarray(descriptors, dtype=np.float16)
         self.image_thumbnails = store.PackedBlobs.of(image_thumbnails)
-        known = self.table["category"].unique().tolist()  # in order of appearance
-        self.categories = list(categories) if categories is not None else known
+        self._table_categories = self.table["category"].unique().tolist()  # in order of appearance
+        self.categories = list(categories) if categories is not None else list(self._table_categories)
         self.meta = dict(meta or {})
         self._check()
         self._rows_by_id: dict[str, int] | None = None  # built when first asked
@@ -118,7 +120,7 @@ class ActivationSet:
                              f"{self.images.shape[1:3]}; got {self.heatmaps.shape}")
         if len(self.thumbnails) != n_maps or len(self.image_thumbnails) != len(self.image_ids):
             raise ValueError("there must be one thumbnail per heatmap and one per image")
-        extra = set(self.table["category"].unique().tolist()) - set(self.categories)
+        extra = set(self._table_categories) - set(self.categories)
         if extra:
             raise ValueError(f"table categories {sorted(extra)} are missing from categories")
 
@@ -286,7 +288,7 @@ class ActivationSet:
         table_csv = None if trusted else store.read_checked(
             directory / "table.csv", lambda p: p.read_text(encoding="utf-8"))
         table = store.read_checked(directory / "table.csv", lambda p: store.table_from_csv(
-            p if table_csv is None else table_csv))
+            p if table_csv is None else table_csv, ids_checked=trusted))
         if "n_activations" in manifest and len(table) != manifest["n_activations"]:
             raise store.ActivationFileError(
                 f"{directory / 'table.csv'} has {len(table)} rows where the manifest says "
