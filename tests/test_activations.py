@@ -2,6 +2,9 @@
 the save/load round trip, the fingerprint, resuming an interrupted build, and bad input."""
 from __future__ import annotations
 
+import os
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from xnaming_widget._activation_store import ActivationFileError, PackedBlobs, pack_blobs
 from xnaming_widget.activations import ActivationSet, _targets_per_image, build_activations
 from xnaming_widget.data import ImageArrayDataset
 from xnaming_widget.heatmaps import XFeatureModel, attribute
@@ -519,3 +523,106 @@ def test_descriptors_added_afterwards_equal_the_built_ones_and_keep_the_fingerpr
     concept = w.create_concept("c", ids[:2])
     assert set(w.suggest(concept, k=3)) <= set(ids[2:])
     assert on_demand.descriptors_for_assist(bag) is bag.computed_descriptors
+
+# ------------------------------------------------------------------ loading without re-reading everything
+
+def _count_hashes(monkeypatch):
+    """Count full content hashes (ActivationSet.load's expensive check)."""
+    from xnaming_widget import _activation_store as store
+
+    calls = []
+    real = store.content_fingerprint
+    monkeypatch.setattr(store, "content_fingerprint", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    return calls
+
+
+def test_load_maps_the_arrays_and_hashes_only_files_changed_since_their_last_check(built, tmp_path, monkeypatch):
+    folder = built.save(tmp_path / "set")
+    hashes = _count_hashes(monkeypatch)
+    loaded = ActivationSet.load(folder)
+    assert hashes == [] and loaded.fingerprint == built.fingerprint and loaded == built
+    assert isinstance(loaded.heatmaps.base, np.memmap) or isinstance(loaded.heatmaps, np.memmap)
+    assert not loaded.images.flags.writeable  # read-only views of the files
+    assert loaded.thumbnail(built.table["activation_id"][built.heatmap_rows >= 0].iloc[0]).startswith(b"\x89PNG")
+    # the same bytes written again: the file changed as far as anyone can tell, so it is hashed once
+    (folder / "heatmaps.npy").write_bytes((folder / "heatmaps.npy").read_bytes())
+    assert ActivationSet.load(folder) == built and len(hashes) == 1
+    assert ActivationSet.load(folder) == built and len(hashes) == 1  # and recorded as checked
+    # a copied folder (modification times kept, as cp -p and rsync -a do) is hashed once too
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    assert ActivationSet.load(copy) == built and len(hashes) == 2
+    assert ActivationSet.load(copy) == built and len(hashes) == 2
+    assert ActivationSet.load(copy, verify=True) == built and len(hashes) == 3  # asked: always hashed
+
+
+def test_an_edit_that_keeps_size_and_modification_time_is_still_caught(built, tmp_path):
+    """Only a file whose size, mtime, ctime and inode are all unchanged is trusted; ctime cannot be
+    set back, so restoring the mtime after an edit does not hide it."""
+    folder = built.save(tmp_path / "set")
+    path = folder / "heatmaps.npy"
+    before = path.stat()
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01  # the last heatmap's last value
+    with open(path, "r+b") as handle:  # in place: same inode, same size
+        handle.write(data)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    with pytest.raises(ValueError, match="fingerprint"):
+        ActivationSet.load(folder)
+    # verify=False trusts the manifest (documented: for read-only copies); verify() still finds it
+    trusted = ActivationSet.load(folder, verify=False)
+    assert trusted.fingerprint == built.fingerprint
+    with pytest.raises(ValueError, match="no longer matches"):
+        trusted.verify()
+
+
+def test_a_loaded_set_can_be_verified_later(built, tmp_path):
+    folder = built.save(tmp_path / "set")
+    loaded = ActivationSet.load(folder)
+    loaded.verify()  # unchanged: nothing to say
+    offsets = np.load(folder / "thumbnails_offsets.npy")
+    with open(folder / "thumbnails.npy", "r+b") as handle:  # the disk changes under the mapped file
+        handle.seek(-1 - (int(offsets[-1]) - int(offsets[-2])) // 2, os.SEEK_END)
+        handle.write(b"\x00")
+    with pytest.raises(ValueError, match="no longer matches"):
+        loaded.verify()
+
+
+@pytest.mark.parametrize("name", ["images.npy", "thumbnails.npy"])
+def test_bytes_appended_to_an_array_file_are_named(built, tmp_path, name):
+    folder = built.save(tmp_path / "set")
+    with open(folder / name, "ab") as handle:
+        handle.write(b"\x00" * 16)
+    with pytest.raises(ActivationFileError, match=name.replace(".", r"\.")):
+        ActivationSet.load(folder)
+
+
+def test_offsets_that_do_not_fit_their_data_are_named(built, tmp_path):
+    folder = built.save(tmp_path / "set")
+    offsets = np.load(folder / "image_thumbnails_offsets.npy")
+    offsets[-1] -= 1
+    np.save(folder / "image_thumbnails_offsets.npy", offsets)
+    with pytest.raises(ActivationFileError, match=r"image_thumbnails_offsets\.npy"):
+        ActivationSet.load(folder)
+
+
+def test_a_set_changed_in_place_is_not_saved_under_its_old_fingerprint(built, tmp_path):
+    changed = ActivationSet(built.table, built.image_ids, built.images.copy(), built.heatmap_rows,
+                            built.heatmaps.copy(), built.thumbnails, built.image_thumbnails)
+    changed.heatmaps[0, 0, 0] += np.float16(1.0)
+    with pytest.raises(ValueError, match="no longer matches"):
+        changed.save(tmp_path / "set")
+    assert not (tmp_path / "set" / "manifest.json").exists()
+
+
+def test_packed_thumbnails_behave_like_a_list_of_bytes():
+    blobs = [b"a", b"", b"xyz", b"\x00\x01"]
+    packed = PackedBlobs.of(blobs)
+    assert len(packed) == 4 and list(packed) == blobs and packed == blobs and blobs == packed
+    assert packed[-1] == b"\x00\x01" and packed[1:3] == [b"", b"xyz"] and packed.take([2, 0]) == [b"xyz", b"a"]
+    assert packed != [b"a"] and PackedBlobs.of(packed) is packed and packed == PackedBlobs.of(list(blobs))
+    with pytest.raises(IndexError):
+        packed[4]
+    data, offsets = pack_blobs(packed.take([3, 2]))
+    assert data.tobytes() == b"\x00\x01xyz" and offsets.tolist() == [0, 2, 5]

@@ -47,32 +47,51 @@ class ActivationSet:
     are aligned with ``heatmaps`` and ``image_ids``. ``meta`` is JSON-able provenance.
     """
 
+    ids_unique = True  # the table's activation ids were checked unique when the set was made
+
     def __init__(self, table: pd.DataFrame, image_ids: Sequence[str], images: Any,
                  heatmap_rows: Any, heatmaps: Any, thumbnails: Sequence[bytes],
                  image_thumbnails: Sequence[bytes], *, categories: Sequence[str] | None = None,
                  meta: dict | None = None, fingerprint_version: int = store.SCHEMA_VERSION,
-                 _table_csv: str | None = None, descriptors: Any = None):
-        self.table = store.canonical_table(table)
+                 _table_csv: str | None = None, descriptors: Any = None, _fingerprint: str | None = None,
+                 _canonical: bool = False):
+        # _canonical: the table is canonical already (load); _fingerprint: the fingerprint the
+        # caller vouches for (load, when the files are unchanged since they were last hashed)
+        self.table = table if _canonical else store.canonical_table(table)
         self.image_ids = [str(i) for i in image_ids]
+        # arrays as given (a loaded set's are read-only memory maps of its files)
         self.images = np.ascontiguousarray(images, dtype=np.uint8)
         self.heatmap_rows = np.asarray(heatmap_rows, dtype=np.int64)
         self.heatmaps = np.ascontiguousarray(heatmaps, dtype=np.float16)
-        self.thumbnails = [bytes(b) for b in thumbnails]
+        # PNGs packed end to end (store.PackedBlobs: a sequence of bytes)
+        self.thumbnails = store.PackedBlobs.of(thumbnails)
         # (S, d) float16 aligned with heatmaps, or None (sets built without, or saved before them)
         self.descriptors = None if descriptors is None else np.ascontiguousarray(descriptors, dtype=np.float16)
         # descriptors computed afterwards for a set without them (assist.add_descriptors): not fingerprinted
         self.computed_descriptors: np.ndarray | None = None
-        self.image_thumbnails = [bytes(b) for b in image_thumbnails]
-        known = self.table["category"].unique().tolist()  # in order of appearance
-        self.categories = list(categories) if categories is not None else known
+        self.image_thumbnails = store.PackedBlobs.of(image_thumbnails)
+        self._table_categories = self.table["category"].unique().tolist()  # in order of appearance
+        self.categories = list(categories) if categories is not None else list(self._table_categories)
         self.meta = dict(meta or {})
         self._check()
-        self._row_of = {a: i for i, a in enumerate(self.table["activation_id"].tolist())}
-        self._image_of = {a: i for i, a in enumerate(self.image_ids)}
+        self._rows_by_id: dict[str, int] | None = None  # built when first asked
+        self._images_by_id: dict[str, int] | None = None
         self.fingerprint_version = fingerprint_version
-        self.fingerprint = self._content_fingerprint(_table_csv)
+        self.fingerprint = _fingerprint or self._content_fingerprint(_table_csv)
         # fingerprints of the sets this one was cut from: their namings stay valid here
         self.parent_fingerprints: tuple[str, ...] = ()
+
+    @property
+    def _row_of(self) -> dict[str, int]:
+        if self._rows_by_id is None:
+            self._rows_by_id = {a: i for i, a in enumerate(self.table["activation_id"].tolist())}
+        return self._rows_by_id
+
+    @property
+    def _image_of(self) -> dict[str, int]:
+        if self._images_by_id is None:
+            self._images_by_id = {a: i for i, a in enumerate(self.image_ids)}
+        return self._images_by_id
 
     def _content_fingerprint(self, table_csv: str | None = None) -> str:
         return store.content_fingerprint(self.table, self.image_ids, self.images, self.heatmap_rows, self.heatmaps,
@@ -103,7 +122,7 @@ class ActivationSet:
                              f"{self.images.shape[1:3]}; got {self.heatmaps.shape}")
         if len(self.thumbnails) != n_maps or len(self.image_thumbnails) != len(self.image_ids):
             raise ValueError("there must be one thumbnail per heatmap and one per image")
-        extra = set(self.table["category"].unique().tolist()) - set(self.categories)
+        extra = set(self._table_categories) - set(self.categories)
         if extra:
             raise ValueError(f"table categories {sorted(extra)} are missing from categories")
 
@@ -169,8 +188,8 @@ class ActivationSet:
         new_rows = np.full(len(rows), -1, dtype=np.int64)
         new_rows[keep] = np.arange(int(keep.sum()))
         subset = ActivationSet(table, images, self.images[image_index], new_rows,
-                               self.heatmaps[old_maps[keep]], [self.thumbnails[i] for i in old_maps[keep]],
-                               [self.image_thumbnails[i] for i in image_index], categories=categories,
+                               self.heatmaps[old_maps[keep]], self.thumbnails.take(old_maps[keep]),
+                               self.image_thumbnails.take(image_index), categories=categories,
                                meta=self.meta,
                                descriptors=None if self.descriptors is None else self.descriptors[old_maps[keep]])
         subset.parent_fingerprints = (self.fingerprint, *self.parent_fingerprints)
@@ -183,9 +202,15 @@ class ActivationSet:
         """Write the set to ``directory`` (numpy, JSON and CSV; the manifest is written last).
 
         A folder that holds another activation set is refused unless ``overwrite=True`` (namings
-        made on that set would lose their set); saving the same set again is harmless.
+        made on that set would lose their set); saving the same set again is harmless. The
+        content is hashed once more first (:meth:`verify`): a set whose arrays were changed in
+        place since it was made is refused rather than saved under a fingerprint that is not its.
         """
         directory = Path(directory)
+        table_csv = store.table_to_csv(self.table)
+        # what is written is what the fingerprint says (arrays changed in place since would
+        # otherwise be saved under the old fingerprint, and loads would trust it)
+        self.verify(_table_csv=table_csv)
         manifest_path = directory / _MANIFEST
         if manifest_path.is_file():
             try:
@@ -198,8 +223,9 @@ class ActivationSet:
                     f"{self.fingerprint}); namings made on it would lose their set. Choose another folder, or "
                     "pass overwrite=True to replace it.")
             manifest_path.unlink()  # until the new manifest is written, the folder holds no set
+        (directory / store.VERIFIED).unlink(missing_ok=True)
         directory.mkdir(parents=True, exist_ok=True)
-        store.write_text_atomic(directory / "table.csv", store.table_to_csv(self.table))
+        store.write_text_atomic(directory / "table.csv", table_csv)
         arrays = {"images": self.images, "heatmaps": self.heatmaps, "heatmap_rows": self.heatmap_rows}
         for name, blobs in (("thumbnails", self.thumbnails), ("image_thumbnails", self.image_thumbnails)):
             arrays[name], arrays[f"{name}_offsets"] = store.pack_blobs(blobs)
@@ -216,11 +242,33 @@ class ActivationSet:
             "n_significant": int(self.table["significant"].sum()), "meta": self.meta,
             "descriptors": self.descriptors is not None,
         })
+        # the files hold this set's content, whose fingerprint was computed from it: a load need
+        # not hash them again while they stay as written (see load)
+        names = [_MANIFEST, "table.csv", *(f"{name}.npy" for name in arrays)]
+        store.record_verified(directory, names, self.fingerprint)
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> "ActivationSet":
-        """Read a set written by :meth:`save`; its fingerprint is checked against the manifest."""
+    def load(cls, directory: str | Path, *, verify: bool | None = None) -> "ActivationSet":
+        """Read a set written by :meth:`save`, its arrays mapped read-only into memory.
+
+        The fingerprint guards namings from being read against another set, so the files must
+        hold what the manifest's fingerprint says. Hashing all of them costs about as much as
+        reading them (seconds at 100,000 activations), so by default (``verify=None``) it is
+        done only when needed: the folder's ``verified.json`` records each file's size, mtime,
+        ctime and inode as they were when its content was last hashed and matched (by
+        :meth:`save`, or by a load that hashed). If any file changed since (edited, replaced,
+        copied, restored from a backup: each changes its ctime or inode), the whole set is
+        hashed again and refused if it does not match. What this cannot see is a change that
+        leaves the file's metadata alone: the disk silently flipping bits. ``verify=True``
+        always hashes everything (or call :meth:`verify` later); ``verify=False`` trusts the
+        manifest without hashing (e.g. a read-only copy, where no record can be kept).
+
+        Always checked, cheaply: every file is there, each array file has exactly the size its
+        header says, the table has the manifest's number of rows, and the files fit together
+        (offsets, heatmap rows, image ids); a missing, truncated or damaged file raises
+        :class:`ActivationFileError` naming it.
+        """
         directory = Path(directory)
         manifest_path = directory / _MANIFEST
         if not manifest_path.is_file():
@@ -232,35 +280,72 @@ class ActivationSet:
                 or version not in store.READABLE_VERSIONS:
             raise ValueError(f"{manifest_path} is not an activation set of schema {store.SCHEMA} "
                              f"(versions {list(store.READABLE_VERSIONS)})")
-        table_csv = store.read_checked(directory / "table.csv", lambda p: p.read_text(encoding="utf-8"))
-        table = store.read_checked(directory / "table.csv", lambda p: store.table_from_csv(table_csv))
+        names = [_MANIFEST, "table.csv", *(f"{name}.npy" for name in _ARRAYS)]
+        if manifest.get("descriptors"):
+            names.append("descriptors.npy")
+        expected = manifest.get("fingerprint")
+        # stats before reading: a file changed while it is read then differs from its record
+        stats = store.stat_records(directory, names)
+        trusted = verify is False or (
+            verify is None and isinstance(expected, str)
+            and store.unchanged_since_verified(directory, names, expected))
+        table_csv = None if trusted else store.read_checked(
+            directory / "table.csv", lambda p: p.read_text(encoding="utf-8"))
+        table = store.read_checked(directory / "table.csv", lambda p: store.table_from_csv(
+            p if table_csv is None else table_csv, ids_checked=trusted))
         if "n_activations" in manifest and len(table) != manifest["n_activations"]:
             raise store.ActivationFileError(
                 f"{directory / 'table.csv'} has {len(table)} rows where the manifest says "
                 f"{manifest['n_activations']}: it is truncated or damaged; build the set again.")
-        arrays = {name: store.read_checked(directory / f"{name}.npy", store.load_npy) for name in (
-            "images", "heatmaps", "heatmap_rows", "thumbnails", "thumbnails_offsets",
-            "image_thumbnails", "image_thumbnails_offsets")}
-        descriptors = store.read_checked(directory / "descriptors.npy", store.load_npy) \
+        arrays = {name: store.read_checked(directory / f"{name}.npy", store.map_npy) for name in _ARRAYS}
+        for name in ("thumbnails", "image_thumbnails"):
+            _check_offsets(directory / f"{name}_offsets.npy", arrays[f"{name}_offsets"], arrays[name])
+        descriptors = store.read_checked(directory / "descriptors.npy", store.map_npy) \
             if manifest.get("descriptors") else None
         try:
             loaded = cls(table, manifest["image_ids"], arrays["images"], arrays["heatmap_rows"],
-                         arrays["heatmaps"], store.unpack_blobs(arrays["thumbnails"], arrays["thumbnails_offsets"]),
-                         store.unpack_blobs(arrays["image_thumbnails"], arrays["image_thumbnails_offsets"]),
+                         arrays["heatmaps"], store.PackedBlobs(arrays["thumbnails"], arrays["thumbnails_offsets"]),
+                         store.PackedBlobs(arrays["image_thumbnails"], arrays["image_thumbnails_offsets"]),
                          categories=manifest["categories"], meta=manifest.get("meta", {}),
-                         fingerprint_version=version, _table_csv=table_csv, descriptors=descriptors)
-        except (ValueError, KeyError, IndexError) as err:
+                         fingerprint_version=version, _table_csv=table_csv, descriptors=descriptors,
+                         _fingerprint=expected if trusted else None, _canonical=True)
+        except (ValueError, KeyError, IndexError, TypeError) as err:
             raise store.ActivationFileError(f"the files in {directory} do not fit together ({err}); they were "
                                             "edited or damaged: build the set again") from None
-        if loaded.fingerprint != manifest["fingerprint"]:
+        if trusted:
+            return loaded
+        if loaded.fingerprint != expected:
             # the file's own text is what save() wrote, byte for byte, unless it was rewritten
             # (another CSV writer, line endings): then judge the table it holds
             loaded.fingerprint = loaded._content_fingerprint()
-        if loaded.fingerprint != manifest["fingerprint"]:
+        if loaded.fingerprint != expected:
             raise ValueError(f"the files in {directory} do not match their manifest's fingerprint "
-                             f"({loaded.fingerprint} != {manifest['fingerprint']}): they were edited "
+                             f"({loaded.fingerprint} != {expected}): they were edited "
                              "or damaged; build the set again")
+        if stats is not None:
+            store.record_verified(directory, names, expected, stats)
         return loaded
+
+    def verify(self, *, _table_csv: str | None = None) -> None:
+        """Hash the set's content again and raise ``ValueError`` if it no longer matches its
+        fingerprint (a loaded set whose files were damaged on disk, arrays changed in place)."""
+        content = self._content_fingerprint(_table_csv)
+        if content != self.fingerprint:
+            raise ValueError(f"this activation set's content no longer matches its fingerprint ({content} != "
+                             f"{self.fingerprint}): its files were edited or damaged; build the set again")
+
+
+_ARRAYS = ("images", "heatmaps", "heatmap_rows", "thumbnails", "thumbnails_offsets", "image_thumbnails",
+           "image_thumbnails_offsets")
+
+
+def _check_offsets(path: Path, offsets: np.ndarray, data: np.ndarray) -> None:
+    """Packed PNG offsets must start at 0, never decrease and end at the data's length."""
+    ok = offsets.ndim == 1 and len(offsets) >= 1 and np.issubdtype(offsets.dtype, np.integer) \
+        and int(offsets[0]) == 0 and int(offsets[-1]) == len(data) and bool(np.all(np.diff(offsets) >= 0))
+    if not ok:
+        raise store.ActivationFileError(f"{path} does not fit {path.name.replace('_offsets', '')} "
+                                        f"({len(data)} bytes): it is damaged; build the set again.")
 
 
 # ---------------------------------------------------------------------- building

@@ -46,21 +46,65 @@ export function orderOf(ids) {
   return new Map(ids.map((id, i) => [String(id), i]));
 }
 
+const MAX_OVERLAYS = 32; // a chain of Places this long is flattened into one Map
+
+/**
+ * id -> place (concept id, "unlabeled" or "trash"): one full Map with the moves of later changes
+ * as small overlays on top, so a change costs what it moves, not the size of the naming. The
+ * chain is flattened every MAX_OVERLAYS changes. Read-only outside this module (get/has).
+ */
+class Places {
+  constructor(parent = null, own = new Map()) {
+    this.parent = parent;
+    this.own = own;
+    this.depth = parent ? parent.depth + 1 : 0;
+  }
+
+  get(id) {
+    for (let p = this; p; p = p.parent) {
+      const place = p.own.get(id);
+      if (place !== undefined) return place;
+    }
+    return undefined;
+  }
+
+  has(id) {
+    return this.get(id) !== undefined;
+  }
+
+  /** A child to record one change's moves in. */
+  derive() {
+    return this.depth >= MAX_OVERLAYS ? new Places(null, this.toMap()) : new Places(this);
+  }
+
+  /** Every id -> place as one new Map. */
+  toMap() {
+    const layers = [];
+    for (let p = this; p; p = p.parent) layers.push(p.own);
+    const out = new Map(layers.pop());
+    while (layers.length) for (const [id, place] of layers.pop()) out.set(id, place);
+    return out;
+  }
+}
+
 // id -> place of a state, computed once per state object (states are never mutated); a state
-// made by applyChange inherits its predecessor's map with the moves applied.
+// made by applyChange inherits its predecessor's places with the moves applied.
 const PLACES = new WeakMap();
 
-function placeMap(state) {
+/** The places of `state` (get/has; cached per state object, so cheap to ask again). */
+export function placesOf(state) {
   let where = PLACES.get(state);
   if (!where) {
-    where = new Map();
-    for (const c of state.concepts) for (const id of c.members) where.set(id, String(c.id));
-    for (const id of state.unlabeled) where.set(id, UNLABELED);
-    for (const id of state.trash) where.set(id, TRASH);
+    where = new Places();
+    for (const c of state.concepts) for (const id of c.members) where.own.set(id, String(c.id));
+    for (const id of state.unlabeled) where.own.set(id, UNLABELED);
+    for (const id of state.trash) where.own.set(id, TRASH);
     PLACES.set(state, where);
   }
   return where;
 }
+
+const placeMap = placesOf;
 
 /** `state` with some other fields (version, can_undo...), keeping what is known about its places. */
 export function withFields(state, fields) {
@@ -70,10 +114,58 @@ export function withFields(state, fields) {
   return next;
 }
 
+const FEW = 32; // a change of at most list length / FEW ids edits a list by binary search
+
+/** Where `id` is (or would go) in `list`, a list in display order: binary search by `order`. */
+function positionIn(list, id, order) {
+  const target = order.get(id);
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (order.get(list[mid]) < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** `list` (in display order) without the ids in the Set `gone`; a few are found by binary search. */
+function withoutIds(list, gone, order) {
+  if (gone.size * FEW <= list.length) {
+    const at = [];
+    for (const id of gone) {
+      const p = positionIn(list, id, order);
+      if (list[p] !== id) return list.filter((x) => !gone.has(x)); // not in display order: the plain way
+      at.push(p);
+    }
+    at.sort((a, b) => a - b);
+    const parts = [];
+    let from = 0;
+    for (const p of at) {
+      parts.push(list.slice(from, p));
+      from = p + 1;
+    }
+    parts.push(list.slice(from));
+    return [].concat(...parts); // block copies, not one push per id
+  }
+  return list.filter((id) => !gone.has(id));
+}
+
 /** `kept` (in display order) with `added` merged in, in display order: linear, no full sort. */
 function mergeInOrder(kept, added, order) {
   if (!added.length) return kept;
   const incoming = sortedByOrder(added, order);
+  if (incoming.length * FEW <= kept.length) {
+    const parts = [];
+    let from = 0;
+    for (const id of incoming) {
+      const p = positionIn(kept, id, order);
+      parts.push(kept.slice(from, p), [id]);
+      from = p;
+    }
+    parts.push(kept.slice(from));
+    return [].concat(...parts);
+  }
   const out = new Array(kept.length + incoming.length);
   let i = 0;
   let j = 0;
@@ -273,11 +365,11 @@ export function applyChange(state, change, reverse, order) {
     if (!lists.has(source) || !lists.has(target)) throw new NamingError("Change does not fit: no such concept.");
     if (ids.some((id) => before.get(id) !== source)) throw new NamingError(`Change does not fit: activations are not in ${source}.`);
   }
-  const where = moves.length ? new Map(before) : before;
+  const where = moves.length ? before.derive() : before;
   const leaving = new Map();
   const arriving = new Map();
   for (const [ids, source, target] of moves) {
-    for (const id of ids) where.set(id, target);
+    for (const id of ids) where.own.set(id, target);
     if (!leaving.has(source)) leaving.set(source, new Set());
     if (!arriving.has(target)) arriving.set(target, []);
     for (const id of ids) leaving.get(source).add(id);
@@ -285,7 +377,7 @@ export function applyChange(state, change, reverse, order) {
   }
   for (const key of new Set([...leaving.keys(), ...arriving.keys()])) {
     const gone = leaving.get(key);
-    const kept = gone ? lists.get(key).filter((id) => !gone.has(id)) : lists.get(key);
+    const kept = gone ? withoutIds(lists.get(key), gone, order) : lists.get(key);
     lists.set(key, mergeInOrder(kept, (arriving.get(key) || []).filter((id) => where.get(id) === key), order));
   }
   let next = concepts.map((c) => ({ ...c, members: lists.get(c.id) }));

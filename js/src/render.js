@@ -7,7 +7,7 @@
 import { h } from "./dom.js";
 import { applyChange, withFields } from "./naming.js";
 import {
-  UNLABELED, TRASH, MIN_CONCEPT_SIZE, emptyState, deriveRows, locate, progressText, applyOp,
+  UNLABELED, TRASH, MIN_CONCEPT_SIZE, emptyState, deriveRows, placesOf, progressText, applyOp,
   arrangePool, SORTS, xfeaturesOf, targetLabel,
 } from "./state.js";
 import { emptySelection, clickSelect, selectAll, pruneSelection, selectedInOrder } from "./selection.js";
@@ -20,6 +20,8 @@ import { buildCompare, compareImageIds, MAX_COMPARE } from "./compare.js";
 import {
   SUGGEST_K, SuggestionStrip, acceptIds, proposedAmong, proposedMembers, stepIndex, suggestionConcept,
 } from "./suggestions.js";
+import { predict, confirmedPrefix } from "./confirm.js";
+import { positionOverlay } from "./placement.js";
 
 const HOVER_DELAY_MS = 450;
 const DRAFT = "__draft__"; // key of a concept being named before it is sent to Python
@@ -111,6 +113,7 @@ export class Canvas {
   receiveState() {
     const state = this.model.get("base_state") || emptyState();
     this.pendingCount = 0;
+    this.predicted = []; // changes shown before Python confirmed them, oldest first (confirm.js)
     this.confirmed = state;
     this.base = state;
     this.root.dataset.version = String(state.version ?? 0); // which Python state is on screen
@@ -129,16 +132,32 @@ export class Canvas {
       this.model.send({ type: "resync" });
       return;
     }
-    let next = confirmed;
-    try {
-      for (const [change, reverse] of msg.changes) next = applyChange(next, change, reverse, this.order);
-    } catch (err) {
-      this.model.send({ type: "resync" });
-      return;
+    const fields = { version: msg.version, can_undo: msg.can_undo, can_redo: msg.can_redo, saved_at: msg.saved_at };
+    const n = confirmedPrefix(this.predicted, msg.changes);
+    if (n === this.predicted.length) {
+      // exactly what is on screen: keep it (no naming-sized work)
+      this.confirmed = withFields(this.base, fields);
+      this.base = this.confirmed;
+      this.predicted = [];
+    } else {
+      let next = confirmed;
+      try {
+        for (const [change, reverse] of msg.changes) next = applyChange(next, change, reverse, this.order);
+      } catch (err) {
+        this.model.send({ type: "resync" });
+        return;
+      }
+      this.confirmed = withFields(next, fields);
+      if (n > 0) {
+        // the first predictions are confirmed; the later ones stay on screen until theirs come
+        this.predicted = this.predicted.slice(n);
+        this.base = withFields(this.base, { can_undo: msg.can_undo, can_redo: msg.can_redo, saved_at: msg.saved_at });
+      } else {
+        this.predicted = [];
+        this.base = this.confirmed;
+      }
     }
-    this.confirmed = withFields(next, { version: msg.version, can_undo: msg.can_undo, can_redo: msg.can_redo, saved_at: msg.saved_at });
-    this.pendingCount = 0;
-    this.base = this.confirmed;
+    if (!this.predicted.length) this.pendingCount = 0;
     this.root.dataset.version = String(msg.version);
     this.refreshView();
     this.refreshSuggestions();
@@ -155,7 +174,8 @@ export class Canvas {
   /** Send an operation to Python and show its expected result at once. */
   sendOp(msg, announce) {
     this.model.send(msg);
-    const next = applyOp(this.base, msg, `pending-${++this.pendingCount}`, this.order);
+    const { state: next, change } = predict(this.base, msg, `pending-${++this.pendingCount}`, this.order);
+    if (change) this.predicted.push(change);
     if (next !== this.base) {
       this.base = next;
       this.refreshView();
@@ -311,6 +331,7 @@ export class Canvas {
     const raf = this.win.requestAnimationFrame ? this.win.requestAnimationFrame.bind(this.win) : (fn) => setTimeout(fn, 16);
     this.frame = raf(() => {
       this.frame = null;
+      if (this.destroyed) return;
       const grids = [...this.rowEls.values()].map((parts) => parts.vgrid);
       const measured = grids.map((g) => g.measure(g.grid)); // read everything, then write
       grids.forEach((g, i) => g.update(false, measured[i]));
@@ -402,6 +423,7 @@ export class Canvas {
   render() {
     // moving a focused thumbnail between rows blurs it; keep keyboard focus in the canvas
     const hadFocus = this.root.contains(this.doc.activeElement);
+    this.unfocusMovingThumb();
     const rows = deriveRows(this.view);
     const keep = new Set(rows.map((r) => r.key));
     for (const [key, parts] of this.rowEls) {
@@ -413,6 +435,7 @@ export class Canvas {
       }
     }
     let previous = null;
+    const changed = [];
     for (const row of rows) {
       const parts = this.rowEls.get(row.key) || this.makeRow(row);
       const ids = row.key === UNLABELED ? arrangePool(row.ids, this.byId, this.poolOpts) : row.ids;
@@ -425,7 +448,15 @@ export class Canvas {
         if (previous.nextSibling !== this.newZone) this.rowsBox.insertBefore(this.newZone, previous.nextSibling);
         previous = this.newZone;
       }
-      parts.vgrid.setIds(ids);
+      if (!parts.vgrid.sameIds(ids)) changed.push([parts.vgrid, ids]);
+    }
+    if (changed.length) {
+      // No layout forced here: each grid lays its new ids out in the window it last measured,
+      // and the next frame measures all of them once before painting (a grid whose height
+      // changed moves the rows below it).
+      const measured = changed.map(([vgrid]) => (vgrid.lastMeasure === undefined ? vgrid.measure(vgrid.grid) : vgrid.lastMeasure));
+      changed.forEach(([vgrid, ids], i) => vgrid.setIds(ids, measured[i]));
+      this.schedule();
     }
     if (this.sel.ids.size) {
       const shown = new Set();
@@ -447,6 +478,18 @@ export class Canvas {
     if (hadFocus && (!this.root.contains(active) || active.disabled)) this.root.focus({ preventScroll: true });
   }
 
+  /**
+   * A focused thumbnail whose activation now belongs to another row is about to leave the DOM:
+   * give the focus to the canvas before anything is changed, while the page's styles are
+   * clean (focusing after the changes would make the browser recompute them on the spot).
+   */
+  unfocusMovingThumb() {
+    const thumb = this.thumbOf(this.doc.activeElement);
+    if (thumb && this.root.contains(thumb) && placesOf(this.view).get(thumb.dataset.id) !== this.rowKeyOf(thumb)) {
+      this.root.focus({ preventScroll: true });
+    }
+  }
+
   /** The compact list of drop targets above the rows: concepts, Unlabeled, Trash, New concept. */
   renderTargets(rows) {
     const items = rows.filter((r) => r.key !== DRAFT).map((r) => [r.key, r.kind === "concept" && r.index < 9 ? `${r.index + 1} ${r.name}` : r.name, r.ids.length]);
@@ -454,6 +497,12 @@ export class Canvas {
     const signature = JSON.stringify(items);
     if (signature === this.targetsSignature) return;
     this.targetsSignature = signature;
+    const label = ([, name, n]) => (n === null ? name : `${name} (${n})`);
+    const chips = this.targets.children;
+    if (chips.length === items.length && items.every(([key], i) => chips[i].dataset.target === key)) {
+      items.forEach((item, i) => { if (chips[i].textContent !== label(item)) chips[i].textContent = label(item); });
+      return; // the same targets, new counts: only their text changes
+    }
     const d = this.doc;
     this.targets.replaceChildren(...items.map(([key, name, n]) => h(d, "button", {
       className: `xn-target${key === NEW_CONCEPT ? " xn-target-new" : ""}${key === TRASH ? " xn-target-trash" : ""}`,
@@ -631,7 +680,11 @@ export class Canvas {
     const opts = [["", `Move ${this.sel.ids.size} selected to…`], [UNLABELED, "Unlabeled"]];
     this.view.concepts.forEach((c, i) => opts.push([String(c.id), `${i < 9 ? `${i + 1}: ` : ""}${c.name}`]));
     opts.push([TRASH, "Trash"], [NEW_CONCEPT, "New concept"]);
-    this.moveMenu.replaceChildren(...opts.map(([value, text]) => h(d, "option", { text, attrs: { value } })));
+    const signature = JSON.stringify(opts);
+    if (signature !== this.moveMenuSignature) { // rebuilt only when its options change
+      this.moveMenuSignature = signature;
+      this.moveMenu.replaceChildren(...opts.map(([value, text]) => h(d, "option", { text, attrs: { value } })));
+    }
     this.moveMenu.value = "";
     this.moveMenu.disabled = this.sel.ids.size === 0;
   }
@@ -704,7 +757,7 @@ export class Canvas {
 
   /** Focus a thumbnail (scrolling its row so it is rendered and in view) and remember its row. */
   focusThumb(id) {
-    const key = locate(this.view).get(id);
+    const key = placesOf(this.view).get(id);
     const parts = key ? this.rowEls.get(key) : null;
     if (!parts) return;
     const index = parts.vgrid.ids.indexOf(id);
@@ -769,7 +822,7 @@ export class Canvas {
       this.announce("Nothing selected");
       return;
     }
-    const msg = dropOp(ids, target, locate(this.view));
+    const msg = dropOp(ids, target, placesOf(this.view));
     this.sel = emptySelection();
     if (!msg) {
       this.render();
@@ -900,6 +953,9 @@ export class Canvas {
     if (e.dataTransfer.setDragImage) e.dataTransfer.setDragImage(badge, -8, -8);
     setTimeout(() => badge.remove(), 0);
     this.root.classList.add("xn-dragging");
+    // the pressed thumbnail took the focus; it will leave its row at the drop: give the focus to
+    // the canvas now, so that the drop does not wait for a change of focus
+    if (this.doc.activeElement === thumb) this.root.focus({ preventScroll: true });
   }
 
   onDragOver(e) {
@@ -941,12 +997,12 @@ export class Canvas {
 
   onDrop(e) {
     const zone = this.dropZoneOf(e.target);
-    this.clearDropHighlight();
-    if (!zone) return;
-    const ids = readPayload(e.dataTransfer);
-    if (!ids) return;
-    e.preventDefault();
-    this.drop(ids, zone.dataset.row);
+    const ids = zone ? readPayload(e.dataTransfer) : null;
+    if (ids) {
+      e.preventDefault();
+      this.drop(ids, zone.dataset.row);
+    }
+    this.clearDropHighlight(); // after the drop: its render starts from clean styles (unfocusMovingThumb)
   }
 
   /** Drop `ids` on row `key` (or NEW_CONCEPT): the same path drag-and-drop takes. */
@@ -957,7 +1013,7 @@ export class Canvas {
       return;
     }
     if (key === DRAFT) return;
-    const msg = dropOp(ids, key, locate(this.base));
+    const msg = dropOp(ids, key, placesOf(this.base));
     this.sel = emptySelection();
     if (!msg) {
       this.paintSelection();
@@ -1029,7 +1085,7 @@ export class Canvas {
         let key = this.focusRow;
         if (!this.view.concepts.some((c) => String(c.id) === key)) {
           const first = this.selection()[0];
-          key = first ? locate(this.view).get(first) : null;
+          key = first ? placesOf(this.view).get(first) : null;
         }
         if (key) this.startRename(key);
         break;
@@ -1084,7 +1140,7 @@ export class Canvas {
       return;
     }
     const key = suggestionConcept({
-      focusRow: this.focusRow, selected: this.selection(), where: locate(this.view), conceptIds: this.confirmedConceptIds(),
+      focusRow: this.focusRow, selected: this.selection(), where: placesOf(this.view), conceptIds: this.confirmedConceptIds(),
     });
     if (!key) {
       this.announce("Focus an image of a concept (or select one) to see suggestions for that concept");
@@ -1279,7 +1335,7 @@ export class Canvas {
     }
   }
 
-  showPanel(kind, built, byHover = false) {
+  showPanel(kind, built, byHover = false, anchor = null) {
     const active = this.doc.activeElement;
     const returnTo = this.panel ? this.panel.returnTo : (active && this.root.contains(active) ? active : this.root);
     if (this.panel) {
@@ -1295,6 +1351,16 @@ export class Canvas {
     this.overlay.appendChild(built.node);
     built.node.classList.toggle("xn-by-hover", byHover); // a hover preview never blocks clicks
     this.panel = { kind, close: built.close, byHover, node: built.node, returnTo };
+    this.placePanel(anchor);
+  }
+
+  /** Put the open panel below the canvas's top (toolbar, drop targets), beside `anchor` if given. */
+  placePanel(anchor = null) {
+    const top = this.root.querySelector(".xn-top");
+    positionOverlay(this.overlay, {
+      avoid: top ? top.getBoundingClientRect() : null,
+      anchor: anchor && anchor.isConnected ? anchor.getBoundingClientRect() : null,
+    });
   }
 
   /** Fill `img` with a thumbnail fetched on demand; returns the release function. */
@@ -1311,14 +1377,15 @@ export class Canvas {
     }
     clearTimeout(this.hoverTimer);
     this.hoverTimer = setTimeout(() => {
-      if (thumb.isConnected && (!this.panel || this.panel.byHover)) this.openPreview(thumb.dataset.id, true);
+      if (thumb.isConnected && (!this.panel || this.panel.byHover)) this.openPreview(thumb.dataset.id, true, thumb);
     }, HOVER_DELAY_MS);
   }
 
-  openPreview(id, byHover) {
+  /** The preview of activation `id`, beside its thumbnail `anchor` (or the rendered one) if any. */
+  openPreview(id, byHover, anchor = this.cellOf(id)) {
     const act = this.byId.get(id);
     if (!act) return;
-    this.showPanel("preview", buildPreview(this.doc, act, (...args) => this.bind(...args)), byHover);
+    this.showPanel("preview", buildPreview(this.doc, act, (...args) => this.bind(...args)), byHover, anchor);
   }
 
   openCompare() {
@@ -1397,6 +1464,7 @@ export class Canvas {
   }
 
   destroy() {
+    this.destroyed = true;
     for (const [event, fn] of this.handlers) this.model.off(event, fn);
     this.win.removeEventListener("keydown", this.keyGuard, true);
     this.doc.removeEventListener("scroll", this.onScroll, { capture: true });

@@ -3,9 +3,10 @@
 // No DOM here, so every rule is unit-tested in Node.
 
 import { UNLABELED, TRASH, MIN_CONCEPT_SIZE } from "./naming_rules.generated.js";
-import { NamingError, applyChange, changeFor, orderOf } from "./naming.js";
+import { NamingError, applyChange, changeFor, orderOf, placesOf } from "./naming.js";
 
 export { UNLABELED, TRASH, MIN_CONCEPT_SIZE }; // defined once, in xnaming_widget/naming/rules.py
+export { placesOf }; // id -> row key (get/has), cached per state: what the hot paths use
 
 /** An empty state, used before Python has sent one. */
 export function emptyState() {
@@ -15,25 +16,26 @@ export function emptyState() {
 /**
  * Rows in display order: the unlabeled pool, one row per concept, the trash.
  * Each row is `{key, kind, name, ids, small}`; `small` marks concepts under MIN_CONCEPT_SIZE.
+ * `ids` are the state's own lists (states are never changed): read them, do not change them.
  */
 export function deriveRows(state) {
   const s = state || emptyState();
-  const rows = [{ key: UNLABELED, kind: "pool", name: "Unlabeled", ids: s.unlabeled.slice(), small: false }];
+  const rows = [{ key: UNLABELED, kind: "pool", name: "Unlabeled", ids: s.unlabeled, small: false }];
   s.concepts.forEach((c, index) => {
     rows.push({
       key: String(c.id),
       kind: "concept",
       index,
       name: c.name,
-      ids: c.members.slice(),
+      ids: c.members,
       small: c.members.length < MIN_CONCEPT_SIZE,
     });
   });
-  rows.push({ key: TRASH, kind: "trash", name: "Trash", ids: s.trash.slice(), small: false });
+  rows.push({ key: TRASH, kind: "trash", name: "Trash", ids: s.trash, small: false });
   return rows;
 }
 
-/** Map activation id -> row key (concept id, "unlabeled" or "trash"). */
+/** Map activation id -> row key (concept id, "unlabeled" or "trash"), built anew (`placesOf` is cached). */
 export function locate(state) {
   const where = new Map();
   for (const row of deriveRows(state)) for (const id of row.ids) where.set(id, row.key);
@@ -90,29 +92,59 @@ export const SORTS = {
   contribution_asc: "Contribution, low first",
 };
 
+const SORT_VALUES = {
+  xfeature: (a) => a.xfeature,
+  contribution_desc: (a) => -a.contribution,
+  contribution_asc: (a) => a.contribution,
+};
+const SORTED = new WeakMap(); // byId -> sort -> every id of byId in that order
+
+const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v + 0 : 0);
+
+/** Every id of `byId` sorted by `sort`, ties in byId's (display) order; computed once per byId and sort. */
+function sortedIds(byId, sort) {
+  let bySort = SORTED.get(byId);
+  if (!bySort) SORTED.set(byId, (bySort = new Map()));
+  let all = bySort.get(sort);
+  if (!all) {
+    const value = SORT_VALUES[sort];
+    const keyed = [...byId.entries()].map(([id, a], i) => [num(value(a)), i, id]);
+    keyed.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+    all = keyed.map((k) => k[2]);
+    bySort.set(sort, all);
+  }
+  return all;
+}
+
 /**
- * Ids of the pool after filtering and sorting. `byId` maps id -> activation dict;
- * `opts = {sort, xfeature: null|int, outcome: "all"|"tp"|"fp"}`. Sorting is stable, so
- * ties keep display order.
+ * Ids of the pool after filtering and sorting. `byId` maps id -> activation dict, in display
+ * order; `opts = {sort, xfeature: null|int, outcome: "all"|"tp"|"fp"}`. Sorting is stable, so
+ * ties keep display order (the pool's lists always are in display order). Display order without
+ * a filter returns `ids` itself; a sort filters the set's ids sorted once, so a change to the
+ * pool costs a pass over it, not a sort.
  */
 export function arrangePool(ids, byId, opts = {}) {
   const { sort = "display", xfeature = null, outcome = "all" } = opts;
-  let out = ids.filter((id) => {
+  const byX = xfeature !== null && xfeature !== undefined;
+  const out = !byX && outcome !== "tp" && outcome !== "fp" ? ids : ids.filter((id) => {
     const a = byId.get(id);
     if (!a) return true;
-    if (xfeature !== null && xfeature !== undefined && a.xfeature !== xfeature) return false;
+    if (byX && a.xfeature !== xfeature) return false;
     if (outcome === "tp" && a.correct !== true) return false;
     if (outcome === "fp" && a.correct !== false) return false;
     return true;
   });
-  const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+  const value = SORT_VALUES[sort];
+  if (!value) return out;
+  const keep = new Set(out);
+  if (keep.size === out.length) {
+    const sorted = sortedIds(byId, sort).filter((id) => keep.has(id));
+    if (sorted.length === out.length) return sorted;
+  }
+  // ids the table does not know (or repeated): sort what is given, unknown values as 0
   const order = new Map(ids.map((id, i) => [id, i]));
-  const tie = (x, y) => order.get(x) - order.get(y);
-  const get = (id) => byId.get(id) || {};
-  if (sort === "xfeature") out = out.slice().sort((x, y) => num(get(x).xfeature) - num(get(y).xfeature) || tie(x, y));
-  else if (sort === "contribution_desc") out = out.slice().sort((x, y) => num(get(y).contribution) - num(get(x).contribution) || tie(x, y));
-  else if (sort === "contribution_asc") out = out.slice().sort((x, y) => num(get(x).contribution) - num(get(y).contribution) || tie(x, y));
-  return out;
+  const key = (id) => num(value(byId.get(id) || {}));
+  return out.slice().sort((x, y) => key(x) - key(y) || order.get(x) - order.get(y));
 }
 
 /** Sorted distinct x-feature indices among the activations (for the filter menu). */

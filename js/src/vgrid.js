@@ -109,7 +109,6 @@ export class VirtualGrid {
     this.release = release;
     this.measure = measure;
     this.ids = [];
-    this.index = new Map(); // id -> position
     this.cols = FALLBACK_COLS;
     this.range = [0, 0];
     this.nodes = new Map(); // id -> node in the DOM
@@ -121,13 +120,20 @@ export class VirtualGrid {
     grid.appendChild(this.spacer);
   }
 
-  /** Show `ids` (in order). Cheap when nothing changed. */
-  setIds(ids) {
-    const same = ids.length === this.ids.length && ids.every((id, i) => id === this.ids[i]);
-    if (same) return false;
+  /** Whether the grid shows exactly `ids` already. */
+  sameIds(ids) {
+    return ids === this.ids || (ids.length === this.ids.length && ids.every((id, i) => id === this.ids[i]));
+  }
+
+  /**
+   * Show `ids` (in order); cheap when nothing changed. `m`: a measurement taken beforehand
+   * (see update), so a caller changing several grids lays the page out once.
+   */
+  setIds(ids, m = undefined) {
+    if (this.sameIds(ids)) return false;
     this.ids = ids;
-    this.index = new Map(ids.map((id, i) => [id, i]));
-    this.update(true);
+    if (m === undefined) this.update(true);
+    else this.update(true, m);
     return true;
   }
 
@@ -143,6 +149,7 @@ export class VirtualGrid {
    * the browser lays the page out once per frame, not once per grid).
    */
   update(force = false, m = this.measure(this.grid)) {
+    this.lastMeasure = m;
     const cols = m ? columnsFor(m.width, this.cell) : FALLBACK_COLS;
     const height = contentHeight(this.ids.length, cols, this.cell);
     if (force || cols !== this.cols || this.spacer._h !== height) {

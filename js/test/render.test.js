@@ -557,3 +557,38 @@ test("a delta from Python applies the change with the naming rules; a delta from
   assert.equal(t.q(".xn-root").dataset.version, String(base.version + 2), "and does not apply it");
   await t.close();
 });
+
+test("a change Python confirms as predicted keeps the naming on screen; another answer replaces it", async () => {
+  const t = setup(12);
+  const deliver = (msg) => { for (const fn of t.model.listeners.get("msg:custom") || []) fn(msg, []); };
+  const start = pythonState(t.model, (s) => {
+    s.concepts = [{ id: "c1", name: "toe", members: [] }];
+  });
+  t.model.set("base_state", start);
+  t.canvas.receiveState();
+  const ids = start.unlabeled;
+  // two drops before Python answers: both shown at once
+  t.canvas.drop([ids[2]], "c1");
+  t.canvas.drop([ids[4]], "trash");
+  const predicted = t.canvas.base;
+  assert.deepEqual(t.rowIds("c1"), [ids[2]]);
+  assert.deepEqual(t.rowIds("trash"), [ids[4]]);
+  // Python confirms the first: the second stays on screen until its own delta comes
+  const move = (id, from, to) => ({ moves: [[[id], from, to]], concepts: [] });
+  deliver({ type: "delta", base: start.version, version: start.version + 1, changes: [[move(ids[2], "unlabeled", "c1"), false]], can_undo: true, can_redo: false, saved_at: "t1" });
+  assert.deepEqual(t.rowIds("trash"), [ids[4]], "the later prediction is kept");
+  assert.equal(t.canvas.confirmed.concepts[0].members[0], ids[2]);
+  assert.deepEqual(t.canvas.confirmed.trash, [], "confirmed is Python's naming only");
+  // the second confirmed exactly: the predicted naming becomes the confirmed one as it is
+  deliver({ type: "delta", base: start.version + 1, version: start.version + 2, changes: [[move(ids[4], "unlabeled", "trash"), false]], can_undo: true, can_redo: false, saved_at: "t2" });
+  assert.equal(t.canvas.confirmed.unlabeled, predicted.unlabeled, "no list rebuilt");
+  assert.equal(t.q(".xn-root").dataset.version, String(start.version + 2));
+  assert.match(t.q(".xn-saved").textContent, /t2/);
+  // a drop Python answers with something else (another view moved it first): Python's wins
+  t.canvas.drop([ids[6]], "c1");
+  deliver({ type: "delta", base: start.version + 2, version: start.version + 3, changes: [[move(ids[6], "unlabeled", "trash"), false]], can_undo: true, can_redo: false, saved_at: "t3" });
+  assert.deepEqual(t.rowIds("c1"), [ids[2]]);
+  assert.deepEqual(t.rowIds("trash"), [ids[4], ids[6]]);
+  assert.deepEqual(t.canvas.predicted, []);
+  await t.close();
+});

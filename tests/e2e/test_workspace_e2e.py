@@ -5,13 +5,14 @@ JupyterLab's CSS cannot misalign, and focus that comes back when a panel closes.
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lab_harness import (  # noqa: E402
-    open_notebook, run_cell, screenshot_on_failure, synthetic_setup, write_notebook,
+    open_notebook, run_cell, screenshot_on_failure, synthetic_setup, visible_ids, write_notebook,
 )
 
 pytestmark = pytest.mark.e2e
@@ -104,3 +105,30 @@ def _scenario(page, lab):
     assert page.evaluate("document.querySelector('.xn-root').contains(document.activeElement)")
     page.keyboard.press("Control+z")
     page.wait_for_function("document.querySelector('.xn-progress').textContent.includes('· 4 trash')", timeout=15_000)
+
+    # a hover preview opens beside the thumbnail, below the toolbar and the drop targets: it
+    # hides no control, even for the pool's top-right thumbnail (regression: it covered merge and sort)
+    page.locator(".xn-root").evaluate("r => r.scrollIntoView({block: 'start'})")
+    page.evaluate("""() => { document.querySelector('.xn-rows').scrollTop = 0;
+                             document.querySelector('.xn-row-pool .xn-grid').scrollTop = 0; }""")
+    page.wait_for_timeout(200)
+    rows_top = page.locator(".xn-rows").bounding_box()["y"]
+    boxes = [b for b in (page.locator(f'.xn-thumb[data-id="{i}"]').bounding_box() for i in visible_ids(page, "unlabeled"))
+             if b["y"] >= rows_top]
+    top_right = max(boxes, key=lambda b: (-round(b["y"]), b["x"]))
+    for spot in (top_right, boxes[0]):
+        page.mouse.move(5, 5)
+        page.wait_for_selector(".xn-preview", state="detached", timeout=5_000)
+        page.mouse.move(spot["x"] + spot["width"] / 2, spot["y"] + spot["height"] / 2)
+        page.wait_for_selector(".xn-preview.xn-by-hover img[src^='data:image/png']", timeout=10_000)
+        preview = page.locator(".xn-preview").bounding_box()
+        for name in (".xn-toolbar", ".xn-targets", ".xn-header"):
+            other = page.locator(name).bounding_box()
+            assert not _intersects(preview, other), (name, preview, other)
+        assert not _intersects(preview, spot), "the preview leaves its thumbnail in view"
+    page.screenshot(path=str(Path(tempfile.gettempdir()) / "xnaming-hover-preview.png"))
+
+
+def _intersects(a, b) -> bool:
+    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] \
+        and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]

@@ -581,3 +581,43 @@ def test_propose_without_descriptors_is_refused_in_the_banner(recorded):
     frontend_op(w, op="propose")
     assert "descriptors" in w.error and w.state["concepts"] == []
     w.close()
+
+def test_in_a_kernel_the_summary_is_refreshed_after_the_changes_not_with_each(recorded, monkeypatch):
+    """Inside a running event loop (a kernel) the summary's update_display waits until the
+    changes pause, and comes after their deltas; at most MAX_DELAY_S after the first change."""
+    import asyncio
+
+    from xnaming_widget.widget import naming_widget as module
+    from xnaming_widget.widget import summary
+
+    monkeypatch.setattr(summary, "DELAY_S", 0.05)
+    monkeypatch.setattr(summary, "MAX_DELAY_S", 0.3)
+    events = []
+    monkeypatch.setattr(module, "display", lambda data, **kw: None)
+    monkeypatch.setattr(module, "update_display", lambda data, **kw: events.append(("summary", data["text/html"])))
+    w = NamingWidget(make_table(), category="Sneaker", annotator="ana")
+    w._ipython_display_()
+    real_send = w.send
+    monkeypatch.setattr(w, "send", lambda msg, *a, **kw: (events.append(("delta", msg["version"])), real_send(msg, *a, **kw)))
+    ids = [a["id"] for a in w.activations]
+
+    refreshed = 0
+
+    async def session():
+        nonlocal refreshed
+        cid = w.create_concept("toe", ids[:3])
+        frontend_op(w, op="move", ids=ids[3:4], target=cid)
+        assert [kind for kind, _ in events] == ["delta", "delta"], "no summary on the changes' path"
+        await asyncio.sleep(0.15)
+        assert [kind for kind, _ in events] == ["delta", "delta", "summary"] and "4 named" in events[-1][1]
+        for k in range(10):  # changes that never pause for DELAY_S: still refreshed within MAX_DELAY_S
+            frontend_op(w, op="move", ids=ids[3:4], target="unlabeled" if k % 2 == 0 else cid)
+            await asyncio.sleep(0.04)
+        assert sum(kind == "summary" for kind, _ in events) >= 2
+        refreshed = sum(kind == "summary" for kind, _ in events)
+        frontend_op(w, op="move", ids=ids[4:6], target=cid)
+        w.close()  # what is waiting is written at close
+
+    asyncio.run(session())
+    assert events[-1][0] == "summary" and "6 named" in events[-1][1]
+    assert sum(kind == "summary" for kind, _ in events) == refreshed + 1

@@ -154,6 +154,28 @@ def test_transaction_rolls_back_everything_on_error():
     assert state.snapshot() == before and state.log == log and state.can_undo and not state.can_redo
 
 
+def test_nested_transactions_roll_back_their_own_moves_only():
+    """The place map is not copied per transaction: its moves are journaled and undone."""
+    state = NamingState(IDS)
+    c = state.create_concept("a", IDS[:2])
+    with state.transaction():
+        state.move(IDS[2:4], c)
+        inner = state.snapshot()
+        with pytest.raises(RuntimeError):
+            with state.transaction():
+                state.move(IDS[:6], "trash")
+                state.delete_concept(c)
+                raise RuntimeError("disk full")
+        assert state.snapshot() == inner
+        with pytest.raises(RuntimeError):
+            with state.transaction():
+                with state.transaction():
+                    state.move(IDS[4:8], "trash")
+                raise RuntimeError("a kept inner transaction is undone with its outer one")
+        assert state.snapshot() == inner
+    assert state.concepts[0]["members"] == IDS[:4] and state._place_journals == []
+
+
 def test_restore_rebuilds_naming_and_history():
     state = NamingState(IDS)
     a = state.create_concept("a", IDS[:3])

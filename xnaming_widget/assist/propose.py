@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from scipy.cluster.vq import kmeans2
 
 from ..naming.rules import MIN_CONCEPT_SIZE
 from .suggest import DescriptorSpace
@@ -35,6 +34,8 @@ def propose_groups(space: DescriptorSpace, pool: Sequence[str], xfeature_of: dic
         if k == 1:
             labels = np.zeros(len(ids), dtype=np.int64)
         else:
+            from scipy.cluster.vq import kmeans2  # here: importing scipy.cluster takes ~0.7 s
+
             _, labels = kmeans2(space.vectors[space.rows(ids)].astype(np.float64), k, minit="++", seed=seed)
         order = sorted(set(labels.tolist()), key=lambda c: -int((labels == c).sum()))
         number = 0

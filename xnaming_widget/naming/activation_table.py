@@ -35,7 +35,8 @@ def activation_table(activations: Any, required: Sequence[str] = ANALYSIS_COLUMN
     if missing:
         raise NamingError(f"The activation table lacks the column(s) {missing}; an activation table has "
                           f"{ACTIVATION_COLUMNS} (docs/definitions.md).")
-    if table["activation_id"].duplicated().any():
+    # an ActivationSet refused repeated ids when it was made (its ``ids_unique``): not checked again
+    if not getattr(activations, "ids_unique", False) and table["activation_id"].duplicated().any():
         dupes = table.loc[table["activation_id"].duplicated(), "activation_id"].head(5).tolist()
         raise NamingError(f"activation_id must be unique; repeated: {dupes}.")
     return table

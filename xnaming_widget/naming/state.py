@@ -23,6 +23,7 @@ made (``proposed`` until a person confirms it; definitions §5).
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -53,6 +54,7 @@ class NamingState:
             raise NamingError(f"Activation ids must be unique; repeated: {preview(dupes)}.")
         self._ids: list[str] = ids
         self._place: dict[str, str] = dict.fromkeys(ids, UNLABELED)
+        self._place_journals: list[list[tuple[str, str]]] = []  # (id, place before) per open transaction
         self._order: list[str] = []  # concept ids in display order
         self._names: dict[str, str] = {}
         self._marks: dict[str, tuple[str, bool]] = {}  # concept members not placed by a person: (via, proposed)
@@ -87,8 +89,13 @@ class NamingState:
         groups: dict[str, list[str]] = {cid: [] for cid in self._order}
         groups[UNLABELED] = []
         groups[TRASH] = []
-        for aid in self._ids:
-            groups[self._place[aid]].append(aid)
+        places = list(map(self._place.__getitem__, self._ids))
+        if places and places.count(places[0]) == len(places):  # one place holds them all (a fresh naming)
+            groups[places[0]] = list(self._ids)
+            return groups
+        append = {place: members.append for place, members in groups.items()}
+        for aid, place in zip(self._ids, places):
+            append[place](aid)
         return groups
 
     @property
@@ -140,6 +147,13 @@ class NamingState:
     def version(self) -> int:
         """Counts the changes so far; grows by one with every operation, undo or redo."""
         return len(self._log)
+
+    def sizes(self) -> list[tuple[str, str, int]]:
+        """``(place, name, number of members)`` of every concept in display order, then unlabeled
+        and trash (their names are the place names): a summary without listing the members."""
+        counts = Counter(self._place.values())
+        return [(c, self._names[c], counts.get(c, 0)) for c in self._order] + \
+            [(p, p, counts.get(p, 0)) for p in (UNLABELED, TRASH)]
 
     def snapshot(self) -> dict:
         """The naming as plain data: ``concepts``, ``unlabeled``, ``trash`` lists and the ``marks``
@@ -363,17 +377,25 @@ class NamingState:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Run operations that are all kept, or all rolled back if the block raises."""
-        saved = (dict(self._place), list(self._order), dict(self._names), list(self._undo),
+        # the place map is not copied (it is as large as the naming): the moves made inside are
+        # journaled by _apply and undone from the journal
+        saved = (list(self._order), dict(self._names), list(self._undo),
                  list(self._redo), len(self._log), self._next_number, dict(self._marks), len(self._effects),
                  {c: set(ids) for c, ids in self._rejected.items()})
+        journal: list[tuple[str, str]] = []
+        self._place_journals.append(journal)
         try:
             yield
         except BaseException:
-            (self._place, self._order, self._names, self._undo, self._redo, n_log,
+            for aid, place in reversed(journal):
+                self._place[aid] = place
+            (self._order, self._names, self._undo, self._redo, n_log,
              self._next_number, self._marks, n_effects, self._rejected) = saved
             del self._log[n_log:]
             del self._effects[n_effects:]
             raise
+        finally:  # by identity: an inner transaction's journal may equal the outer one's
+            del self._place_journals[next(i for i, j in enumerate(self._place_journals) if j is journal)]
 
     # ---------------------------------------------------------------- restoring
 
@@ -453,6 +475,7 @@ class NamingState:
             probe = NamingState.__new__(NamingState)
             probe.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items()
                                                  if k in ("_ids", "_place", "_order", "_names", "_marks", "_rejected")}))
+            probe._place_journals = []
             for change in reversed(undo):  # walking back to the start must fit every step
                 probe._apply(change, reverse=True)
             for change in undo:
@@ -569,11 +592,12 @@ class NamingState:
                     raise NamingError(f"Change does not fit: no concept {place!r}.")
             if any(self._place.get(aid) != source for aid in ids):
                 raise NamingError(f"Change does not fit: activations are not in {source!r}.")
-        place = dict(self._place)
-        for ids, source, target in moves:
-            for aid in ids:
-                place[aid] = target
-        occupied = set(place.values())
+        if removes:  # (delete, merge) the places after the moves, to see that a removed concept is empty
+            place_after = dict(self._place)
+            for ids, source, target in moves:
+                for aid in ids:
+                    place_after[aid] = target
+            occupied = set(place_after.values())
         for cid, entry in removes:
             if cid not in names_after or order.index(cid) != entry["index"] or cid in occupied:
                 raise NamingError(f"Change does not fit: cannot remove concept {cid!r}.")
@@ -611,7 +635,14 @@ class NamingState:
                     if held.intersection(ids):
                         raise NamingError(f"Change does not fit: {cid!r} already rejected some of these.")
                     held.update(ids)
-        self._order, self._names, self._place, self._marks = order, names, place, marks
+        # everything checked: move in place (what a transaction may have to undo is journaled)
+        place = self._place
+        for ids, source, target in moves:
+            for journal in self._place_journals:
+                journal.extend((aid, place[aid]) for aid in ids)
+            for aid in ids:
+                place[aid] = target
+        self._order, self._names, self._marks = order, names, marks
         self._rejected = rejected
 
 

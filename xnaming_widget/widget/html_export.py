@@ -17,25 +17,36 @@ from ..naming.rules import MIN_CONCEPT_SIZE, TRASH, UNLABELED
 
 
 
-def _progress_line(snapshot: Mapping) -> str:
-    named = sum(len(c["members"]) for c in snapshot["concepts"])
-    total = named + len(snapshot["unlabeled"]) + len(snapshot["trash"])
-    return (f"{named} named / {len(snapshot['unlabeled'])} unlabeled / {len(snapshot['trash'])} trash "
-            f"of {total}")
+def _progress_line(named: int, unlabeled: int, trash: int) -> str:
+    return f"{named} named / {unlabeled} unlabeled / {trash} trash of {named + unlabeled + trash}"
 
 
 def summary_html(snapshot: Mapping, *, category: str, annotator: str) -> str:
     """A concept summary table: name, size and a warning for concepts under 3 members."""
+    sizes = [(c["id"], c["name"], len(c["members"])) for c in snapshot["concepts"]]
+    sizes += [(UNLABELED, UNLABELED, len(snapshot["unlabeled"])), (TRASH, TRASH, len(snapshot["trash"]))]
+    return summary_html_of_sizes(sizes, category=category, annotator=annotator)
+
+
+def summary_html_of_sizes(sizes: Sequence[tuple[str, str, int]], *, category: str, annotator: str) -> str:
+    """:func:`summary_html` from ``NamingState.sizes()``: ``(place, name, size)`` of each concept,
+    then unlabeled and trash (no member lists needed)."""
     rows = []
-    for concept in snapshot["concepts"]:
-        size = len(concept["members"])
-        note = f"fewer than {MIN_CONCEPT_SIZE}: dropped in analysis" if size < MIN_CONCEPT_SIZE else ""
-        rows.append(f"<tr><td>{escape(concept['name'])}</td><td>{size}</td><td>{note}</td></tr>")
-    rows.append(f"<tr><td><i>{UNLABELED}</i></td><td>{len(snapshot['unlabeled'])}</td><td></td></tr>")
-    rows.append(f"<tr><td><i>{TRASH}</i></td><td>{len(snapshot['trash'])}</td><td></td></tr>")
+    named = unlabeled = trash = 0
+    for place, name, size in sizes:
+        if place == UNLABELED:
+            unlabeled = size
+        elif place == TRASH:
+            trash = size
+        else:
+            named += size
+            note = f"fewer than {MIN_CONCEPT_SIZE}: dropped in analysis" if size < MIN_CONCEPT_SIZE else ""
+            rows.append(f"<tr><td>{escape(name)}</td><td>{size}</td><td>{note}</td></tr>")
+    rows.append(f"<tr><td><i>{UNLABELED}</i></td><td>{unlabeled}</td><td></td></tr>")
+    rows.append(f"<tr><td><i>{TRASH}</i></td><td>{trash}</td><td></td></tr>")
     return (
         '<div class="xnaming-summary">'
-        f"<p><b>Naming of {escape(category)}</b> by {escape(annotator)}: {_progress_line(snapshot)}. "
+        f"<p><b>Naming of {escape(category)}</b> by {escape(annotator)}: {_progress_line(named, unlabeled, trash)}. "
         "(Static summary; run the notebook to use the naming widget.)</p>"
         "<table><thead><tr><th>concept</th><th>members</th><th></th></tr></thead><tbody>"
         + "".join(rows) + "</tbody></table></div>"
@@ -82,11 +93,12 @@ def snapshot_html(snapshot: Mapping, thumbnails: Mapping[str, bytes | None], *, 
                  for c in snapshot["concepts"]]
     sections.append(_section("Trash", snapshot["trash"], thumbnails, thumb_size, warn_small=False))
     title = f"Naming of {escape(category)} by {escape(annotator)}"
+    named = sum(len(c["members"]) for c in snapshot["concepts"])
     stamp = f" Saved at {escape(saved_at)}." if saved_at else ""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{title}</title><style>{_PAGE_STYLE}</style></head><body>"
-        f"<h1>{title}</h1><p>{_progress_line(snapshot)}.{stamp}</p>"
+        f"<h1>{title}</h1><p>{_progress_line(named, len(snapshot['unlabeled']), len(snapshot['trash']))}.{stamp}</p>"
         + "".join(sections) + "</body></html>\n"
     )
 

@@ -30,8 +30,9 @@ from ..assist.propose import propose_groups
 from ..assist.suggest import DescriptorSpace, group_prototypes, rank_rows
 from ..naming.rules import MIN_CONCEPT_SIZE, TRASH, UNLABELED, NamingError, NamingFileError, name_key
 from ..naming.state import NamingState, now_iso
-from .html_export import snapshot_html, summary_html, write_snapshot
+from .html_export import snapshot_html, summary_html_of_sizes, write_snapshot
 from .payload import HEAT, IMAGE, Payload, build_payload
+from .summary import SummaryRefresher
 
 _STATIC = Path(__file__).resolve().parent.parent / "static"
 _BUNDLE = _STATIC / "widget.js"
@@ -111,16 +112,18 @@ class NamingWidget(anywidget.AnyWidget):
                 self._start_from(start_from, payload)
             if doc is not None:
                 self._saved_at = doc.get("saved_at")
+            snap = self._naming.snapshot()
+            if self._autosave is not None:
+                # a clean snapshot at open (journal folded in, old versions upgraded), written
+                # before the state is first sent, so that the one message carries its time
+                self._compact(annotator=annotator, snap=snap)
             super().__init__(
                 table=json.dumps(payload.shown_columns(), separators=(",", ":"), allow_nan=False).encode("utf-8"),
-                category=payload.category, annotator=annotator, base_state=self._state_message(),
+                category=payload.category, annotator=annotator, base_state=self._state_message(snap),
                 single_key_shortcuts=single_key_shortcuts, thumb_size=thumb_size,
             )
-            if self._autosave is not None:
-                self._compact()  # a clean snapshot at open: journal folded in, old versions upgraded
-                self.base_state = self._state_message()
-                if previous is not None and previous is not self:
-                    previous._superseded_by_newer_widget()
+            if previous is not None and previous is not self:
+                previous._superseded_by_newer_widget()
         except BaseException:
             if self._autosave is not None:
                 self._autosave.release()
@@ -511,6 +514,8 @@ class NamingWidget(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Close the widget and free its autosave file for another widget."""
+        if getattr(self, "_summary_refresher", None) is not None:
+            self._summary_refresher.flush()  # the saved summary shows the naming as it was left
         if getattr(self, "_autosave", None) is not None and not self._closed and hasattr(self, "_naming"):
             try:
                 self._compact()
@@ -525,8 +530,9 @@ class NamingWidget(anywidget.AnyWidget):
     def _ipython_display_(self, **kwargs: Any) -> None:
         """Show the live view, and below it the text summary as an output of its own.
 
-        The summary is what a notebook viewer without a kernel shows; it is refreshed after every
-        change (``update_display``), so the saved notebook tells the current naming. Updating the
+        The summary is what a notebook viewer without a kernel shows; it is refreshed after the
+        changes (``update_display``; in a kernel when they pause, within 2 s, see :mod:`.summary`),
+        so the saved notebook tells the current naming. Updating the
         widget's own output would make JupyterLab rebuild the live view each time, so the summary
         lives in a second output, which the canvas's CSS hides while the live view is above it.
         """
@@ -543,11 +549,19 @@ class NamingWidget(anywidget.AnyWidget):
         return f"xnaming-summary-{self.model_id}"
 
     def _summary_html(self) -> str:
-        return summary_html(self._naming.snapshot(), category=self.category, annotator=self.annotator)
+        return summary_html_of_sizes(self._naming.sizes(), category=self.category, annotator=self.annotator)
 
     def _refresh_summary(self) -> None:
-        if getattr(self, "_summary_shown", False):
-            update_display({"text/html": self._summary_html()}, raw=True, display_id=self._summary_id)
+        """Refresh the summary after a change: in a kernel soon after, off the change's path
+        (:mod:`.summary`); the change's delta has been sent already."""
+        if not getattr(self, "_summary_shown", False):
+            return
+        if getattr(self, "_summary_refresher", None) is None:
+            self._summary_refresher = SummaryRefresher(self._write_summary)
+        self._summary_refresher.request()
+
+    def _write_summary(self) -> None:
+        update_display({"text/html": self._summary_html()}, raw=True, display_id=self._summary_id)
 
     def _repr_mimebundle_(self, **kwargs: Any):
         """The live widget view plus a static concept summary for viewers without a kernel."""
@@ -561,18 +575,20 @@ class NamingWidget(anywidget.AnyWidget):
 
     # --------------------------------------------------------------- internals
 
-    def _document(self, saved_at: str | None) -> dict:
-        snap = self._naming.snapshot()
-        return naming_doc(annotator=self.annotator, category=self._payload.category,
+    def _document(self, saved_at: str | None, *, annotator: str | None = None, snap: dict | None = None) -> dict:
+        snap = self._naming.snapshot() if snap is None else snap
+        return naming_doc(annotator=annotator or self.annotator, category=self._payload.category,
                           fingerprint=self._payload.fingerprint, concepts=snap["concepts"],
                           trash=snap["trash"], unlabeled=snap["unlabeled"], log=self._naming.log_since(0),
                           saved_at=saved_at, order=self._naming.activation_ids, marks=self._naming.marks,
                           rejected=self._naming.rejections)
 
-    def _compact(self) -> None:
-        """Rewrite the autosave file as one snapshot (at open, at close, every COMPACT_EVERY records)."""
+    def _compact(self, *, annotator: str | None = None, snap: dict | None = None) -> None:
+        """Rewrite the autosave file as one snapshot (at open, at close, every COMPACT_EVERY records).
+
+        ``annotator`` and ``snap`` (the naming's snapshot now) are given while the widget is made."""
         saved_at = now_iso()
-        self._autosave.compact(self._document(saved_at=saved_at))
+        self._autosave.compact(self._document(saved_at=saved_at, annotator=annotator, snap=snap))
         self._saved_at = saved_at
 
     def _compact_quietly(self) -> None:
@@ -583,8 +599,8 @@ class NamingWidget(anywidget.AnyWidget):
             warnings.warn(f"Compacting the naming file failed ({err}); changes keep being appended.",
                           stacklevel=3)
 
-    def _state_message(self) -> dict:
-        snap = self._naming.snapshot()
+    def _state_message(self, snap: dict | None = None) -> dict:
+        snap = self._naming.snapshot() if snap is None else snap
         return {"version": self._version, **snap, "can_undo": self._naming.can_undo,
                 "can_redo": self._naming.can_redo, "saved_at": self._saved_at}
 

@@ -8,7 +8,6 @@ the browser asks for the ones it is about to show (docs/widget-protocol.md), and
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -19,17 +18,36 @@ from ..naming.activation_table import WIDGET_COLUMNS, activation_table, fingerpr
 HEAT, IMAGE = "heat", "image"  # the two kinds of thumbnail the browser asks for
 
 
-@dataclass
 class Payload:
-    """Everything the widget needs about its activations (see the protocol's synced traits)."""
+    """Everything the widget needs about its activations (see the protocol's synced traits).
 
-    category: str
-    fingerprint: str
-    table: pd.DataFrame  # the category's rows (all x-features of the shown images), index 0..R-1
-    shown_ids: list[str]  # significant activations, in display order
-    columns: dict  # one list per column over `table`'s rows (every x-feature of the shown images)
-    heat_getter: Callable[[str], bytes | None] | None
-    image_getter: Callable[[str], bytes | None] | None
+    ``table``: the category's rows for the shown images (every x-feature of them), index 0..R-1;
+    ``shown_ids``: the significant activations, in display order. ``columns`` (one list per
+    column over ``table``'s rows) is made when first asked for: the browser gets only the shown
+    rows (:meth:`shown_columns`), which is what opening 100,000 activations waits for.
+    """
+
+    def __init__(self, category: str, fingerprint: str, table: pd.DataFrame,
+                 heat_getter: Callable[[str], bytes | None] | None,
+                 image_getter: Callable[[str], bytes | None] | None):
+        self.category = category
+        self.fingerprint = fingerprint
+        self.table = table
+        self.heat_getter = heat_getter
+        self.image_getter = image_getter
+        self._significant = table["significant"].astype(bool).to_numpy()
+        self.shown_ids: list[str] = _id_column(table, "activation_id", self._significant)
+        self._columns: dict | None = None
+        self._known_ids: frozenset | None = None
+        self._known_images: frozenset | None = None
+
+    @property
+    def columns(self) -> dict:
+        """One list per column over ``table``'s rows (every x-feature of the shown images)."""
+        if self._columns is None:
+            self._columns = _columns(self.table, self.category)
+            self._columns["significant"] = self._significant.tolist()
+        return self._columns
 
     @property
     def activations(self) -> list[dict]:
@@ -48,8 +66,10 @@ class Payload:
     def shown_columns(self) -> dict:
         """The synced ``table``: the shown activations' columns (the compare view asks for the
         other x-features of an image when it needs them, see :meth:`image_rows`)."""
-        keep = np.flatnonzero(np.asarray(self.columns["significant"], dtype=bool)).tolist()
-        return {k: [v[i] for i in keep] for k, v in self.columns.items() if k != "significant"}
+        if self._columns is not None:
+            keep = np.flatnonzero(self._significant).tolist()
+            return {k: [v[i] for i in keep] for k, v in self._columns.items() if k != "significant"}
+        return _columns(self.table[self._significant], self.category)
 
     def image_rows(self, image_ids: Sequence[str]) -> dict[str, list[dict]]:
         """Every x-feature of each image (significant or not), for the compare view; unknown ids are left out."""
@@ -68,9 +88,15 @@ class Payload:
         image ids for ``IMAGE``. Keys outside this category's rows get ``b""``: the browser
         can only read what the widget shows."""
         if kind == HEAT:
-            getter, known = self.heat_getter, self._known_ids
+            getter = self.heat_getter
+            if self._known_ids is None:
+                self._known_ids = frozenset(_id_column(self.table, "activation_id"))
+            known = self._known_ids
         elif kind == IMAGE:
-            getter, known = self.image_getter, self._known_images
+            getter = self.image_getter
+            if self._known_images is None:
+                self._known_images = frozenset(_id_column(self.table, "image_id"))
+            known = self._known_images
         else:
             raise ValueError(f"unknown thumbnail kind {kind!r}; expected {HEAT!r} or {IMAGE!r}")
         if getter is None:
@@ -80,10 +106,6 @@ class Payload:
             png = getter(key) if isinstance(key, str) and key in known else None
             out.append(bytes(png) if png else b"")
         return out
-
-    def __post_init__(self) -> None:
-        self._known_ids = frozenset(self.columns["id"])
-        self._known_images = frozenset(self.columns["image_id"])
 
 
 def resolve_category(table: pd.DataFrame, category: Any) -> str:
@@ -122,8 +144,32 @@ def _number_column(values: np.ndarray) -> list[float | None]:
     return [None if m else v for v, m in zip(rounded.tolist(), missing)]
 
 
+def _id_column(table: pd.DataFrame, column: str, mask: np.ndarray | None = None) -> list[str]:
+    """A column of ids as a list of str (only the ``mask`` rows)."""
+    values = table[column]
+    if mask is not None:
+        values = values[mask]
+    if pd.api.types.is_string_dtype(values.dtype) and not values.isna().any():
+        return values.tolist()
+    return values.astype(str).tolist()
+
+
+def _columns(rows: pd.DataFrame, category: str) -> dict:
+    """One JSON-ready list per column of ``rows`` (the protocol's ``table`` layout)."""
+    n = len(rows)
+    return {
+        "id": _id_column(rows, "activation_id"),
+        "image_id": _id_column(rows, "image_id"),
+        "xfeature": rows["xfeature"].astype(int).tolist(),
+        "value": _number_column(rows["value"].astype(float).to_numpy() if "value" in rows else np.full(n, np.nan)),
+        "contribution": _number_column(rows["contribution"].to_numpy(dtype=float)),
+        "predicted": _text_column(rows["predicted"]) if "predicted" in rows else [category] * n,
+        "label": _text_column(rows["label"]) if "label" in rows else [None] * n,
+    }
+
+
 def build_payload(activations: Any, category: Any) -> Payload:
-    """Select a category's significant activations and pack their data and thumbnails."""
+    """Select a category's significant activations and the rows of their images."""
     table = activation_table(activations, required=WIDGET_COLUMNS)
     fingerprint = fingerprint_of(activations, table)
     category = resolve_category(table, category)
@@ -131,26 +177,10 @@ def build_payload(activations: Any, category: Any) -> Payload:
     significant = rows["significant"].astype(bool).to_numpy()
     if not significant.any():
         raise ValueError(f"Category {category!r} has no significant activations to name.")
-    shown_images = pd.unique(rows["image_id"][significant].astype(str))
-    rows = rows[rows["image_id"].astype(str).isin(shown_images)].reset_index(drop=True)
-    significant = rows["significant"].astype(bool).to_numpy()
-
-    n = len(rows)
-    ids = rows["activation_id"].astype(str).tolist()
-    predicted = _text_column(rows["predicted"]) if "predicted" in rows else [category] * n
-    labels = _text_column(rows["label"]) if "label" in rows else [None] * n
-    values = rows["value"].astype(float).to_numpy() if "value" in rows else np.full(n, np.nan)
-    columns = {
-        "id": ids,
-        "image_id": rows["image_id"].astype(str).tolist(),
-        "xfeature": rows["xfeature"].astype(int).tolist(),
-        "value": _number_column(values),
-        "contribution": _number_column(rows["contribution"].to_numpy(dtype=float)),
-        "predicted": predicted,
-        "label": labels,
-        "significant": significant.tolist(),
-    }
-    shown_ids = [i for i, s in zip(ids, columns["significant"]) if s]
-    return Payload(category=category, fingerprint=fingerprint, table=rows, shown_ids=shown_ids, columns=columns,
+    image_ids = rows["image_id"].astype(str)
+    shown_images = pd.unique(image_ids[significant])
+    if len(shown_images) < len(pd.unique(image_ids)):  # some images of the category show nothing
+        rows = rows[image_ids.isin(shown_images)]
+    return Payload(category=category, fingerprint=fingerprint, table=rows.reset_index(drop=True),
                    heat_getter=_thumbnail_getter(activations, "thumbnail"),
                    image_getter=_thumbnail_getter(activations, "image_thumbnail"))

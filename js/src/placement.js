@@ -1,0 +1,62 @@
+// Where a panel (the preview, compare, merge and help) opens: in the window, below the canvas's
+// sticky top (header, toolbar, drop targets), so that it never hides a control or a drop target.
+// A preview of a thumbnail opens beside that thumbnail, on whichever side has room.
+
+export const MARGIN = 8; // px kept free around a panel
+export const GAP = 12; // px between a thumbnail and its preview
+
+const clamp = (v, lo, hi) => Math.max(lo, Math.min(v, hi));
+
+/**
+ * The top-left corner of a panel of `size` {width, height}, in viewport coordinates, and the
+ * height it may take. `viewport` {width, height}; `avoid` the rectangle (viewport coordinates,
+ * {top, bottom, left, right}) of what must stay visible (the canvas's top), or null; `anchor`
+ * the rectangle of the thumbnail the panel is about, or null (then the panel sits at the right).
+ * Returns {left, top, maxHeight}.
+ */
+export function placePanel({ size, viewport, avoid = null, anchor = null }) {
+  const minTop = Math.max(MARGIN, avoid && avoid.bottom > 0 ? avoid.bottom + MARGIN : MARGIN);
+  const maxBottom = viewport.height - MARGIN;
+  const maxHeight = Math.max(0, maxBottom - minTop);
+  const height = Math.min(size.height, maxHeight);
+  const right = viewport.width - MARGIN;
+  let left;
+  let top;
+  if (anchor) {
+    const after = anchor.right + GAP;
+    const before = anchor.left - GAP - size.width;
+    if (after + size.width <= right) left = after;
+    else if (before >= MARGIN) left = before;
+    else left = right - size.width; // no room beside it: over the rows, never over the top
+    top = anchor.top;
+  } else {
+    left = right - size.width;
+    top = minTop;
+  }
+  return {
+    left: clamp(left, MARGIN, Math.max(MARGIN, right - size.width)),
+    top: clamp(top, minTop, Math.max(minTop, maxBottom - height)),
+    maxHeight,
+  };
+}
+
+/**
+ * Place the overlay element `overlay` (position: fixed, holding the panel) per placePanel.
+ * A fixed element inside a transformed or contained ancestor (as JupyterLab's notebook may
+ * have) is positioned from that ancestor, not the window: its origin is measured first.
+ */
+export function positionOverlay(overlay, { avoid = null, anchor = null }) {
+  const win = overlay.ownerDocument.defaultView;
+  if (!win || !overlay.getBoundingClientRect) return;
+  Object.assign(overlay.style, { left: "0px", top: "0px", right: "auto", maxHeight: "" });
+  const origin = overlay.getBoundingClientRect();
+  const size = { width: origin.width, height: origin.height };
+  if (!size.width && !size.height) return; // no layout (tests without CSS)
+  const viewport = { width: win.innerWidth, height: win.innerHeight };
+  const spot = placePanel({ size, viewport, avoid, anchor });
+  Object.assign(overlay.style, {
+    left: `${spot.left - origin.left}px`,
+    top: `${spot.top - origin.top}px`,
+    maxHeight: `${spot.maxHeight}px`,
+  });
+}
