@@ -24,6 +24,7 @@ import { predict, confirmedPrefix } from "./confirm.js";
 import { positionOverlay } from "./placement.js";
 
 const HOVER_DELAY_MS = 450;
+const SCROLL_QUIET_MS = 150; // thumbnails are asked for once scrolling pauses this long (ThumbLoader.hold)
 const DRAFT = "__draft__"; // key of a concept being named before it is sent to Python
 const EDGE_PX = 40; // a drag this close to a scroller's edge scrolls it
 const EDGE_STEP_PX = 24;
@@ -300,7 +301,10 @@ export class Canvas {
     this.keyGuard = (e) => this.guardKey(e);
     this.win.addEventListener("keydown", this.keyGuard, true);
     // Any scroll (a grid, the canvas's rows, the notebook, the page) may bring cells into view.
-    this.onScroll = () => this.schedule();
+    this.onScroll = () => {
+      this.loader.hold(SCROLL_QUIET_MS);
+      this.schedule();
+    };
     this.doc.addEventListener("scroll", this.onScroll, { capture: true, passive: true });
     this.win.addEventListener("resize", this.onScroll);
     this.resizeObserver = this.win.ResizeObserver ? new this.win.ResizeObserver(() => this.schedule()) : null;

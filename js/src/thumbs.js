@@ -100,7 +100,8 @@ export class ThumbCache {
  * a request cancelled before it is sent (its cell scrolled away) is never sent.
  */
 export class ThumbLoader {
-  constructor({ send, cache, batch = 128, maxInFlight = 3, schedule = (fn) => setTimeout(fn, 0) }) {
+  constructor({ send, cache, batch = 128, maxInFlight = 3, schedule = (fn) => setTimeout(fn, 0),
+                now = () => performance.now(), later = (fn, ms) => setTimeout(fn, ms) }) {
     this.send = send;
     this.cache = cache;
     this.batch = batch;
@@ -113,6 +114,20 @@ export class ThumbLoader {
     this.seq = 0;
     this.scheduled = false;
     this.requested = 0; // ids sent to Python so far (for tests and the bench)
+    this.now = now;
+    this.later = later;
+    this.quietUntil = 0; // no request leaves before this time (see hold)
+    this.waking = false;
+  }
+
+  /**
+   * Send nothing for `ms` from now (called on every scroll event). Each request to Python
+   * makes the kernel busy and idle again, and JupyterLab re-lays out its toolbars on each
+   * status change: while a person wheels through the pool, those layouts were the long
+   * main-thread tasks. The requests made meanwhile go out together once scrolling pauses.
+   */
+  hold(ms) {
+    this.quietUntil = Math.max(this.quietUntil, this.now() + ms);
   }
 
   /**
@@ -154,6 +169,17 @@ export class ThumbLoader {
 
   /** Send queued requests, newest first (what was scrolled to last is what the person looks at). */
   flush() {
+    const wait = this.quietUntil - this.now();
+    if (wait > 0 && this.queued.size) {
+      if (!this.waking) {
+        this.waking = true;
+        this.later(() => {
+          this.waking = false;
+          this.flush();
+        }, wait);
+      }
+      return;
+    }
     while (this.queued.size && this.inFlight < this.maxInFlight) {
       const entries = [...this.queued].reverse();
       const byKind = new Map();

@@ -75,6 +75,34 @@ test("the loader batches requests made together, skips cancelled ones and hands 
   assert.equal(sent.length, 2);
 });
 
+test("while scrolling holds the loader, nothing is sent; what was asked meanwhile goes out when it pauses", () => {
+  const cache = new ThumbCache({ capacity: 100 });
+  const sent = [];
+  let clock = 1000;
+  const timers = [];
+  const loader = new ThumbLoader({
+    send: (m) => sent.push(m), cache, batch: 10, maxInFlight: 3, schedule: (fn) => fn(), now: () => clock,
+    later: (fn, ms) => timers.push([clock + ms, fn]),
+  });
+  loader.hold(150); // a scroll event
+  loader.request("heat", "a", () => {});
+  clock += 60;
+  loader.hold(150); // the wheel goes on: the quiet period moves
+  loader.request("heat", "b", () => {});
+  assert.equal(sent.length, 0, "nothing leaves while scrolling");
+  assert.equal(timers.length, 1, "one wake-up is pending, not one per request");
+  clock = timers[0][0]; // the first wake-up comes before the quiet period ends: it waits again
+  timers.shift()[1]();
+  assert.equal(sent.length, 0);
+  assert.equal(timers.length, 1);
+  assert.equal(timers[0][0], 1000 + 60 + 150);
+  clock = timers[0][0];
+  timers.shift()[1]();
+  assert.deepEqual(sent.map((m) => m.ids), [["b", "a"]], "both in one message, newest first");
+  loader.request("heat", "c", () => {}); // not scrolling: sent at once
+  assert.equal(sent.length, 2);
+});
+
 test("bindThumb pins while shown and unpins on release", () => {
   const cache = new ThumbCache({ capacity: 10 });
   cache.put("heat\u0000a", fakePng(1));
