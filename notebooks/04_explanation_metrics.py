@@ -119,6 +119,9 @@ ceiling = np.mean([(d.drawn_labels == d.labels).mean() for d in
                     for s in results.seeds)])
 print("CNN test accuracy per seed:", results.cnn_accuracy.round(3).to_dict(),
       f"(share of typical test birds, the accuracy a perfect reader of the parts would reach: {ceiling:.3f})")
+weak = [s for s, a in results.cnn_accuracy.items() if a < ceiling - 0.1]
+if weak:
+    print(f"seeds {weak}: the CNN is more than 0.1 below that; their XNNs explain a CNN that did not learn the task")
 
 # %% [markdown]
 # ## 3. Means and 95 % intervals

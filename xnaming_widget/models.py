@@ -72,6 +72,50 @@ class DemoCNN(nn.Module):
         x = self.flatten(self.features(x))
         return self.fc8(self.drop7(self.fc7(self.drop6(self.fc6(x)))))
 
+    @torch.no_grad()
+    def init_from_data(self, images: torch.Tensor) -> "DemoCNN":
+        """Data-dependent initialisation (as LSUV, Mishkin & Matas 2016): layer by layer, from the
+        first convolution to ``fc7``, draw He-normal weights, then rescale them and set the bias so
+        that on ``images`` (a sample of the training set, (N, C, H, W) in [0, 1]) every unit's
+        pre-activation has mean 0 and standard deviation 1. ``fc8`` keeps PyTorch's default
+        initialisation (its logits start moderate). Returns ``self``.
+
+        Why: with PyTorch's default initialisation and all-positive inputs in [0, 1], each layer
+        shrinks the part of the signal that differs between images, and at the start the logits
+        hardly depend on the image (their spread across images was ~0.001 on the fine-grained
+        birds). Training then sat on a plateau for epochs and, on some seeds, never learnt some
+        of the attributes (test accuracy 0.31 and 0.43 where other seeds reached 0.9). Only
+        weights and biases change, not the architecture (no normalisation layer is added), so
+        excitation backprop stays exact.
+        """
+        if images.ndim != 4 or len(images) < 2:
+            raise ValueError(f"init_from_data needs a batch (N >= 2, C, H, W) of images, "
+                             f"got shape {tuple(images.shape)}")
+        param = next(self.parameters())
+        images = images.to(device=param.device, dtype=param.dtype)
+        was_training = self.training
+        self.eval()
+        layers = [m for m in self.features if isinstance(m, nn.Conv2d)] + [self.fc6[0], self.fc7[0]]
+        try:
+            for layer in layers:
+                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+                nn.init.zeros_(layer.bias)
+                captured = []
+                handle = layer.register_forward_hook(lambda _m, _i, out: captured.append(out))
+                try:
+                    self(images)
+                finally:
+                    handle.remove()
+                out = captured[0]
+                dims = (0, 2, 3) if out.ndim == 4 else (0,)
+                mean, std = out.mean(dims), out.std(dims)
+                std = torch.where(std > 1e-6, std, torch.ones_like(std))  # a unit blind to this sample stays as drawn
+                layer.weight.div_(std.view(-1, *([1] * (layer.weight.ndim - 1))))
+                layer.bias.copy_(-mean / std)
+        finally:
+            self.train(was_training)
+        return self
+
 
 # ----------------------------------------------------------------------------- training + cache
 
@@ -125,6 +169,10 @@ def evaluate_accuracy(model: nn.Module, data, *, batch_size: int = 1000, device:
     return correct / max(len(x), 1)
 
 
+#: Training images a ``DemoCNN`` built by ``train_classifier`` is initialised on (``DemoCNN.init_from_data``).
+INIT_SAMPLE = 512
+
+
 def train_classifier(train_data, test_data=None, *, model: nn.Module | None = None, epochs: int = 5,
                      batch_size: int = 128, lr: float = 2e-3, weight_decay: float = 0.0, seed: int = 0,
                      device: str = "auto", cache_dir: str | os.PathLike | bool | None = None,
@@ -132,7 +180,8 @@ def train_classifier(train_data, test_data=None, *, model: nn.Module | None = No
     """Train a classifier (Adam, cosine learning-rate decay, cross-entropy); return it in eval mode.
 
     ``train_data``/``test_data``: a Dataset (with ``.classes``) or an ``(images, labels)`` pair.
-    ``model=None`` builds a ``DemoCNN`` sized for the data. The result has ``.history`` (one
+    ``model=None`` builds a ``DemoCNN`` sized for the data and initialises it from up to
+    ``INIT_SAMPLE`` training images (``DemoCNN.init_from_data``). The result has ``.history`` (one
     dict per epoch: loss, train_accuracy, test_accuracy), ``.test_accuracy`` (None without test
     data), ``.classes`` and ``.cache_path``.
 
@@ -161,6 +210,9 @@ def train_classifier(train_data, test_data=None, *, model: nn.Module | None = No
             if h != w:
                 raise ValueError(f"DemoCNN takes square images, got {h}x{w}; pass your own model=")
             model = DemoCNN(in_channels=c, n_classes=len(classes), image_size=h)
+            sample = torch.randperm(len(x))[:INIT_SAMPLE] if len(x) > INIT_SAMPLE else torch.arange(len(x))
+            if len(sample) >= 2:
+                model.init_from_data(x[sample])
         key_parts = {
             "train": _fingerprint_data(x, y),
             "test": _fingerprint_data(*test) if test is not None else None,
@@ -168,7 +220,7 @@ def train_classifier(train_data, test_data=None, *, model: nn.Module | None = No
                           optimizer="adam", schedule="cosine", loss="cross_entropy"),
             "model": _fingerprint_model(model),
             "seed": seed,
-            "version": 1,
+            "version": 2,  # 2: a DemoCNN built here is initialised from the data
         }
         cache_path = None
         if cache_dir is not False:
