@@ -35,9 +35,9 @@
 # Everything the tool places stays marked *proposed* (or *accepted suggestion*) in the naming
 # file and the naming table, so a study can leave it out (`Namings.person_placed()`).
 #
-# Suggestions compare **descriptors**: what the classifier sees where each heatmap is (its
-# features pooled under the heatmap, minus the image's average, plus the x-feature), read in
-# the same pass as the heatmaps. The data are the synthetic birds, where the truth is known:
+# Suggestions compare **descriptors**: what the classifier sees at each heatmap's hot spot (its
+# features averaged over the window around the map's peak, minus the image's average, plus the
+# x-feature), read in the same pass as the heatmaps. The data are the synthetic birds, where the truth is known:
 # the part drawn under each heatmap's peak.
 
 # %% [markdown]
@@ -217,10 +217,10 @@ by_confidence
 # ## Summary
 #
 # Read the figures above as they are on this run: how much the suggestions save depends on
-# how well the descriptors separate the true concepts. Here the truth is a point (the part
-# under one pixel, the peak), and a heatmap that straddles two parts of one colour (a
-# cardinal's red head and body) is one or the other by a pixel: no descriptor can tell
-# those apart, and each such case costs a rejection.
+# how well the descriptors separate the true concepts, and they may cost more than naming by
+# hand. Here the truth is a point (the part under one pixel, the peak), and a hot spot on the
+# border of two parts of one colour (a cardinal's red head and body) is one or the other by a
+# pixel: no descriptor can tell those apart, and each such case costs a rejection.
 
 # %%
 summary = {

@@ -445,7 +445,11 @@ def test_sets_saved_before_thumbnails_were_fingerprinted_still_load(built, tmp_p
 
 
 def test_descriptors_pool_the_layer_features_under_each_heatmap(setup, built, tmp_path):
-    """Each significant activation's descriptor, recomputed by hand from its stored heatmap."""
+    """Each significant activation's descriptor, recomputed by hand from its stored heatmap:
+    the layer's features at the map's hot spot, minus their image mean, then the x-feature."""
+    from xnaming_widget.metrics import map_peaks
+    from xnaming_widget.metrics.object_maps import peak_window
+
     dnn, bank, data = setup
     layer = built.meta["config"]["descriptor_layer"]
     assert layer == "conv"  # TinyNet's only spatial layer (8x8 maps)
@@ -458,11 +462,16 @@ def test_descriptors_pool_the_layer_features_under_each_heatmap(setup, built, tm
             dnn(data[int(row.image_id[3:])][0][None])
         hook.remove()
         features = captured[0][0].numpy()  # (3, 8, 8)
-        weights = built.heatmap(row.activation_id).astype(np.float64)
-        weights = weights / weights.sum() if weights.sum() > 0 else np.full_like(weights, 1 / weights.size)
+        heat = built.heatmap(row.activation_id).astype(np.float64)
+        (r, c), half = map_peaks(heat), peak_window(*heat.shape) // 2  # the hot spot: the peak's window
+        rows, cols = np.ogrid[:heat.shape[0], :heat.shape[1]]
+        weights = ((abs(rows - r) <= half) & (abs(cols - c) <= half)).astype(np.float64)
+        if r < 0:  # an all-zero map has no hot spot: the plain mean, so nothing particular (a zero vector)
+            weights[:] = 1
+        weights /= weights.sum()
         pooled = (features * weights).sum(axis=(1, 2))
         particular = pooled - features.mean(axis=(1, 2))  # minus the image's mean
-        particular /= max(np.linalg.norm(particular), 0.1 * np.linalg.norm(pooled))
+        particular /= max(np.linalg.norm(particular), 0.1 * np.linalg.norm(pooled), 1e-12)
         expected = np.concatenate([particular, np.eye(N_FEATURES)[row.xfeature]])
         index = built.heatmap_rows[built.table.index[built.table["activation_id"] == row.activation_id][0]]
         np.testing.assert_allclose(built.descriptors[index].astype(np.float64), expected, atol=2e-2)

