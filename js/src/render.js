@@ -1254,22 +1254,21 @@ export class Canvas {
       this.announce(all ? "No suggestions to accept" : "Select suggestions first (click or Space)");
       return;
     }
-    const name = strip.name;
-    strip.drop(ids);
-    this.sendOp({ type: "op", op: "accept", concept_id: strip.concept, ids },
-      `Accepted ${plural(ids.length, "suggestion")} into “${name}”`);
-    this.renderStrip();
-    if (this.doc.activeElement === this.root || !this.root.contains(this.doc.activeElement)) this.focusStrip();
+    this.settleSuggestions("accept", ids, `Accepted ${plural(ids.length, "suggestion")} into “${strip.name}”`);
   }
 
   /** Reject suggestions: recorded by Python for this concept, never suggested to it again. */
   rejectSuggestions(ids) {
     const strip = this.strip;
     if (!strip.isOpen || !ids.length || ids.some((id) => !id)) return;
-    const name = strip.name;
+    this.settleSuggestions("reject", ids, `Rejected ${plural(ids.length, "suggestion")} for “${strip.name}”`);
+  }
+
+  /** Take `ids` out of the strip, send `op` (accept or reject) for its concept, keep the focus in it. */
+  settleSuggestions(op, ids, message) {
+    const strip = this.strip;
     strip.drop(ids);
-    this.sendOp({ type: "op", op: "reject", concept_id: strip.concept, ids },
-      `Rejected ${plural(ids.length, "suggestion")} for “${name}”`);
+    this.sendOp({ type: "op", op, concept_id: strip.concept, ids }, message);
     this.renderStrip();
     if (this.doc.activeElement === this.root || !this.root.contains(this.doc.activeElement)) this.focusStrip();
   }

@@ -20,7 +20,7 @@ import numpy as np
 
 __all__ = ["add_descriptors", "descriptors_for_assist"]
 
-NO_DESCRIPTORS = ("this activation set has no descriptors (it was saved before them, or built with "
+NO_DESCRIPTORS = ("{what} activation set has no descriptors (it was saved before them, or built with "
                   "descriptors=False). Compute them once from its heatmaps: xnaming_widget.assist.add_descriptors("
                   "acts, model, data, cache=<the set's folder>)")
 
@@ -32,7 +32,7 @@ def descriptors_for_assist(acts: Any, what: str = "this") -> np.ndarray:
     if descriptors is None:
         descriptors = getattr(acts, "computed_descriptors", None)
     if descriptors is None:
-        raise ValueError(NO_DESCRIPTORS.replace("this activation set", f"{what} activation set"))
+        raise ValueError(NO_DESCRIPTORS.format(what=what))
     return descriptors
 
 

@@ -83,13 +83,7 @@ def rank_rows(vectors: np.ndarray, member_rows: np.ndarray, candidate_rows: np.n
     score = x @ prototype
     if len(negatives):
         score = score - (x @ negatives.T).max(axis=1)
-    if len(score) > k:  # the k best without sorting them all; then in order, ties by position
-        keep = np.sort(np.argpartition(-score, k - 1)[:k])
-        cut = score[keep].min()
-        keep = np.flatnonzero(score >= cut)  # every tie at the cut, so that the earlier ones win
-    else:
-        keep = np.arange(len(score))
-    best = keep[np.argsort(-score[keep], kind="stable")][:k]
+    best = np.argsort(-score, kind="stable")[:k]  # ties to the earlier candidate
     return candidate_rows[best]
 
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from .._progress import progress
-from .._torch import resolve_device
+from .._torch import capture_output, resolve_device
 from ._batching import RowPlan, upsample_mass
 from ._layers import (INPUT, LayerCall, attribution_state, check_baseline, check_images, default_map_layer,
                       model_layout, resolve_layer, tap_call)
@@ -157,35 +157,17 @@ def attribute_observed(model: nn.Module, images, *, observe: tuple[nn.Module, Bl
             for block in bar:
                 if baseline is not None:
                     options["baseline"] = baseline[block[0]]
-                with precision, _first_output(observe) as seen:
+                watch = capture_output(observe[0], call=0) if observe else contextlib.nullcontext([])
+                with precision, watch as seen:
                     block_maps = chosen.compute(model, images[block[0]], plan.seeds(block, images), tap, options)
                 block_maps = block_maps.detach().float().reshape(maps[block].shape)
                 if observe is not None:
                     if not seen:
                         raise RuntimeError("the observed module did not run in the model's forward pass; "
                                            "observe a module the model calls")
-                    observe[1](block[0], block[1], seen[0], block_maps)
+                    observe[1](block[0], block[1], seen[0].detach().float(), block_maps)
                 maps[block] = block_maps.cpu()
     return maps.numpy()
-
-
-@contextlib.contextmanager
-def _first_output(observe: tuple[nn.Module, BlockObserver] | None) -> Iterator[list[torch.Tensor]]:
-    """A list that receives the observed module's first output (detached, float32) while open."""
-    seen: list[torch.Tensor] = []
-    if observe is None:
-        yield seen
-        return
-
-    def keep(_module, _inputs, output):
-        if not seen and isinstance(output, torch.Tensor):
-            seen.append(output.detach().float())
-
-    handle = observe[0].register_forward_hook(keep)
-    try:
-        yield seen
-    finally:
-        handle.remove()
 
 
 @contextlib.contextmanager

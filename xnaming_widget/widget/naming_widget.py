@@ -234,13 +234,11 @@ class NamingWidget(anywidget.AnyWidget):
         rejected = space.rows(sorted(self._naming.rejected(concept_id)))
         candidates = codes == number.get(UNLABELED, -1)
         candidates[rejected] = False
-        other = np.ones(len(places), bool)
-        other[[number[p] for p in (concept_id, UNLABELED, TRASH) if p in number]] = False
-        renumber = np.full(len(places), -1)
-        renumber[other] = np.arange(int(other.sum()))  # the other concepts, 0..G-1
-        others = renumber[codes]
-        best = rank_rows(space.vectors, members, np.flatnonzero(candidates),
-                         negative_prototypes=group_prototypes(space.vectors, others), rejected_rows=rejected, k=k)
+        # every place in `places` has members, so each prototype is a real one; drop the non-concepts'
+        prototypes = np.delete(group_prototypes(space.vectors, codes),
+                               [number[p] for p in (concept_id, UNLABELED, TRASH) if p in number], axis=0)
+        best = rank_rows(space.vectors, members, np.flatnonzero(candidates), negative_prototypes=prototypes,
+                         rejected_rows=rejected, k=k)
         return [space.ids[i] for i in best]
 
     def accept(self, concept_id: str, activation_ids: Iterable[str]) -> None:
@@ -272,12 +270,10 @@ class NamingWidget(anywidget.AnyWidget):
             try:
                 descriptors = descriptors_for_assist(self._source)
             except ValueError as err:
-                raise ValueError(f"Suggestions need activation descriptors, and {err}; then open the widget "
-                                 "again.") from None
-            rows = self._source.table.reset_index(drop=True)
-            index = dict(zip(rows["activation_id"].astype(str), self._source.heatmap_rows[rows.index.to_numpy()]))
+                raise ValueError(f"Suggestions need activation descriptors, and {err}.") from None
             ids = self._payload.shown_ids
-            space = DescriptorSpace(ids, np.asarray(descriptors)[[index[a] for a in ids]])
+            maps = self._source.heatmap_rows[[self._source._row(a) for a in ids]]
+            space = DescriptorSpace(ids, np.asarray(descriptors)[maps])
             self._space = space
         return space
 
