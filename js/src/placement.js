@@ -5,28 +5,38 @@
 export const MARGIN = 8; // px kept free around a panel
 export const GAP = 12; // px between a thumbnail and its preview
 
+import { clipRect } from "./vgrid.js";
+
 const clamp = (v, lo, hi) => Math.max(lo, Math.min(v, hi));
 
 /**
  * The top-left corner of a panel of `size` {width, height}, in viewport coordinates, and the
  * height it may take. `viewport` {width, height}; `avoid` the rectangle (viewport coordinates,
  * {top, bottom, left, right}) of what must stay visible (the canvas's top), or null; `anchor`
- * the rectangle of the thumbnail the panel is about, or null (then the panel sits at the right).
+ * the rectangle of the thumbnail the panel is about, or null (then the panel sits at the right);
+ * `clip` the rectangle of the window the host leaves visible (its scrollers), or null.
  * Returns {left, top, maxHeight}.
  */
-export function placePanel({ size, viewport, avoid = null, anchor = null }) {
-  const minTop = Math.max(MARGIN, avoid && avoid.bottom > 0 ? avoid.bottom + MARGIN : MARGIN);
-  const maxBottom = viewport.height - MARGIN;
+export function placePanel({ size, viewport, avoid = null, anchor = null, clip = null }) {
+  // the part of the window the panel can be seen in: a host's scroller may clip it (`clip`)
+  const area = {
+    left: Math.max(0, clip ? clip.left : 0), top: Math.max(0, clip ? clip.top : 0),
+    right: Math.min(viewport.width, clip ? clip.right : Infinity),
+    bottom: Math.min(viewport.height, clip ? clip.bottom : Infinity),
+  };
+  const minLeft = area.left + MARGIN;
+  const minTop = Math.max(area.top + MARGIN, avoid && avoid.bottom > 0 ? avoid.bottom + MARGIN : MARGIN);
+  const maxBottom = area.bottom - MARGIN;
   const maxHeight = Math.max(0, maxBottom - minTop);
   const height = Math.min(size.height, maxHeight);
-  const right = viewport.width - MARGIN;
+  const right = area.right - MARGIN;
   let left;
   let top;
   if (anchor) {
     const after = anchor.right + GAP;
     const before = anchor.left - GAP - size.width;
     if (after + size.width <= right) left = after;
-    else if (before >= MARGIN) left = before;
+    else if (before >= minLeft) left = before;
     else left = right - size.width; // no room beside it: over the rows, never over the top
     top = anchor.top;
   } else {
@@ -34,7 +44,7 @@ export function placePanel({ size, viewport, avoid = null, anchor = null }) {
     top = minTop;
   }
   return {
-    left: clamp(left, MARGIN, Math.max(MARGIN, right - size.width)),
+    left: clamp(left, minLeft, Math.max(minLeft, right - size.width)),
     top: clamp(top, minTop, Math.max(minTop, maxBottom - height)),
     maxHeight,
   };
@@ -53,7 +63,7 @@ export function positionOverlay(overlay, { avoid = null, anchor = null }) {
   const size = { width: origin.width, height: origin.height };
   if (!size.width && !size.height) return; // no layout (tests without CSS)
   const viewport = { width: win.innerWidth, height: win.innerHeight };
-  const spot = placePanel({ size, viewport, avoid, anchor });
+  const spot = placePanel({ size, viewport, avoid, anchor, clip: clipRect(overlay) });
   Object.assign(overlay.style, {
     left: `${spot.left - origin.left}px`,
     top: `${spot.top - origin.top}px`,

@@ -51,3 +51,14 @@ test("the whole random layout never covers the top, whatever the sizes", () => {
     assert.ok(shown.top >= MARGIN - 1e-9 && shown.bottom <= vp.height - MARGIN + 1e-9, JSON.stringify({ vp, s, spot }));
   }
 });
+
+test("a host that clips the window (a notebook scroller) keeps the panel inside what it shows", () => {
+  const clip = { left: 280, top: 80, right: 1240, bottom: 880 }; // sidebars on both sides
+  const thumb = { left: 820, right: 916, top: 600, bottom: 696 };
+  const spot = placePanel({ size, viewport, avoid: top, anchor: thumb, clip });
+  const placed = box(spot);
+  assert.ok(placed.left >= clip.left + MARGIN && placed.right <= clip.right - MARGIN, JSON.stringify(placed));
+  assert.ok(placed.bottom <= clip.bottom - MARGIN || spot.maxHeight <= clip.bottom - MARGIN - spot.top);
+  assert.ok(!overlaps(placed, thumb), "still beside its thumbnail, not over it");
+  assert.equal(placed.right, thumb.left - GAP, "no room on the right inside the clip: on the left");
+});
