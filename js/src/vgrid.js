@@ -1,7 +1,8 @@
 // A virtual grid: one row of the canvas (the pool, a concept, the trash) lays out any number of
 // thumbnails as fixed-size cells, but only the cells near the visible part of the page are in
 // the DOM. Cells are positioned absolutely from their index, so scrolling costs only the cells
-// that enter or leave the window, never a re-layout of the whole row.
+// that enter or leave the window, never a re-layout of the whole row. Cells are rebound in
+// place, so their DOM order is not the grid's order (`aria-posinset` is).
 
 export const GAP = 4; // px between cells
 export const PAD = 4; // px around the cells (room to start a rubber-band selection)
@@ -192,35 +193,46 @@ export class VirtualGrid {
     this.render(force || layoutChanged);
   }
 
+  /**
+   * Bind the cells of the current window. A cell that leaves the window is rebound in place to
+   * one that enters it, never detached and re-inserted: a node that stays in the DOM keeps its
+   * computed style, so a scroll frame restyles only what changed on it (its transform), not
+   * every recycled cell against the host page's thousands of rules (JupyterLab's). DOM order is
+   * therefore not the grid's order: each cell carries its position in `aria-posinset`.
+   */
   render(rebind) {
     const [start, end] = this.range;
     const wanted = new Set(this.ids.slice(start, end));
+    const leaving = [];
     for (const [id, node] of this.nodes) {
       if (!wanted.has(id)) {
         this.nodes.delete(id);
         this.release(node, id);
-        node.remove();
-        this.spare.push(node);
+        leaving.push(node);
       }
     }
     const pitch = this.cell + GAP;
-    let previous = this.spacer;
+    const size = String(this.ids.length);
     for (let i = start; i < end; i += 1) {
       const id = this.ids[i];
       let node = this.nodes.get(id);
       const fresh = !node;
       if (fresh) {
-        node = this.spare.pop() || this.make();
+        node = leaving.pop() || this.spare.pop() || this.make();
         this.nodes.set(id, node);
+        if (node.parentNode !== this.grid) this.grid.appendChild(node);
       }
       if (fresh || rebind || node._index !== i) {
         node._index = i;
         node.style.transform = `translate(${PAD + (i % this.cols) * pitch}px, ${PAD + Math.floor(i / this.cols) * pitch}px)`;
+        node.setAttribute("aria-posinset", String(i + 1));
+        node.setAttribute("aria-setsize", size);
         this.fill(node, id, i);
       }
-      // DOM order follows index order (screen readers, tests); move only what is out of place
-      if (previous.nextSibling !== node) this.grid.insertBefore(node, previous.nextSibling);
-      previous = node;
+    }
+    for (const node of leaving) {
+      node.remove();
+      this.spare.push(node);
     }
     if (this.spare.length > 64) this.spare.length = 64;
   }

@@ -31,7 +31,8 @@ function setup({ marks = {}, name = "heel", n = 30 } = {}) {
   const suggestRequests = () => model.sent.filter((m) => m.type === "suggest");
   const ops = () => model.sent.filter((m) => m.type === "op");
   const stripIds = () => qa(".xn-suggest .xn-sug").map((s) => s.dataset.id);
-  const rowIds = (k) => [...q(`.xn-row[data-row="${k}"] .xn-grid`).querySelectorAll(".xn-thumb")].map((c) => c.dataset.id);
+  const rowIds = (k) => [...q(`.xn-row[data-row="${k}"] .xn-grid`).querySelectorAll(".xn-thumb")]
+    .sort((a, b) => a.getAttribute("aria-posinset") - b.getAttribute("aria-posinset")).map((c) => c.dataset.id); // grid order, not DOM order
   /** Python answers the latest suggest request with `ids`. */
   const answer = (ids, extra = {}) => {
     const req = suggestRequests().at(-1);

@@ -15,7 +15,8 @@ function setup(n = 30, opts = {}) {
   const qa = (sel) => [...el.querySelectorAll(sel)];
   const thumb = (id) => q(`.xn-thumb[data-id="${id}"]`);
   // ids of the cells a row has in the DOM, in screen order
-  const rowIds = (key) => [...q(`.xn-row[data-row="${key}"] .xn-grid`).querySelectorAll(".xn-thumb")].map((c) => c.dataset.id);
+  const rowIds = (key) => [...q(`.xn-row[data-row="${key}"] .xn-grid`).querySelectorAll(".xn-thumb")]
+    .sort((a, b) => a.getAttribute("aria-posinset") - b.getAttribute("aria-posinset")).map((c) => c.dataset.id); // grid order, not DOM order
   const key = (k, extra = {}) => {
     const active = document.activeElement;
     const target = extra.target || (active && el.contains(active) ? active : canvas.root);

@@ -312,12 +312,12 @@ VISIBLE_IDS_JS = """key => {
     const r = t.getBoundingClientRect();
     return r.top >= Math.max(0, box.top) && r.bottom <= Math.min(window.innerHeight, box.bottom)
       && r.left >= 0 && r.right <= window.innerWidth;
-  }).map(t => t.dataset.id);
+  }).sort((a, b) => a.getAttribute('aria-posinset') - b.getAttribute('aria-posinset')).map(t => t.dataset.id);
 }"""
 
 
 def visible_ids(page, key: str) -> list[str]:
-    """Ids of the thumbnails of row ``key`` that are fully on screen."""
+    """Ids of the thumbnails of row ``key`` that are fully on screen, in the grid's order."""
     return page.evaluate(VISIBLE_IDS_JS, key)
 
 

@@ -30,7 +30,7 @@ NOTEBOOK_KEYS = ["m", "b", "a", "x", "c", "v", "z", "y", "d", "d", "Shift+M", "E
 
 def _focus_thumbnail(page):
     """Click the pool's first thumbnail: it is selected and has the focus."""
-    page.locator(".xn-row-pool .xn-thumb").first.click()
+    page.locator('.xn-row-pool .xn-thumb[aria-posinset="1"]').click()
     assert page.evaluate("document.activeElement.classList.contains('xn-thumb')")
 
 

@@ -47,17 +47,22 @@ def _thumb(page, activation_id):
     return page.locator(f'.xn-thumb[data-id="{activation_id}"]')
 
 
+# cells are rebound in place as a grid scrolls: their order is aria-posinset, not the DOM's
+IN_GRID_ORDER = "els => els.sort((a, b) => a.getAttribute('aria-posinset') - b.getAttribute('aria-posinset')).map(e => e.dataset.id)"
+
+
 def _row_ids(page, key):
-    """Ids of a row's cells in the DOM, after scrolling the row into view (rows out of view render none)."""
+    """Ids of a row's cells in the DOM (in the grid's order), after scrolling the row into view (rows out of view render none)."""
     page.locator(f'.xn-row[data-row="{key}"] .xn-grid').scroll_into_view_if_needed()
     page.wait_for_timeout(100)  # the grids update on the next animation frame
-    return page.eval_on_selector_all(f'.xn-row[data-row="{key}"] .xn-grid > .xn-thumb', "els => els.map(e => e.dataset.id)")
+    return page.eval_on_selector_all(f'.xn-row[data-row="{key}"] .xn-grid > .xn-thumb', IN_GRID_ORDER)
 
 
 def _concept_rows(page):
     return page.eval_on_selector_all(
         ".xn-row-concept", "els => els.map(e => ({key: e.dataset.row, name: e.querySelector('.xn-name').textContent, "
-        "ids: [...e.querySelectorAll('.xn-thumb')].map(t => t.dataset.id)}))")
+        "ids: [...e.querySelectorAll('.xn-thumb')].sort((a, b) => a.getAttribute('aria-posinset') "
+        "- b.getAttribute('aria-posinset')).map(t => t.dataset.id)}))")
 
 
 def _wait_progress(page, named, unlabeled, trash):

@@ -69,7 +69,7 @@ def _scenario(page, lab):
     # a drag held near the bottom edge of the rows scrolls them
     page.locator(".xn-rows").evaluate("r => { r.scrollTop = 0; }")
     rows_box = page.locator(".xn-rows").bounding_box()
-    thumb = page.locator(".xn-row-pool .xn-thumb").first.bounding_box()
+    thumb = page.locator('.xn-row-pool .xn-thumb[aria-posinset="1"]').bounding_box()
     page.mouse.move(thumb["x"] + 40, thumb["y"] + 40)
     page.mouse.down()
     page.mouse.move(thumb["x"] + 55, thumb["y"] + 55, steps=3)
@@ -82,7 +82,7 @@ def _scenario(page, lab):
     assert scrolled > 0, "holding a drag at the edge scrolls the rows"
 
     # help: every key sits on the line of its own description, whatever JupyterLab's CSS says
-    page.locator(".xn-row-pool .xn-thumb").first.click()
+    page.locator('.xn-row-pool .xn-thumb[aria-posinset="1"]').click()
     page.keyboard.press("?")
     page.wait_for_selector(".xn-help")
     lines = page.locator(".xn-help").evaluate(
@@ -99,7 +99,7 @@ def _scenario(page, lab):
     assert "· 5 trash" in _progress(page)
 
     # the preview closed with its × button: focus back in the canvas, Ctrl+Z works at once
-    page.locator(".xn-row-pool .xn-thumb").first.click()
+    page.locator('.xn-row-pool .xn-thumb[aria-posinset="1"]').click()
     page.keyboard.press(" ")
     page.locator(".xn-preview .xn-panel-close").click()
     assert page.evaluate("document.querySelector('.xn-root').contains(document.activeElement)")
