@@ -446,9 +446,9 @@ def test_sets_saved_before_thumbnails_were_fingerprinted_still_load(built, tmp_p
 
 def test_descriptors_pool_the_layer_features_under_each_heatmap(setup, built, tmp_path):
     """Each significant activation's descriptor, recomputed by hand from its stored heatmap:
-    the layer's features at the map's hot spot, minus their image mean, then the x-feature."""
+    the layer's features at the map's hot spot (3x3 cells around the peak; maps and layer are
+    both 8x8 here), minus their image mean, then the x-feature."""
     from xnaming_widget.metrics import map_peaks
-    from xnaming_widget.metrics.object_maps import peak_window
 
     dnn, bank, data = setup
     layer = built.meta["config"]["descriptor_layer"]
@@ -463,7 +463,7 @@ def test_descriptors_pool_the_layer_features_under_each_heatmap(setup, built, tm
         hook.remove()
         features = captured[0][0].numpy()  # (3, 8, 8)
         heat = built.heatmap(row.activation_id).astype(np.float64)
-        (r, c), half = map_peaks(heat), peak_window(*heat.shape) // 2  # the hot spot: the peak's window
+        (r, c), half = map_peaks(heat), 1  # the hot spot: the peak's cell and its 8 neighbours
         rows, cols = np.ogrid[:heat.shape[0], :heat.shape[1]]
         weights = ((abs(rows - r) <= half) & (abs(cols - c) <= half)).astype(np.float64)
         if r < 0:  # an all-zero map has no hot spot: the plain mean, so nothing particular (a zero vector)
@@ -484,20 +484,22 @@ def test_descriptors_pool_the_layer_features_under_each_heatmap(setup, built, tm
 
 def test_descriptors_are_read_in_the_heatmaps_own_forward_passes(setup):
     """Descriptors cost no extra pass over the images: the descriptor layer runs as often with
-    them as without them (the layer is named, so no probe picks it)."""
+    them as without them when the column's layers are named (a list: no probe), and one image
+    more when only the deepest is named (one one-image probe finds the column)."""
     dnn = setup[0]
     calls = []
     hook = dnn.conv.register_forward_hook(lambda m, i, o: calls.append(len(o)))
     try:
-        with_descriptors = _build(setup, descriptors="conv")
-        with_count = sum(calls)
-        calls.clear()
-        _build(setup, descriptors=False)
-        without_count = sum(calls)
+        counts = {}
+        for descriptors in (["conv"], "conv", False):
+            calls.clear()
+            built = _build(setup, descriptors=descriptors)
+            counts[str(descriptors)] = sum(calls)
+            assert (built.descriptors is None) == (descriptors is False)
     finally:
         hook.remove()
-    assert with_descriptors.descriptors is not None
-    assert with_count == without_count > 0
+    assert counts["['conv']"] == counts["False"] > 0
+    assert counts["conv"] == counts["False"] + 1
 
 
 def test_descriptors_added_afterwards_equal_the_built_ones_and_keep_the_fingerprint(setup, tmp_path, monkeypatch):

@@ -536,7 +536,7 @@ def _image_index(image: str) -> int:
 
 
 def _compute_chunk(dnn, layer, bank, data, table, rows, *, method, batch_size, thumb_size, cmap, alpha,
-                   attribute_kwargs, descriptor_layer=None):
+                   attribute_kwargs, descriptor_layers=None):
     """Heatmaps (float16), overlay thumbnails and descriptors (float16, or None without a
     descriptor layer) of the activations in table ``rows``."""
     from .heatmaps import XFeatureModel, attribute
@@ -550,14 +550,14 @@ def _compute_chunk(dnn, layer, bank, data, table, rows, *, method, batch_size, t
     # first one): one batched pass over images x targets, no loop over x-features; the
     # descriptors are read in the same passes.
     described = None
-    if descriptor_layer is None:
+    if descriptor_layers is None:
         all_maps = attribute(model, unique_images, method=method, targets=targets, batch_size=batch_size,
                              **attribute_kwargs)
     else:
         from .assist.descriptors import attribute_and_describe
 
         all_maps, described = attribute_and_describe(
-            model, dnn, descriptor_layer, unique_images, targets, n_xfeatures=int(np.asarray(bank.weights).shape[-1]),
+            model, dnn, descriptor_layers, unique_images, targets, n_xfeatures=int(np.asarray(bank.weights).shape[-1]),
             method=method, batch_size=batch_size, **attribute_kwargs)
     all_maps = np.asarray(all_maps, dtype=np.float32)
     maps = all_maps[image_of_row, slot_of_row].astype(np.float16)  # (R, H, W) at stored precision
@@ -591,13 +591,14 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
                       cmap: str = DEFAULT_CMAP, alpha: float = DEFAULT_ALPHA,
                       msx_bias: bool = False, attribute_kwargs: dict | None = None,
                       show_progress: bool | None = None, on_chunk: Callable[[int, int], None] | None = None,
-                      descriptors: bool | str = True) -> ActivationSet:
+                      descriptors: bool | str | Sequence[str] = True) -> ActivationSet:
     """Build the activation set of ``categories`` (default: all of ``bank.classes``).
 
     Heatmaps are drawn on CUDA when there is one (``attribute_kwargs={"device": ...}`` overrides).
     ``descriptors``: store a descriptor per significant activation (:mod:`.assist.descriptors`,
-    for suggestions and transfers), read at the default descriptor layer (True), at the named
-    layer (a str), or none (False).
+    for suggestions and transfers), read up to the default descriptor layer (True), up to the
+    named layer (a str; the column's layers are found with a one-image probe), at exactly the
+    named layers (a list, shallow to deep), or none (False).
 
     Extracts ``layer``'s features and the logits of ``data`` (a Dataset of ``(image, label)``
     with ``.classes``), takes the images ``dnn`` predicts as each category, computes their
@@ -637,17 +638,26 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
     attribute_kwargs = {"show_progress": False, "device": "auto", **(attribute_kwargs or {})}
     if "layer" not in attribute_kwargs:
         attribute_kwargs["layer"] = _naming_layer(dnn, data, method)
-    if descriptors is True:
-        from .assist.descriptors import descriptor_layer as default_descriptor_layer
+    descriptor_column = None
+    if descriptors is not False and descriptors is not None:
+        from .assist.descriptors import descriptor_layer as default_descriptor_layer, hypercolumn_layers
 
-        descriptors = default_descriptor_layer(dnn, _load_images(data, np.array([0])))
+        if isinstance(descriptors, (list, tuple)):
+            descriptor_column = [str(name) for name in descriptors]
+            if not descriptor_column:
+                raise ValueError("descriptors=[] names no layer; pass layer names, True, or False for none")
+        else:
+            first = _load_images(data, np.array([0]))
+            deepest = default_descriptor_layer(dnn, first) if descriptors is True else str(descriptors)
+            descriptor_column = hypercolumn_layers(dnn, first, deepest)
+        descriptors = descriptor_column[-1]
     config = {"layer": layer, "method": method, "categories": categories, "thumb_size": thumb_size,
               "significance": significance if isinstance(significance, str) else getattr(
                   significance, "__name__", "custom"),
               "msx_bias": msx_bias, "n_images": len(data), "cmap": cmap, "alpha": alpha, "chunk_size": chunk_size,
               "model": _model_digest(dnn), "bank": _bank_digest(bank), "data": _data_digest(data, batch_size),
               "attribute_kwargs": {k: repr(v) for k, v in attribute_kwargs.items()},
-              "descriptor_layer": descriptors or None}
+              "descriptor_layer": descriptors or None, "descriptor_layers": descriptor_column}
     if descriptors:
         from .assist.descriptors import DESCRIPTOR_VERSION
 
@@ -696,7 +706,7 @@ def build_activations(dnn: Any, layer: str, bank: Any, data: Any, categories: Se
             else:
                 maps, thumbs, described = _compute_chunk(
                     dnn, layer, bank, data, table, rows, method=method, batch_size=batch_size, thumb_size=thumb_size,
-                    cmap=cmap, alpha=alpha, attribute_kwargs=attribute_kwargs, descriptor_layer=descriptors or None)
+                    cmap=cmap, alpha=alpha, attribute_kwargs=attribute_kwargs, descriptor_layers=descriptor_column)
                 if done is not None:
                     blob, offsets = store.pack_blobs(thumbs)
                     extra = {} if described is None else {"descriptors": described}

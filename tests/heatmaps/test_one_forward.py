@@ -161,6 +161,28 @@ def test_an_observer_sees_each_block_s_own_forward_pass(method):
                                rtol=1e-5, atol=1e-7)
 
 
+def test_an_observer_of_several_layers_gets_their_outputs_in_order():
+    """``observe=([m1, m2], callback)``: each block's outputs of both, equal to a plain
+    forward's, in the order given, still one pass per block."""
+    from xnaming_widget.heatmaps.attribute import attribute_observed
+
+    torch.manual_seed(1)
+    model = _ReshapesByInputBatch().eval()
+    images = torch.rand(5, 1, 16, 16)
+    shallow, deep = model.features[1], model.features[3]
+    seen = []
+    rows = _forward_rows(model, lambda: attribute_observed(
+        model, images, observe=([deep, shallow], lambda i, t, outs, maps: seen.append((i, outs))), method="cmwp",
+        targets=np.array([[0], [1], [2], [3], [4]]), batch_size=2))
+    assert rows == [1] + [i.stop - i.start for i, _ in seen]
+    with torch.no_grad():
+        plain_shallow = model.features[:2](images)
+        plain_deep = model.features[:4](images)
+    for image_slice, (deep_out, shallow_out) in seen:
+        torch.testing.assert_close(deep_out, plain_deep[image_slice])
+        torch.testing.assert_close(shallow_out, plain_shallow[image_slice])
+
+
 def test_integrated_gradients_cannot_be_observed():
     from xnaming_widget.heatmaps.attribute import attribute_observed
 

@@ -1,43 +1,51 @@
-"""Activation descriptors: what the classifier sees at an activation's hot spot.
+"""Activation descriptors: what the classifier sees at an activation's hot spot, at every scale.
 
-A descriptor is the classifier's feature vector at a *descriptor layer* averaged over the
-activation's **hot spot** (the window around its heatmap's peak that :func:`map_peaks`
-takes: what a person looking at the heatmap calls its hot spot, and what the simulated
-people's truth is read at), **minus the same features' plain spatial mean over the image**,
-scaled to unit length (or shorter, when that difference is under ``MIN_CONTRAST`` of the
-pooled vector's length) and followed by the activation's x-feature as a one-hot.
-Activations of one visual concept (a heel, a beak) get nearby descriptors, which is what
-suggestions, proposed groupings and transfers between activation sets compare. Subtracting
-the image's mean keeps what is particular to the hot spot and drops what the whole image
-shares (its class, its background). Pooling at the hot spot rather than under the whole
-heatmap keeps a map that spreads over several parts from mixing them: on the parts set
-(``bench/assisted_naming.py``) a descriptor's nearest neighbour names the same part for 79 %
-of activations, against 62 % pooled under the whole map.
+A descriptor is a **hypercolumn** read at the activation's heatmap **peak** (the centre of
+the hottest small patch, :func:`map_peaks`: what a person looking at the heatmap calls its hot
+spot, and where the simulated people's truth is read). The column stacks the classifier's
+features at several layers, the last layer of each spatial resolution from the first one down
+to the *descriptor layer*: fine layers say what is drawn there (colour, edges), deep ones
+which part of which object it is. At each layer the features are averaged over the layer's
+**hot spot**, the peak's cell and its neighbours (3×3 cells: a few pixels at the first layer,
+a wider context at the deepest), **minus the same features' plain spatial mean over the
+image**, and scaled to unit length (or shorter, when that difference is under
+``MIN_CONTRAST`` of the pooled vector's length); the layers' vectors are concatenated and
+followed by the activation's x-feature as a one-hot. Activations of one visual concept (a
+heel, a beak) get nearby descriptors, which is what suggestions, proposed groupings and
+transfers between activation sets compare. Subtracting the image's mean keeps what is
+particular to the hot spot and drops what the whole image shares (its class, its
+background); reading at the peak rather than under the whole heatmap keeps a map that spreads
+over several parts from mixing them. ``docs/definitions.md`` §8 gives what each choice did on
+the parts set.
 
 The features are read in the heatmaps' own forward passes (:func:`attribute_and_describe`,
 no second pass over the images), or with a plain forward pass (:func:`describe`: integrated
 gradients, and sets that were saved without descriptors). The peak is found on the map
 rounded to the stored precision (float16), so it is the peak of the heatmap the set keeps.
 
-The descriptor layer is by default the last layer whose spatial maps are at least 14×14 (the
-rule of :func:`xnaming_widget.heatmaps.map_layer.naming_map_layer` for larger images: 16×16
-on the demo CNN at 64 px, ``_blocks.10`` on EfficientNet-Lite0 at 224 px): fine enough that a
-hot spot is a few cells, deep enough to carry object parts.
+The descriptor layer (the deepest of the column) is by default the last layer whose spatial
+maps are at least 14×14 (the rule of :func:`xnaming_widget.heatmaps.map_layer.naming_map_layer`
+for larger images: 16×16 on the demo CNN at 64 px, ``_blocks.10`` on EfficientNet-Lite0 at
+224 px): fine enough that a hot spot is a few cells, deep enough to carry object parts.
 """
 from __future__ import annotations
+
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 DESCRIPTOR_MIN_SIDE = 14
+HOT_SPOT_CELLS = 1  # a layer's hot spot: the peak's cell and the cells this many steps around it (3×3)
 MIN_CONTRAST = 0.1  # a map spread over the whole image gives a short vector, not amplified rounding noise
 XFEATURE_WEIGHT = 1.0  # length of the x-feature one-hot next to the unit-length pooled features
 
-__all__ = ["DESCRIPTOR_MIN_SIDE", "DESCRIPTOR_VERSION", "descriptor_layer", "pool_under_maps", "descriptors_of",
-           "describe", "attribute_and_describe"]
+__all__ = ["DESCRIPTOR_MIN_SIDE", "DESCRIPTOR_VERSION", "descriptor_layer", "hypercolumn_layers", "pool_under_maps",
+           "descriptors_of", "describe", "attribute_and_describe"]
 
-DESCRIPTOR_VERSION = 3  # 1: pooled under the map; 2: minus the image's mean; 3: at the hot spot
+# 1: pooled under the map; 2: minus the image's mean; 3: at the hot spot; 4: a hypercolumn
+DESCRIPTOR_VERSION = 4
 
 
 def descriptor_layer(model: nn.Module, images: torch.Tensor, *, min_side: int = DESCRIPTOR_MIN_SIDE) -> str:
@@ -45,6 +53,34 @@ def descriptor_layer(model: nn.Module, images: torch.Tensor, *, min_side: int = 
     from ..heatmaps.map_layer import naming_map_layer
 
     return naming_map_layer(model, images, method="descriptor", min_side=min_side)
+
+
+def hypercolumn_layers(model: nn.Module, images: torch.Tensor, deepest: str) -> list[str]:
+    """The layers a descriptor stacks, ending with ``deepest``: of the spatial layers the
+    model runs up to ``deepest`` (those :func:`naming_map_layer` chooses among), the last one
+    before each change of spatial size. ``images``: a batch as the model takes it (only the
+    first image is run)."""
+    from ..heatmaps._layers import check_images, probe_model
+    from ..heatmaps.map_layer import _candidates
+
+    images = check_images(images)
+    parameter = next(model.parameters(), None)
+    first = images[:1] if parameter is None else images[:1].to(device=parameter.device, dtype=parameter.dtype)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            _, calls = probe_model(model, first)
+    finally:
+        model.train(was_training)
+    names = [call.name for call in calls]
+    if deepest not in names:
+        raise ValueError(f"the model has no layer named {deepest!r} that runs in its forward pass")
+    stop = names.index(deepest)
+    position = {id(call): i for i, call in enumerate(calls)}
+    ran = [call for call in _candidates(model, calls) if position[id(call)] < stop] + [calls[stop]]
+    return [call.name for call, after in zip(ran, ran[1:] + [None])
+            if after is None or after.shape[2:] != call.shape[2:]]
 
 
 def pool_under_maps(features: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
@@ -65,63 +101,90 @@ def pool_under_maps(features: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
     return torch.einsum("btp,bcp->btc", weights, features.reshape(b, features.shape[1], h * w).float())
 
 
-def hot_spots(maps: torch.Tensor) -> torch.Tensor:
-    """``float32 (B, T, H, W)``: 1 in the window around each map's peak (``metrics.map_peaks``
-    on the map at float16, the stored precision), 0 elsewhere; all 0 for an all-zero map."""
-    from ..metrics.object_maps import map_peaks, peak_window
+def map_peaks_at_stored_precision(maps: torch.Tensor) -> torch.Tensor:
+    """``int64 (B, T, 2)``: the (row, col) peak of each map (``metrics.map_peaks`` on the map
+    rounded to float16, the precision the set stores); -1 for an all-zero map."""
+    from ..metrics.object_maps import map_peaks
 
-    height, width = maps.shape[-2:]
-    peaks = torch.from_numpy(map_peaks(maps.detach().to(torch.float16).float().cpu().numpy()))
-    half = peak_window(height, width) // 2
-    rows = torch.arange(height)[:, None]
-    cols = torch.arange(width)[None, :]
-    inside = ((rows - peaks[..., 0, None, None]).abs() <= half) & ((cols - peaks[..., 1, None, None]).abs() <= half)
+    return torch.from_numpy(map_peaks(maps.detach().to(torch.float16).float().cpu().numpy())).long()
+
+
+def hot_spots(peaks: torch.Tensor, image_size: tuple[int, int], side: tuple[int, int]) -> torch.Tensor:
+    """``float32 (B, T, h, w)``: 1 on the cells of a layer of ``side = (h, w)`` within
+    ``HOT_SPOT_CELLS`` of the cell holding each peak (``peaks (B, T, 2)`` in pixels of an
+    image of ``image_size``), 0 elsewhere; all 0 where the peak is -1 (an all-zero map)."""
+    (height, width), (h, w) = image_size, side
+    row = (peaks[..., 0] * h) // height
+    col = (peaks[..., 1] * w) // width
+    rows = torch.arange(h)[:, None]
+    cols = torch.arange(w)[None, :]
+    inside = (((rows - row[..., None, None]).abs() <= HOT_SPOT_CELLS)
+              & ((cols - col[..., None, None]).abs() <= HOT_SPOT_CELLS))
     return (inside & (peaks[..., :1, None] >= 0)).float()
 
 
-def descriptors_of(features: torch.Tensor, maps: torch.Tensor, xfeatures: torch.Tensor,
-                   n_xfeatures: int) -> torch.Tensor:
-    """Descriptors ``float32 (B, T, C + n_xfeatures)`` from a layer's ``features (B, C, h, w)``.
+def descriptors_of(features, maps: torch.Tensor, xfeatures: torch.Tensor, n_xfeatures: int) -> torch.Tensor:
+    """Descriptors ``float32 (B, T, ΣC + n_xfeatures)`` from the layers' ``features``.
 
-    ``maps (B, T, H, W)`` are the activations' heatmaps and ``xfeatures (B, T)`` their
-    x-features (ints). See the module docstring for the definition.
+    ``features``: one layer's output ``(B, C, h, w)`` or a list of them (the hypercolumn's
+    layers, shallow to deep); ``maps (B, T, H, W)`` are the activations' heatmaps and
+    ``xfeatures (B, T)`` their x-features (ints). See the module docstring for the definition.
     """
-    features = features.float()
-    pooled = pool_under_maps(features, hot_spots(maps).to(features.device))
-    particular = pooled - features.mean(dim=(2, 3))[:, None, :]
-    scale = torch.maximum(particular.norm(dim=-1, keepdim=True), MIN_CONTRAST * pooled.norm(dim=-1, keepdim=True))
-    particular = particular / scale.clamp_min(1e-12)
-    onehot = F.one_hot(xfeatures.to(features.device).long(), n_xfeatures).float() * XFEATURE_WEIGHT
-    return torch.cat([particular, onehot], dim=-1)
+    layers = list(features) if isinstance(features, (list, tuple)) else [features]
+    peaks = map_peaks_at_stored_precision(maps)
+    columns = []
+    for layer_features in layers:
+        layer_features = layer_features.float()
+        spots = hot_spots(peaks, tuple(maps.shape[-2:]), tuple(layer_features.shape[-2:]))
+        pooled = pool_under_maps(layer_features, spots.to(layer_features.device))
+        particular = pooled - layer_features.mean(dim=(2, 3))[:, None, :]
+        scale = torch.maximum(particular.norm(dim=-1, keepdim=True), MIN_CONTRAST * pooled.norm(dim=-1, keepdim=True))
+        columns.append(particular / scale.clamp_min(1e-12))
+    onehot = F.one_hot(xfeatures.to(layers[0].device).long(), n_xfeatures).float() * XFEATURE_WEIGHT
+    return torch.cat(columns + [onehot], dim=-1)
 
 
-def describe(model: nn.Module, layer: str, images: torch.Tensor, maps: torch.Tensor, xfeatures: torch.Tensor,
-             n_xfeatures: int) -> torch.Tensor:
-    """Descriptors ``float32 (B, T, C + n_xfeatures)`` of the maps ``(B, T, H, W)`` of ``images``.
+def describe(model: nn.Module, layer: str | Sequence[str], images: torch.Tensor, maps: torch.Tensor,
+             xfeatures: torch.Tensor, n_xfeatures: int) -> torch.Tensor:
+    """Descriptors ``float32 (B, T, d)`` of the maps ``(B, T, H, W)`` of ``images``.
 
+    ``layer``: the descriptor layer, the deepest of the column (:func:`hypercolumn_layers`
+    finds the others), or a list naming every layer of the column, shallow to deep.
     One plain forward pass up to ``layer`` (stopped there), for when the maps were made
     without observing it (:func:`attribute_and_describe` does both at once).
     """
-    from .._torch import capture_output
+    import contextlib
 
-    module = _module(model, layer)
+    from .._torch import StopForward, capture_output
+
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
-    with torch.no_grad(), capture_output(module, call=0, stop=True) as captured:
-        model(images.to(device))
-    if not captured:
-        raise RuntimeError(f"layer {layer!r} did not run in the model's forward pass")
-    return descriptors_of(captured[0], maps, xfeatures, n_xfeatures).cpu()
+    images = images.to(device)
+    names = _column(model, images, layer)
+    with torch.no_grad(), contextlib.ExitStack() as stack:
+        captured = [stack.enter_context(capture_output(_module(model, name), call=0, stop=name == names[-1]))
+                    for name in names]
+        try:
+            model(images)
+        except StopForward:  # raised by the deepest layer's hook when the others are nested in it
+            pass
+    missing = [name for name, seen in zip(names, captured) if not seen]
+    if missing:
+        raise RuntimeError(f"layers {missing} did not run in the model's forward pass")
+    return descriptors_of([seen[0] for seen in captured], maps, xfeatures, n_xfeatures).cpu()
 
 
-def attribute_and_describe(model: nn.Module, dnn: nn.Module, descriptor_layer: str, images: torch.Tensor, targets, *,
+def attribute_and_describe(model: nn.Module, dnn: nn.Module, descriptor_layer: str | Sequence[str], images: torch.Tensor,
+                           targets, *,
                            n_xfeatures: int, method: str = "cmwp", **attribute_kwargs):
     """Heatmaps ``(B, T, H, W)`` of ``targets`` and their descriptors ``(B, T, d)``, in one pass.
 
     ``model`` is what the maps explain (an :class:`~xnaming_widget.heatmaps.XFeatureModel`
-    around ``dnn``); ``descriptor_layer`` names a layer of ``dnn``; ``targets (B, T)`` the
-    x-feature of each map; the rest goes to :func:`~xnaming_widget.heatmaps.attribute`. The layer's output is
-    taken from each block's own forward pass and pooled there, on the compute device. For
+    around ``dnn``); ``descriptor_layer`` names the deepest layer of the column in ``dnn``
+    (or a list names all of them, shallow to deep); ``targets (B, T)`` the
+    x-feature of each map; the rest goes to :func:`~xnaming_widget.heatmaps.attribute`. The
+    outputs of the column's layers (:func:`hypercolumn_layers`) are taken from each block's own
+    forward pass and pooled there, on the compute device. For
     integrated gradients, whose passes see path images, a separate plain pass is made.
     """
     import numpy as np
@@ -139,12 +202,22 @@ def attribute_and_describe(model: nn.Module, dnn: nn.Module, descriptor_layer: s
         chosen = targets_tensor[image_slice, target_slice]
         parts.append((image_slice, target_slice, descriptors_of(features, block_maps, chosen, n_xfeatures).cpu()))
 
-    maps = attribute_observed(model, images, observe=(_module(dnn, descriptor_layer), keep), method=method, targets=targets,
-                              **attribute_kwargs)
+    column = [_module(dnn, name) for name in _column(dnn, images, descriptor_layer)]
+    maps = attribute_observed(model, images, observe=(column, keep), method=method, targets=targets, **attribute_kwargs)
     out = torch.empty(*maps.shape[:2], parts[0][2].shape[-1])
     for image_slice, target_slice, block in parts:
         out[image_slice, target_slice] = block
     return maps, out.numpy()
+
+
+def _column(model: nn.Module, images: torch.Tensor, layers: str | Sequence[str]) -> list[str]:
+    """The column's layer names: ``layers`` itself when a list, else probed from the deepest."""
+    if isinstance(layers, str):
+        return hypercolumn_layers(model, images, layers)
+    names = [str(name) for name in layers]
+    if not names:
+        raise ValueError("no descriptor layer named: give the deepest layer's name or a list of layer names")
+    return names
 
 
 def _module(model: nn.Module, layer: str) -> nn.Module:

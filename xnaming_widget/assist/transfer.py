@@ -38,14 +38,15 @@ def transfer_naming(naming, source_activations, target_activations, *, category:
 
     Returns ``activation_id, concept, confidence`` (``concept`` missing where the nearest
     source activation is unnamed), best confidence first. The two sets must come from the
-    same classifier and descriptor layer, or their descriptors are not comparable.
+    same classifier, descriptor layer and descriptor definition (``DESCRIPTOR_VERSION``), or
+    their descriptors are not comparable.
     """
     source_cfg, target_cfg = _config(source_activations), _config(target_activations)
-    for key in ("model", "descriptor_layer"):
+    for key in ("model", "descriptor_layer", "descriptor_version"):
         if source_cfg.get(key) != target_cfg.get(key):
             raise ValueError(f"the activation sets differ in {key} ({source_cfg.get(key)!r} vs "
                              f"{target_cfg.get(key)!r}): a naming carries over only between sets of the same "
-                             "classifier and descriptor layer")
+                             "classifier, descriptor layer and descriptor definition (rebuild the older one)")
     concept_of, names = named_concepts(naming, source_activations, min_size=min_size)
     category = category or single_naming(naming)[2]
     if not len(concept_of):

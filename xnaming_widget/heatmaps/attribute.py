@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -108,7 +108,8 @@ def attribute(model: nn.Module, images, *, method: str = "cmwp", targets=None, l
 BlockObserver = Callable[[slice, slice, torch.Tensor, torch.Tensor], None]
 
 
-def attribute_observed(model: nn.Module, images, *, observe: tuple[nn.Module, BlockObserver] | None = None,
+def attribute_observed(model: nn.Module, images, *,
+                       observe: tuple[nn.Module | Sequence[nn.Module], BlockObserver] | None = None,
                        method: str = "cmwp", targets=None, layer=None, batch_size: int | None = None,
                        steps: int = 32, baseline=None, show_progress: bool | None = None, device=None,
                        autocast=False) -> np.ndarray:
@@ -116,7 +117,8 @@ def attribute_observed(model: nn.Module, images, *, observe: tuple[nn.Module, Bl
 
     ``callback(image_slice, target_slice, output, maps)`` is called once per block with the
     block's slices of the images and targets, ``module``'s output in that block's own forward
-    pass ``(n_images, C, h, w)`` (detached, on the compute device) and the block's maps
+    pass ``(n_images, C, h, w)`` (detached, on the compute device; a list of outputs, in order,
+    when ``module`` is a list of modules) and the block's maps
     ``(n_images, n_targets, H, W)``: what the images look like at ``module`` where each map
     is, without a second forward pass (descriptors are built this way). Methods whose forward
     passes see other images than the given ones (integrated gradients' path points) refuse
@@ -136,6 +138,8 @@ def attribute_observed(model: nn.Module, images, *, observe: tuple[nn.Module, Bl
                                    or batch_size < 1):
         raise ValueError(f"batch_size must be a positive number of rows per pass (or None); got {batch_size!r}")
     images = check_images(images)
+    several = observe is not None and isinstance(observe[0], (list, tuple))
+    watched = [] if observe is None else list(observe[0]) if several else [observe[0]]
     with _on_device(model, device) as where:
         parameter = next(model.parameters(), None)
         dtype = parameter.dtype if parameter is not None and parameter.is_floating_point() else images.dtype
@@ -157,15 +161,16 @@ def attribute_observed(model: nn.Module, images, *, observe: tuple[nn.Module, Bl
             for block in bar:
                 if baseline is not None:
                     options["baseline"] = baseline[block[0]]
-                watch = capture_output(observe[0], call=0) if observe else contextlib.nullcontext([])
-                with precision, watch as seen:
+                with precision, contextlib.ExitStack() as stack:
+                    seen = [stack.enter_context(capture_output(module, call=0)) for module in watched]
                     block_maps = chosen.compute(model, images[block[0]], plan.seeds(block, images), tap, options)
                 block_maps = block_maps.detach().float().reshape(maps[block].shape)
                 if observe is not None:
-                    if not seen:
-                        raise RuntimeError("the observed module did not run in the model's forward pass; "
-                                           "observe a module the model calls")
-                    observe[1](block[0], block[1], seen[0].detach().float(), block_maps)
+                    if not all(seen):
+                        raise RuntimeError("an observed module did not run in the model's forward pass; "
+                                           "observe modules the model calls")
+                    outputs = [output[0].detach().float() for output in seen]
+                    observe[1](block[0], block[1], outputs if several else outputs[0], block_maps)
                 maps[block] = block_maps.cpu()
     return maps.numpy()
 
