@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import xnaming_widget as xw  # noqa: E402
 from xnaming_widget import analysis  # noqa: E402
-from xnaming_widget.analysis.assisted import compare_assistance  # noqa: E402
+from xnaming_widget.analysis.assisted import STRATEGIES, compare_assistance  # noqa: E402
 from xnaming_widget._files import write_json_atomic  # noqa: E402
 from xnaming_widget.naming import NamingError  # noqa: E402
 from xnaming_widget.widget import NamingWidget  # noqa: E402
@@ -101,7 +101,7 @@ def main() -> None:
                                                  merge=0.05, seed=7, prefix="other")
         for doc in analysis.naming_docs(simulated, fingerprint=acts.fingerprint):
             write_json_atomic(other / f"{doc['category']}.json", doc)
-        table = compare_assistance(acts, truth, CATEGORIES, other_naming=other)
+        table = compare_assistance(acts, truth, CATEGORIES, other_naming=other, strategies=STRATEGIES + ("oracle",))
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
     ms = time_suggest()
     print(f"suggest at 10,000 activations (69-d descriptors, 20 concepts): median {ms:.1f} ms")

@@ -52,3 +52,28 @@ def test_transfer_needs_another_naming_and_strategies_are_checked(named_blobs):
         compare_assistance(acts, truth, ["bird"], strategies=["transfer"])
     with pytest.raises(ValueError, match="unknown strategies"):
         compare_assistance(acts, truth, ["bird"], strategies=["telepathy"])
+
+
+def test_an_oracle_s_ranking_costs_seeds_batches_and_the_wrong_ones_that_fill_a_round(named_blobs):
+    """With right ones always first, each part of n costs: the concept, SEEDS seeds, then
+    rounds of K until 0.9 n are in: one batch each, plus the wrong ones that fill a round the
+    part's own cannot (as many as the pool still has that were not rejected for it)."""
+    from xnaming_widget.analysis.assisted import K, SEEDS
+
+    acts, truth = named_blobs
+    table = compare_assistance(acts, truth, ["bird"], strategies=["oracle"])
+    sizes = truth.value_counts()
+    parts = [p for p in dict.fromkeys(truth) if sizes[p] >= MIN_PART]  # display order
+    left = {p: sizes[p] - (SEEDS if p in parts else 0) for p in sizes.index}  # unlabeled, per part
+    expected = len(parts) * (1 + SEEDS)
+    for part in parts:
+        rejected = 0
+        while sizes[part] - left[part] < math.ceil(COVER * sizes[part] - 1e-9):
+            right = min(K, left[part])
+            others = sum(left.values()) - left[part] - rejected
+            wrong = min(K - right, others)
+            left[part] -= right
+            rejected += wrong
+            expected += 1 + wrong
+    assert table.loc["oracle", "actions"] == expected
+    assert bool(table.loc["oracle", "reached"])

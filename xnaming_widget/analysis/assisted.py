@@ -19,7 +19,10 @@ Strategies:
   majority part (or merged into that part's concept, or deleted), its wrong members moved
   out by hand, the rest confirmed as a batch; then suggest as above;
 - ``"transfer"``: ``start_from`` another person's naming (with that person's errors); the
-  same adoption, then suggest as above.
+  same adoption, then suggest as above;
+- ``"oracle"`` (a reference, not in ``STRATEGIES``): ``"suggest"`` with a perfect ranking, the
+  right activations first (in display order), then the wrong ones: what the counting itself
+  costs (seeds, batches, and the wrong ones that fill the last round of a small part).
 """
 from __future__ import annotations
 
@@ -37,14 +40,15 @@ SEEDS = 3
 K = 20
 STRATEGIES = ("by hand", "suggest", "propose + suggest", "transfer")
 _METHODS = {"by hand": "by_hand", "suggest": "with_suggestions", "propose + suggest": "with_proposals",
-            "transfer": "with_transfer"}
+            "transfer": "with_transfer", "oracle": "with_oracle"}
 
 
 class SimulatedPerson:
     """A simulated person naming one category who knows the truth; counts actions."""
 
-    def __init__(self, widget: Any, truth: pd.Series):
-        self.w, self.truth = widget, truth
+    def __init__(self, widget: Any, truth: pd.Series, *, oracle: bool = False):
+        self.w, self.truth, self.oracle = widget, truth, oracle
+        self.rejected: dict[str, set[str]] = {}  # concept id -> activations rejected for it
         ids = widget._payload.shown_ids
         self.parts = {p: [a for a in ids if truth[a] == p] for p in dict.fromkeys(truth[ids])}
         self.parts = {p: members for p, members in self.parts.items() if len(members) >= MIN_PART}
@@ -87,7 +91,7 @@ class SimulatedPerson:
     def suggest_until_covered(self, part: str) -> None:
         cid = self.concept[part]
         while self.covered(part) < COVER:
-            suggested = self.w.suggest(cid, k=K)
+            suggested = self.perfect_ranking(cid, part) if self.oracle else self.w.suggest(cid, k=K)
             right = [a for a in suggested if self.truth[a] == part]
             wrong = [a for a in suggested if self.truth[a] != part]
             self.suggested["right"] += len(right)
@@ -97,10 +101,17 @@ class SimulatedPerson:
                 self.actions["accepted batch"] += 1
             if wrong:
                 self.w.reject(cid, wrong)
+                self.rejected.setdefault(cid, set()).update(wrong)
                 self.actions["rejected"] += len(wrong)
             if not right:
                 break
         self.finish_by_hand(part)
+
+    def perfect_ranking(self, cid: str, part: str) -> list[str]:
+        """The ``K`` unlabeled activations not rejected for ``cid``, the part's first."""
+        rejected = self.rejected.get(cid, set())
+        pool = [a for a in self.w._payload.shown_ids if self.where(a) == "unlabeled" and a not in rejected]
+        return ([a for a in pool if self.truth[a] == part] + [a for a in pool if self.truth[a] != part])[:K]
 
     # -------------------------------------------------------------- strategies
     def by_hand(self) -> None:
@@ -149,6 +160,10 @@ class SimulatedPerson:
             if proposed:
                 self.w.confirm(proposed)
                 self.actions["accepted batch"] += 1
+
+    def with_oracle(self) -> None:
+        self.oracle = True
+        self.with_suggestions()
 
     def with_proposals(self) -> None:
         self.w.propose_concepts(size=20)
