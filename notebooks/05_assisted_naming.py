@@ -77,7 +77,8 @@ print("xnaming-widget", xw.__version__, "| torch", torch.__version__)
 #
 # As in notebook 03. `build_activations` stores a descriptor for every significant
 # activation by default (`descriptors=True`); a set saved without them gets them afterwards
-# with `xnaming_widget.assist.add_descriptors(acts, model, data, cache=folder)`.
+# with `xnaming_widget.assist.add_descriptors(acts, model, data)`, cached in the set's folder
+# where later loads find them.
 
 # %%
 train = xw.make_parts_dataset(TRAIN_PER_CLASS, size=IMAGE_SIZE, seed=SEED)

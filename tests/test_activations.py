@@ -535,6 +535,31 @@ def test_descriptors_added_afterwards_equal_the_built_ones_and_keep_the_fingerpr
     assert set(w.suggest(concept, k=3)) <= set(ids[2:])
     assert on_demand.descriptors_for_assist(bag) is bag.computed_descriptors
 
+def test_descriptors_added_to_a_loaded_set_are_cached_in_its_folder_and_found_by_the_next_load(setup, tmp_path):
+    """add_descriptors on a loaded set caches in the set's own folder by default; a later load
+    of that folder gives the widget's suggestions the same descriptors with no call at all."""
+    from xnaming_widget.assist import add_descriptors
+    from xnaming_widget.assist.descriptors import DESCRIPTOR_VERSION
+    from xnaming_widget.assist.on_demand import descriptors_for_assist
+    from xnaming_widget.widget import NamingWidget
+
+    dnn, _, data = setup
+    folder = _build(setup, descriptors=False).save(tmp_path / "set")
+    first = ActivationSet.load(folder)
+    added = add_descriptors(first, dnn, data)
+    assert [p.name for p in folder.glob("descriptors-*.npy")] == [
+        f"descriptors-v{DESCRIPTOR_VERSION}-{first.fingerprint[:16]}-conv.npy"]
+    later = ActivationSet.load(folder)
+    assert later.computed_descriptors is None
+    np.testing.assert_array_equal(descriptors_for_assist(later), added)
+    ids = later.table[later.table["significant"] & (later.table["category"] == "Bag")]["activation_id"].tolist()
+    w = NamingWidget(later, category="Bag", annotator="t")
+    assert set(w.suggest(w.create_concept("c", ids[:2]), k=3)) <= set(ids[2:])
+    other = _build(setup, descriptors=False)  # not loaded from a folder: nothing to find
+    with pytest.raises(ValueError, match="add_descriptors"):
+        descriptors_for_assist(other)
+
+
 # ------------------------------------------------------------------ loading without re-reading everything
 
 def _count_hashes(monkeypatch):

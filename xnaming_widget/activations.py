@@ -69,6 +69,7 @@ class ActivationSet:
         self.descriptors = None if descriptors is None else np.ascontiguousarray(descriptors, dtype=np.float16)
         # descriptors computed afterwards for a set without them (assist.add_descriptors): not fingerprinted
         self.computed_descriptors: np.ndarray | None = None
+        self.folder: Path | None = None  # the folder the set was loaded from, if any
         self.image_thumbnails = store.PackedBlobs.of(image_thumbnails)
         self._table_categories = self.table["category"].unique().tolist()  # in order of appearance
         self.categories = list(categories) if categories is not None else list(self._table_categories)
@@ -312,6 +313,7 @@ class ActivationSet:
         except (ValueError, KeyError, IndexError, TypeError) as err:
             raise store.ActivationFileError(f"the files in {directory} do not fit together ({err}); they were "
                                             "edited or damaged: build the set again") from None
+        loaded.folder = directory  # where descriptors computed later are cached (assist.add_descriptors)
         if trusted:
             return loaded
         if loaded.fingerprint != expected:
