@@ -25,3 +25,17 @@ export function signed(x, digits = 2) {
   const s = Math.abs(x).toFixed(digits);
   return x < 0 ? `−${s}` : `+${s}`;
 }
+
+/**
+ * Set `el`'s text by changing its one text node's data in place: no node is inserted or
+ * removed (each insertion restyles and re-lays out around it, and is checked against the
+ * host page's `:has()` rules), and nothing happens when the text is unchanged.
+ */
+export function setText(el, text) {
+  const first = el.firstChild;
+  if (first && first.nodeType === 3 && first === el.lastChild) {
+    if (first.data !== text) first.data = text;
+  } else {
+    el.textContent = text;
+  }
+}

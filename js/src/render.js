@@ -4,7 +4,7 @@
 // are in the DOM, and their PNGs are fetched from Python on demand (thumbs.js). Keys pressed
 // inside the canvas never reach the host's shortcuts (JupyterLab's notebook commands).
 
-import { h } from "./dom.js";
+import { h, setText } from "./dom.js";
 import { applyChange, withFields } from "./naming.js";
 import {
   UNLABELED, TRASH, MIN_CONCEPT_SIZE, emptyState, deriveRows, placesOf, progressText, applyOp,
@@ -620,12 +620,14 @@ export class Canvas {
     const selected = this.sel.ids.has(id);
     node.classList.toggle("xn-selected", selected);
     node.setAttribute("aria-selected", selected ? "true" : "false");
-    node._tag.textContent = `x${a.xfeature}`;
-    node._img.alt = `x-feature ${a.xfeature} of ${a.image_id ?? id}`;
+    setText(node._tag, `x${a.xfeature}`);
+    // the cell's name is on the cell (role option); the image is decorative (alt=""), so an
+    // image between thumbnails never builds alt-text fallback content that is laid out
+    node.setAttribute("aria-label", `x-feature ${a.xfeature} of ${a.image_id ?? id}`);
     node._img.hidden = false;
     node._placeholder.hidden = true;
-    node._placeholder.textContent = `x${a.xfeature}`;
     node._release = bindThumb(this.loader, node._img, HEAT, id, () => {
+      setText(node._placeholder, `x${a.xfeature}`); // only a cell without a thumbnail shows it
       node._img.hidden = true;
       node._placeholder.hidden = false;
     });
