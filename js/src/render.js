@@ -1210,7 +1210,8 @@ export class Canvas {
   receiveSuggestions(msg) {
     const strip = this.strip;
     if (!strip.isOpen || msg.req !== strip.req || String(msg.concept) !== strip.concept) return;
-    strip.receive(Array.isArray(msg.ids) ? msg.ids : [], msg.error ? String(msg.error) : "");
+    strip.receive(Array.isArray(msg.ids) ? msg.ids : [], msg.error ? String(msg.error) : "",
+      Array.isArray(msg.scores) ? msg.scores : []);
     this.renderStrip();
     if (strip.wantFocus) {
       strip.wantFocus = false;

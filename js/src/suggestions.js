@@ -100,7 +100,7 @@ export class SuggestionStrip {
     this.list = h(d, "div", { className: "xn-sug-list", attrs: { role: "listbox", "aria-multiselectable": "true" } });
     this.hint = h(d, "div", {
       className: "xn-sug-hint",
-      text: "Click or Space selects · ✕ or R rejects (never suggested again) · Enter accepts the selected · Shift+A accepts all · Escape closes",
+      text: "Green edge: likely · amber edge: doubtful · Click or Space selects · ✕ or R rejects (never suggested again) · Enter accepts the selected · Shift+A accepts all · Escape closes",
     });
     this.node = h(d, "div", { className: "xn-suggest", attrs: { role: "group", tabindex: "-1" }, children: [head, this.list, this.hint] });
   }
@@ -130,9 +130,10 @@ export class SuggestionStrip {
     this.node.remove();
   }
 
-  /** Python's answer to the latest request. */
-  receive(ids, error) {
+  /** Python's answer to the latest request; `scores` (same order as `ids`) may be absent. */
+  receive(ids, error, scores = []) {
     this.ids = error ? [] : ids.map(String);
+    this.scores = new Map(this.ids.map((id, i) => [id, Number.isFinite(scores[i]) ? scores[i] : null]));
     this.status = error ? "error" : "ready";
     this.message = error || "";
     const keep = new Set(this.ids);
@@ -209,11 +210,27 @@ export class SuggestionStrip {
       node.classList.toggle("xn-selected", on);
       node.setAttribute("aria-selected", on ? "true" : "false");
       node._reject.title = `Reject: not “${this.name}” (R or Delete); never suggested for it again`;
+      this.paintLikelihood(node, id);
       const want = previous ? previous.nextSibling : this.list.firstChild;
       if (want !== node) this.list.insertBefore(node, want);
       previous = node;
     }
     if (focusAt >= 0 && !this.items.has(focusedBefore)) this.focusIndex(focusAt);
+  }
+
+  /**
+   * Mark a suggestion likely (score above 0: closer to this concept than to any other concept
+   * or rejected activation) or doubtful (at or below 0), from Python's score.
+   */
+  paintLikelihood(node, id) {
+    const score = this.scores ? this.scores.get(id) : null;
+    const known = score !== null && score !== undefined;
+    node.classList.toggle("xn-sug-likely", known && score > 0);
+    node.classList.toggle("xn-sug-doubtful", known && score <= 0);
+    const verdict = !known ? "" : score > 0
+      ? ` · likely (score ${score.toFixed(2)}: closer to “${this.name}” than to any other concept or rejected one)`
+      : ` · doubtful (score ${score.toFixed(2)}: as close to another concept or a rejected one): check it`;
+    node.title = `${node._about}${verdict}`;
   }
 
   makeItem(id, a = {}) {
@@ -232,6 +249,7 @@ export class SuggestionStrip {
     });
     node.append(img, placeholder, tag, reject);
     node._reject = reject;
+    node._about = `${a.image_id ?? id} · x${a.xfeature ?? "?"}`;
     node._release = bindThumb(this.loader, img, HEAT, id, () => {
       img.hidden = true;
       placeholder.hidden = false;

@@ -71,6 +71,22 @@ test("S on a concept's image asks Python for suggestions and shows them in its o
   await t.close();
 });
 
+test("Python's scores mark each suggestion likely (above 0) or doubtful (at or below 0)", async () => {
+  const t = setup();
+  t.click(t.q('.xn-thumb[data-id="img0/x1"]'));
+  t.key("s");
+  const ids = [POOL(t)[7], POOL(t)[2], POOL(t)[11]];
+  t.answer(ids, { scores: [0.31, 0, -0.2] });
+  const item = (id) => t.q(`.xn-sug[data-id="${id}"]`);
+  assert.deepEqual(ids.map((id) => [item(id).classList.contains("xn-sug-likely"), item(id).classList.contains("xn-sug-doubtful")]),
+    [[true, false], [false, true], [false, true]]);
+  assert.match(item(ids[0]).title, /likely \(score 0\.31/);
+  assert.match(item(ids[2]).title, /doubtful \(score -0\.20/);
+  t.answer([ids[1]]); // an answer without scores (an older kernel) marks nothing
+  assert.equal(t.qa(".xn-sug-likely, .xn-sug-doubtful").length, 0);
+  await t.close();
+});
+
 test("keyboard in the strip: arrows and Space select, Enter accepts the selection as one op; the strip refreshes", async () => {
   const t = setup();
   t.click(t.q('.xn-thumb[data-id="img0/x0"]'));

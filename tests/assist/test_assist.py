@@ -150,3 +150,32 @@ def test_suggestions_need_descriptors():
     cid = w.create_concept("head", ids[:3])
     with pytest.raises(ValueError, match="descriptors"):
         w.suggest(cid)
+
+
+def test_suggestion_scores_are_the_ranking_score_and_reach_the_canvas():
+    """The widget's scores equal cos(x, prototype) - max cos(x, other prototypes and rejected),
+    computed here from the widget's own projected vectors; the canvas gets them with the ids."""
+    ids, truth, x = blobs(n_per_part=30)
+    acts = activation_set(ids, x)
+    w = NamingWidget(acts, category="bird", annotator="ana")
+    part = dict(zip(ids, truth))
+    heads = [a for a in ids if part[a] == "head"]
+    wings = [a for a in ids if part[a] == "wing"]
+    head, wing = w.create_concept("head", heads[:3]), w.create_concept("wing", wings[:4])
+    w.reject(head, wings[4:6])
+    scored = w.suggestion_scores(head, k=12)
+    space = w._descriptor_space()
+    v = {a: space.vectors[space.index[a]] for a in space.ids}
+    unit = lambda a: a / np.linalg.norm(a)  # noqa: E731
+    proto = unit(np.mean([v[a] for a in heads[:3]], axis=0))
+    negatives = [unit(np.mean([v[a] for a in wings[:4]], axis=0)), v[wings[4]], v[wings[5]]]
+    pool = [a for a in ids if a not in heads[:3] + wings[:6]]
+    direct = {a: v[a] @ proto - max(v[a] @ n for n in negatives) for a in pool}
+    assert list(scored.index) == sorted(pool, key=lambda a: -direct[a])[:12] == w.suggest(head, k=12)
+    np.testing.assert_allclose(scored.to_numpy(), [direct[a] for a in scored.index], atol=1e-5)
+    sent = []
+    w.send = lambda msg, buffers=None: sent.append(msg)
+    w._send_suggestions({"type": "suggest", "req": 4, "concept": head, "k": 12})
+    assert sent[-1]["ids"] == list(scored.index)
+    np.testing.assert_allclose(sent[-1]["scores"], scored.to_numpy(), atol=1e-4)
+    w.close()

@@ -88,7 +88,8 @@ w
 
 PROBE_CELL = '''\
 import json, pathlib
-probe = {"state": w.state, "cid": cid, "suggest": w.suggest(cid, k=20), "suggest_many": w.suggest(cid, k=200),
+probe = {"state": w.state, "cid": cid, "suggest": w.suggest(cid, k=20),
+         "scores": w.suggestion_scores(cid, k=20).tolist(), "suggest_many": w.suggest(cid, k=200),
          "rejected": sorted(w._naming.rejected(cid)), "clusters": clusters, "error": w.error}
 pathlib.Path("probe.json").write_text(json.dumps(probe))
 print("PROBE", probe["state"]["version"])
@@ -154,6 +155,10 @@ def _scenario(page, lab):
     probe = _probe(page, lab)
     assert shown == probe["suggest"] and len(shown) == 20
     assert set(shown) <= set(clusters[0][3:]), "the clusters make the right suggestions predictable"
+    # Python's scores came with them: each suggestion is marked likely (score > 0) or doubtful
+    marks = page.eval_on_selector_all(".xn-suggest .xn-sug", "els => els.map(e => e.classList.contains('xn-sug-likely')"
+                                      " ? 'likely' : e.classList.contains('xn-sug-doubtful') ? 'doubtful' : 'none')")
+    assert marks == ["likely" if s > 0 else "doubtful" for s in probe["scores"]], marks
     page.wait_for_function("[...document.querySelectorAll('.xn-sug img')].filter(i => i.naturalWidth > 0).length "
                            "=== 20", timeout=15_000)
     page.locator(".xn-suggest").scroll_into_view_if_needed()

@@ -64,16 +64,18 @@ def group_prototypes(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 def rank_rows(vectors: np.ndarray, member_rows: np.ndarray, candidate_rows: np.ndarray, *,
               negative_prototypes: np.ndarray | None = None, rejected_rows: np.ndarray = (),
-              k: int = 20) -> np.ndarray:
+              k: int = 20, with_scores: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """The ``k`` best ``candidate_rows`` (row numbers of ``vectors``), best first.
 
     The score of the module docstring, on row numbers: ``negative_prototypes (G, d)`` are the
     other concepts' unit mean vectors (:func:`group_prototypes`), ``rejected_rows`` the
-    activations turned down for this concept. Ties go to the earlier candidate.
+    activations turned down for this concept. Ties go to the earlier candidate. With
+    ``with_scores`` also their scores (float32, best first): above 0, a candidate is closer to
+    this concept than to any other concept or rejected activation.
     """
     candidate_rows = np.asarray(candidate_rows, dtype=np.int64)
     if not len(candidate_rows):
-        return candidate_rows
+        return (candidate_rows, np.zeros(0, np.float32)) if with_scores else candidate_rows
     prototype = _unit(vectors[np.asarray(member_rows, dtype=np.int64)].mean(axis=0))
     negatives = [vectors[np.asarray(rejected_rows, dtype=np.int64)]]
     if negative_prototypes is not None:
@@ -84,7 +86,7 @@ def rank_rows(vectors: np.ndarray, member_rows: np.ndarray, candidate_rows: np.n
     if len(negatives):
         score = score - (x @ negatives.T).max(axis=1)
     best = np.argsort(-score, kind="stable")[:k]  # ties to the earlier candidate
-    return candidate_rows[best]
+    return (candidate_rows[best], score[best].astype(np.float32)) if with_scores else candidate_rows[best]
 
 
 def rank_candidates(space: DescriptorSpace, members: Sequence[str], candidates: Sequence[str], *,
