@@ -500,8 +500,10 @@ def test_suggest_message_answers_with_python_s_suggestions(recorded):
     w = NamingWidget(acts, category="bird", annotator="ana")
     cid = w.create_concept("head", clusters[1][:3])
     (answer,) = custom(w, {"type": "suggest", "req": 7, "concept": cid, "k": 5})
+    scored = w.suggestion_scores(cid, k=5)
     assert answer == {"type": "suggestions", "req": 7, "concept": cid, "version": w.state["version"],
-                      "ids": w.suggest(cid, k=5)}
+                      "ids": w.suggest(cid, k=5), "scores": scored.tolist()}
+    assert list(scored.index) == answer["ids"] and (scored.diff().dropna() <= 0).all()  # best first
     assert set(answer["ids"]) <= set(clusters[1][3:])
     (default,) = custom(w, {"type": "suggest", "req": 8, "concept": cid})
     assert default["ids"] == w.suggest(cid) and len(default["ids"]) == 20  # k=20 by default
