@@ -11,6 +11,7 @@ export const CONCEPT_ID_PATTERN = "^c(\\d+)$";
 export const PERSON = "person";
 export const VIA = ["person", "suggestion", "proposal", "transfer"];
 export const PROPOSING = ["proposal", "transfer"];
+export const PROPOSAL_SIZE = 20;
 export const OPERATIONS = {
   "accept": {
     "optional": {},

@@ -22,6 +22,7 @@ import {
 } from "./suggestions.js";
 import { predict, confirmedPrefix } from "./confirm.js";
 import { positionOverlay } from "./placement.js";
+import { PROPOSAL_SIZE } from "./naming_rules.generated.js";
 
 const HOVER_DELAY_MS = 450;
 const SCROLL_QUIET_MS = 150; // thumbnails are asked for once scrolling pauses this long (ThumbLoader.hold)
@@ -209,6 +210,11 @@ export class Canvas {
     this.compareBtn = button("Compare", "Compare the selected images (C)", () => this.openCompare(), "xn-compare-btn");
     this.proposeBtn = button("✦ Propose concepts", "Group the unlabeled pool into proposed concepts by what the heatmaps "
       + "look at (one step to undo); confirm, rename, merge or delete them", () => this.propose(), "xn-propose");
+    this.proposeSize = h(d, "input", {
+      className: "xn-propose-size",
+      attrs: { type: "number", min: String(MIN_CONCEPT_SIZE), step: "1", value: String(PROPOSAL_SIZE),
+        title: "About how many activations each proposed concept gathers", "aria-label": "Activations per proposed concept" },
+    });
     this.helpBtn = button("?", "Keyboard shortcuts (?)", () => this.toggleHelp(), "xn-help-btn");
 
     this.moveMenu = h(d, "select", { className: "xn-move", attrs: { "aria-label": "Move selection to" } });
@@ -241,7 +247,7 @@ export class Canvas {
       className: "xn-toolbar",
       attrs: { role: "toolbar", "aria-label": "Naming tools" },
       children: [this.undoBtn, this.redoBtn, this.moveMenu, this.newBtn, this.mergeBtn, this.compareBtn, this.proposeBtn,
-        this.sortMenu, this.xMenu, this.outcomeMenu, keysLabel, this.helpBtn],
+        this.proposeSize, this.sortMenu, this.xMenu, this.outcomeMenu, keysLabel, this.helpBtn],
     });
     // drop targets that stay in view however far the rows are scrolled
     this.targets = h(d, "div", { className: "xn-targets", attrs: { role: "group", "aria-label": "Drop targets" } });
@@ -1320,9 +1326,13 @@ export class Canvas {
   }
 
   /** "Propose concepts": Python groups the unlabeled pool (one operation); a notice says what it made. */
+  /** Ask Python to propose concepts of about the size in the box next to the button (at least MIN_CONCEPT_SIZE). */
   propose() {
-    this.model.send({ type: "op", op: "propose" });
-    this.announce("Proposing concepts…");
+    const typed = Math.round(Number(this.proposeSize.value));
+    const size = Number.isFinite(typed) ? Math.max(MIN_CONCEPT_SIZE, typed) : PROPOSAL_SIZE;
+    this.proposeSize.value = String(size);
+    this.model.send({ type: "op", op: "propose", size });
+    this.announce(`Proposing concepts of about ${size}…`);
   }
 
   // ---- panels ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mount } from "../src/render.js";
 import { FakeModel, fakeMeasure, makeValues, makeWindow, tick } from "./helpers.js";
+import { MIN_CONCEPT_SIZE, PROPOSAL_SIZE } from "../src/naming_rules.generated.js";
 
 const XSS = "<img src=x onerror=alert(1)>";
 
@@ -254,10 +255,18 @@ test("proposed members are drawn dashed with a badge; the row confirms them in o
   await t.close();
 });
 
-test("Propose concepts sends one op; Python's notice says what it made", async () => {
+test("Propose concepts sends one op with the size in the box; Python's notice says what it made", async () => {
   const t = setup();
+  const size = t.q(".xn-propose-size");
+  assert.equal(size.value, String(PROPOSAL_SIZE), "the Python default, from the generated rules");
   t.click(t.q(".xn-propose"));
-  assert.deepEqual(t.ops(), [{ type: "op", op: "propose" }]);
+  assert.deepEqual(t.ops(), [{ type: "op", op: "propose", size: PROPOSAL_SIZE }]);
+  size.value = "40";
+  t.click(t.q(".xn-propose"));
+  size.value = "1"; // below the smallest concept a proposal may make: raised to it
+  t.click(t.q(".xn-propose"));
+  assert.deepEqual(t.ops().slice(1).map((op) => op.size), [40, MIN_CONCEPT_SIZE]);
+  assert.equal(size.value, String(MIN_CONCEPT_SIZE));
   t.custom({ type: "notice", text: "Proposed 3 concepts: confirm, rename, merge or delete them." });
   assert.equal(t.q(".xn-notice").hidden, false);
   assert.match(t.q(".xn-notice-text").textContent, /Proposed 3 concepts/);

@@ -11,14 +11,14 @@ from typing import Sequence
 
 import numpy as np
 
-from ..naming.rules import MIN_CONCEPT_SIZE
+from ..naming.rules import MIN_CONCEPT_SIZE, PROPOSAL_SIZE
 from .suggest import DescriptorSpace
 
 __all__ = ["propose_groups"]
 
 
 def propose_groups(space: DescriptorSpace, pool: Sequence[str], xfeature_of: dict[str, int], *,
-                   size: int = 20, seed: int = 0) -> list[tuple[str, list[str]]]:
+                   size: int = PROPOSAL_SIZE, seed: int = 0) -> list[tuple[str, list[str]]]:
     """``[(name, members), ...]``: proposed groups of ``pool``, named ``"proposed x<k>.<j>"``."""
     if size < MIN_CONCEPT_SIZE:
         raise ValueError(f"size is the wanted group size, at least {MIN_CONCEPT_SIZE}; got {size}")

@@ -21,6 +21,7 @@ MIN_CONCEPT_SIZE = 3
 PERSON = "person"  # who placed an activation: a person, or a person accepting a suggestion, or a
 VIA = (PERSON, "suggestion", "proposal", "transfer")  # proposal / transfer the tool made
 PROPOSING = ("proposal", "transfer")  # their members stay *proposed* until a person confirms them
+PROPOSAL_SIZE = 20  # about how many activations a proposed concept gathers, unless asked otherwise
 MAX_NAME_LENGTH = 200
 CONCEPT_ID_PATTERN = r"^c(\d+)$"
 _CONCEPT_ID = re.compile(CONCEPT_ID_PATTERN)

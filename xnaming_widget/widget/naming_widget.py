@@ -28,7 +28,7 @@ from .._activation_store import pack_blobs
 from ..assist.on_demand import descriptors_for_assist
 from ..assist.propose import propose_groups
 from ..assist.suggest import DescriptorSpace, group_prototypes, rank_rows
-from ..naming.rules import MIN_CONCEPT_SIZE, TRASH, UNLABELED, NamingError, NamingFileError, name_key
+from ..naming.rules import MIN_CONCEPT_SIZE, PROPOSAL_SIZE, TRASH, UNLABELED, NamingError, NamingFileError, name_key
 from ..naming.state import NamingState, now_iso
 from .html_export import snapshot_html, summary_html_of_sizes, write_snapshot
 from .payload import HEAT, IMAGE, Payload, build_payload
@@ -258,7 +258,7 @@ class NamingWidget(anywidget.AnyWidget):
         """Record suggestions that do not belong to ``concept_id`` (one undo step)."""
         self._change(self._naming.reject, concept_id, activation_ids)
 
-    def propose_concepts(self, size: int = 20, seed: int = 0) -> list[str]:
+    def propose_concepts(self, size: int = PROPOSAL_SIZE, seed: int = 0) -> list[str]:
         """Group the unlabeled pool (within each x-feature, by descriptors) into proposed concepts of
         about ``size`` members, as one undoable operation; returns their ids. Their members stay
         *proposed* until confirmed; name, split, merge or delete them as any concept."""
