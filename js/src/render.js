@@ -247,7 +247,7 @@ export class Canvas {
       className: "xn-toolbar",
       attrs: { role: "toolbar", "aria-label": "Naming tools" },
       children: [this.undoBtn, this.redoBtn, this.moveMenu, this.newBtn, this.mergeBtn, this.compareBtn, this.proposeBtn,
-        this.proposeSize, this.sortMenu, this.xMenu, this.outcomeMenu, keysLabel, this.helpBtn],
+        h(d, "label", { className: "xn-propose-label", children: [d.createTextNode("about "), this.proposeSize, d.createTextNode(" each")] }), this.sortMenu, this.xMenu, this.outcomeMenu, keysLabel, this.helpBtn],
     });
     // drop targets that stay in view however far the rows are scrolled
     this.targets = h(d, "div", { className: "xn-targets", attrs: { role: "group", "aria-label": "Drop targets" } });
