@@ -60,19 +60,9 @@ def hypercolumn_layers(model: nn.Module, images: torch.Tensor, deepest: str) -> 
     model runs up to ``deepest`` (those :func:`naming_map_layer` chooses among), the last one
     before each change of spatial size. ``images``: a batch as the model takes it (only the
     first image is run)."""
-    from ..heatmaps._layers import check_images, probe_model
-    from ..heatmaps.map_layer import _candidates
+    from ..heatmaps.map_layer import _candidates, probe_calls
 
-    images = check_images(images)
-    parameter = next(model.parameters(), None)
-    first = images[:1] if parameter is None else images[:1].to(device=parameter.device, dtype=parameter.dtype)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            _, calls = probe_model(model, first)
-    finally:
-        model.train(was_training)
+    calls = probe_calls(model, images)
     names = [call.name for call in calls]
     if deepest not in names:
         raise ValueError(f"the model has no layer named {deepest!r} that runs in its forward pass")

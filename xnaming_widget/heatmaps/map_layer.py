@@ -55,6 +55,21 @@ def _candidates(model: nn.Module, calls: list[LayerCall]) -> list[LayerCall]:
     return kept
 
 
+def probe_calls(model: nn.Module, images) -> list[LayerCall]:
+    """Every module call of ``model`` on the first of ``images`` (in eval mode, without
+    gradients, on the model's device and dtype), in completion order."""
+    images = check_images(images)
+    parameter = next(model.parameters(), None)
+    first = images[:1] if parameter is None else images[:1].to(device=parameter.device, dtype=parameter.dtype)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return probe_model(model, first)[1]
+    finally:
+        model.train(was_training)
+
+
 def naming_map_layer(model: nn.Module, images, method: str = "cmwp", *, min_side: int = MIN_MAP_SIDE,
                      pixel_level_max_side: int = PIXEL_LEVEL_MAX_SIDE) -> str:
     """The layer to read naming maps of ``model`` at, by the rule in this module's docstring.
@@ -71,18 +86,7 @@ def naming_map_layer(model: nn.Module, images, method: str = "cmwp", *, min_side
     images = check_images(images)
     if method in PIXEL_LEVEL_METHODS and min(images.shape[-2:]) <= pixel_level_max_side:
         return INPUT
-    parameter = next(model.parameters(), None)
-    first = images[:1]
-    if parameter is not None:
-        first = first.to(device=parameter.device, dtype=parameter.dtype)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            _, calls = probe_model(model, first)
-    finally:
-        model.train(was_training)
-    candidates = _candidates(model, calls)
+    candidates = _candidates(model, probe_calls(model, images))
     if not candidates:
         raise ValueError("the model has no layer with a spatial (B, C, h, w) output to read maps at; pass "
                          "attribute_kwargs={'layer': ...} explicitly, or use method='ig' for pixel-level maps")
