@@ -558,6 +558,10 @@ def test_descriptors_added_to_a_loaded_set_are_cached_in_its_folder_and_found_by
     other = _build(setup, descriptors=False)  # not loaded from a folder: nothing to find
     with pytest.raises(ValueError, match="add_descriptors"):
         descriptors_for_assist(other)
+    cache = next(folder.glob("descriptors-*.npy"))
+    np.save(cache, added[:-1])  # damaged: a row short
+    with pytest.raises(ValueError, match="one row per heatmap"):
+        descriptors_for_assist(ActivationSet.load(folder))
 
 
 # ------------------------------------------------------------------ loading without re-reading everything

@@ -47,12 +47,25 @@ def descriptors_for_assist(acts: Any, what: str = "this") -> np.ndarray:
     if descriptors is None and folder is not None:
         cached = sorted(Path(folder).glob(cache_path(acts, folder, "*").name))
         if len(cached) == 1:
-            from .._activation_store import load_npy
-
-            acts.computed_descriptors = descriptors = load_npy(cached[0])
+            acts.computed_descriptors = descriptors = _read_cache(cached[0], acts)
     if descriptors is None:
         raise ValueError(NO_DESCRIPTORS.format(what=what))
     return descriptors
+
+
+def _read_cache(path: Path, acts: Any) -> np.ndarray:
+    """A cached descriptor array, checked to hold one row per heatmap of ``acts``."""
+    from .._activation_store import load_npy
+
+    try:
+        cached = load_npy(path)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"the cached descriptors {path} cannot be read ({err}); delete the file and call "
+                         "add_descriptors again") from None
+    if cached.ndim != 2 or len(cached) != len(acts.heatmaps):
+        raise ValueError(f"the cached descriptors {path} have shape {cached.shape}, not one row per heatmap "
+                         f"({len(acts.heatmaps)}); delete the file and call add_descriptors again")
+    return cached
 
 
 def add_descriptors(acts: Any, model: Any, data: Any, *, layer: str | None = None,
@@ -68,7 +81,7 @@ def add_descriptors(acts: Any, model: Any, data: Any, *, layer: str | None = Non
     """
     import torch
 
-    from .._activation_store import load_npy, save_npy_atomic
+    from .._activation_store import save_npy_atomic
     from .._progress import progress
     from .._torch import resolve_device
     from ..activations import _image_index, _load_images, _targets_per_image
@@ -94,7 +107,7 @@ def add_descriptors(acts: Any, model: Any, data: Any, *, layer: str | None = Non
     if cache is not None:
         path = cache_path(acts, cache, layer)
         if path.is_file():
-            acts.computed_descriptors = load_npy(path)
+            acts.computed_descriptors = _read_cache(path, acts)
             return acts.computed_descriptors
     maps_of_row = acts.heatmap_rows[significant.index.to_numpy()]
     xfeatures = significant["xfeature"].to_numpy()
