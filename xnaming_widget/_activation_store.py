@@ -321,8 +321,10 @@ def record_verified(directory: Path, names: Sequence[str], fingerprint: str,
     When a file's ctime falls in the same clock tick as the record, the record is written again
     a few milliseconds later, so that the next load can trust it.
     """
+    stats = stats if stats is not None else stat_records(directory, names)
+    if stats is None:
+        return False
     try:
-        stats = stats if stats is not None else {name: _stat_record(directory / name) for name in names}
         newest = max((record[2] for record in stats.values()), default=0)
         for _ in range(5):
             write_json(directory / VERIFIED, {"schema": _VERIFIED_SCHEMA, "fingerprint": fingerprint,

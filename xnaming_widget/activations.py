@@ -245,8 +245,7 @@ class ActivationSet:
         })
         # the files hold this set's content, whose fingerprint was computed from it: a load need
         # not hash them again while they stay as written (see load)
-        names = [_MANIFEST, "table.csv", *(f"{name}.npy" for name in arrays)]
-        store.record_verified(directory, names, self.fingerprint)
+        store.record_verified(directory, _set_files(self.descriptors is not None), self.fingerprint)
         return directory
 
     @classmethod
@@ -281,9 +280,7 @@ class ActivationSet:
                 or version not in store.READABLE_VERSIONS:
             raise ValueError(f"{manifest_path} is not an activation set of schema {store.SCHEMA} "
                              f"(versions {list(store.READABLE_VERSIONS)})")
-        names = [_MANIFEST, "table.csv", *(f"{name}.npy" for name in _ARRAYS)]
-        if manifest.get("descriptors"):
-            names.append("descriptors.npy")
+        names = _set_files(bool(manifest.get("descriptors")))
         expected = manifest.get("fingerprint")
         # stats before reading: a file changed while it is read then differs from its record
         stats = store.stat_records(directory, names)
@@ -339,6 +336,11 @@ class ActivationSet:
 
 _ARRAYS = ("images", "heatmaps", "heatmap_rows", "thumbnails", "thumbnails_offsets", "image_thumbnails",
            "image_thumbnails_offsets")
+
+
+def _set_files(descriptors: bool) -> list[str]:
+    """The files of a saved set (with ``descriptors.npy`` when it has descriptors)."""
+    return [_MANIFEST, "table.csv", *(f"{name}.npy" for name in _ARRAYS), *(["descriptors.npy"] if descriptors else [])]
 
 
 def _check_offsets(path: Path, offsets: np.ndarray, data: np.ndarray) -> None:

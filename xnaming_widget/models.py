@@ -100,12 +100,8 @@ class DemoCNN(nn.Module):
             for layer in layers:
                 nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
                 nn.init.zeros_(layer.bias)
-                captured = []
-                handle = layer.register_forward_hook(lambda _m, _i, out: captured.append(out))
-                try:
-                    self(images)
-                finally:
-                    handle.remove()
+                with capture_output(layer, call=0, stop=True) as captured:
+                    self(images)  # stopped once the layer has run
                 out = captured[0]
                 dims = (0, 2, 3) if out.ndim == 4 else (0,)
                 mean, std = out.mean(dims), out.std(dims)

@@ -104,8 +104,6 @@ export function placesOf(state) {
   return where;
 }
 
-const placeMap = placesOf;
-
 /** `state` with some other fields (version, can_undo...), keeping what is known about its places. */
 export function withFields(state, fields) {
   const next = { ...state, ...fields };
@@ -249,7 +247,7 @@ function movesTo(where, ids, target) {
  * Throws NamingError where Python refuses. undo/redo are not changes: see History.
  */
 export function changeFor(state, op, newId = "pending") {
-  const where = placeMap(state);
+  const where = placesOf(state);
   switch (op.op) {
     case "create": {
       const name = cleanConceptName(op.name);
@@ -360,7 +358,7 @@ export function applyChange(state, change, reverse, order) {
   const lists = new Map(concepts.map((c) => [c.id, c.members]));
   lists.set(UNLABELED, state.unlabeled);
   lists.set(TRASH, state.trash);
-  const before = placeMap(state);
+  const before = placesOf(state);
   for (const [ids, source, target] of moves) {
     if (!lists.has(source) || !lists.has(target)) throw new NamingError("Change does not fit: no such concept.");
     if (ids.some((id) => before.get(id) !== source)) throw new NamingError(`Change does not fit: activations are not in ${source}.`);

@@ -215,6 +215,9 @@ export class Canvas {
       attrs: { type: "number", min: String(MIN_CONCEPT_SIZE), step: "1", value: String(PROPOSAL_SIZE),
         title: "About how many activations each proposed concept gathers", "aria-label": "Activations per proposed concept" },
     });
+    const proposeLabel = h(d, "label", {
+      className: "xn-propose-label", children: [d.createTextNode("about "), this.proposeSize, d.createTextNode(" each")],
+    });
     this.helpBtn = button("?", "Keyboard shortcuts (?)", () => this.toggleHelp(), "xn-help-btn");
 
     this.moveMenu = h(d, "select", { className: "xn-move", attrs: { "aria-label": "Move selection to" } });
@@ -247,7 +250,7 @@ export class Canvas {
       className: "xn-toolbar",
       attrs: { role: "toolbar", "aria-label": "Naming tools" },
       children: [this.undoBtn, this.redoBtn, this.moveMenu, this.newBtn, this.mergeBtn, this.compareBtn, this.proposeBtn,
-        h(d, "label", { className: "xn-propose-label", children: [d.createTextNode("about "), this.proposeSize, d.createTextNode(" each")] }), this.sortMenu, this.xMenu, this.outcomeMenu, keysLabel, this.helpBtn],
+        proposeLabel, this.sortMenu, this.xMenu, this.outcomeMenu, keysLabel, this.helpBtn],
     });
     // drop targets that stay in view however far the rows are scrolled
     this.targets = h(d, "div", { className: "xn-targets", attrs: { role: "group", "aria-label": "Drop targets" } });
@@ -1325,8 +1328,10 @@ export class Canvas {
     this.sendOp({ type: "op", op: "confirm", ids }, `Confirmed ${plural(ids.length, "proposed member")}`);
   }
 
-  /** "Propose concepts": Python groups the unlabeled pool (one operation); a notice says what it made. */
-  /** Ask Python to propose concepts of about the size in the box next to the button (at least MIN_CONCEPT_SIZE). */
+  /**
+   * "Propose concepts": Python groups the unlabeled pool into concepts of about the size in the
+   * box beside the button (at least MIN_CONCEPT_SIZE), one operation; a notice says what it made.
+   */
   propose() {
     const typed = Math.round(Number(this.proposeSize.value));
     const size = Number.isFinite(typed) ? Math.max(MIN_CONCEPT_SIZE, typed) : PROPOSAL_SIZE;

@@ -35,13 +35,6 @@ export function deriveRows(state) {
   return rows;
 }
 
-/** Map activation id -> row key (concept id, "unlabeled" or "trash"), built anew (`placesOf` is cached). */
-export function locate(state) {
-  const where = new Map();
-  for (const row of deriveRows(state)) for (const id of row.ids) where.set(id, row.key);
-  return where;
-}
-
 /** Counts for the progress line: named / unlabeled / trash of total. */
 export function progressCounts(state) {
   const s = state || emptyState();

@@ -75,33 +75,6 @@ function clippingAncestors(grid) {
 }
 
 /**
- * The rectangle of the window (viewport coordinates {left, top, right, bottom}) in which a fixed
- * panel inside `node` can be seen. A fixed element escapes its scrolling ancestors unless one of
- * them (or one below them) is a containing block for it (a transform, filter or CSS containment):
- * then every scroller from there up clips it. Paint containment (`contain: strict`, as on
- * JupyterLab's notebook) clips it by itself, whatever the element's overflow.
- */
-export function clipRect(node) {
-  const win = node.ownerDocument.defaultView;
-  const box = { left: 0, top: 0, right: win.innerWidth, bottom: win.innerHeight };
-  let contained = false;
-  for (let el = node.parentElement; el && el !== node.ownerDocument.body; el = el.parentElement) {
-    const style = win.getComputedStyle(el);
-    const paints = /paint|strict|content/.test(style.contain || ""); // paint containment clips by itself
-    contained = contained || paints || style.transform !== "none" || style.filter !== "none"
-      || /layout/.test(style.contain || "");
-    if (paints || (contained && (style.overflowX !== "visible" || style.overflowY !== "visible"))) {
-      const r = el.getBoundingClientRect();
-      box.left = Math.max(box.left, r.left);
-      box.top = Math.max(box.top, r.top);
-      box.right = Math.min(box.right, r.right);
-      box.bottom = Math.min(box.bottom, r.bottom);
-    }
-  }
-  return box;
-}
-
-/**
  * Where the visible part of `grid` lies, in its content coordinates, or null without layout.
  * Clipped by the window and by every scrolling ancestor up to `stop` (the canvas's scroller
  * and the notebook's), so a row scrolled out of sight renders nothing.

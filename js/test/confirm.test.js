@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 
 import { predict, confirmedPrefix } from "../src/confirm.js";
 import { orderOf, placesOf, applyChange } from "../src/naming.js";
-import { locate } from "../src/state.js";
+import { locate } from "./helpers.js";
 
 const ids = Array.from({ length: 10 }, (_, i) => `a${i}`);
 const order = orderOf(ids);

@@ -1,6 +1,14 @@
 // Shared test fixtures: a happy-dom window, a fake anywidget model that answers thumbnail and
 // compare requests as Python does, a fake grid measure and tiny fake PNG blobs.
 import { Window } from "happy-dom";
+import { deriveRows } from "../src/state.js";
+
+/** A reference for `placesOf`: activation id -> row key, built anew from the state's rows. */
+export function locate(state) {
+  const where = new Map();
+  for (const row of deriveRows(state)) for (const id of row.ids) where.set(id, row.key);
+  return where;
+}
 
 export function makeWindow() {
   const window = new Window({ url: "http://localhost/" });

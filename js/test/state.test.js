@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  deriveRows, locate, progressCounts, progressText, applyOp, arrangePool, xfeaturesOf, emptyState, targetLabel,
+  deriveRows, progressCounts, progressText, applyOp, arrangePool, xfeaturesOf, emptyState, targetLabel,
 } from "../src/state.js";
-import { rng } from "./helpers.js";
+import { locate, rng } from "./helpers.js";
 
 const base = () => ({
   version: 3,

@@ -22,7 +22,8 @@ from .simulate import naming_docs, parts_under_peak, simulate_annotators
 from .assisted import compare_assistance
 
 __all__ = [
-    "ANY_ANNOTATOR", "DFamilyResult", "compare_assistance", "MIN_SIZE", "Matching", "NamingError", "Namings", "Purity", "coverage",
+    "ANY_ANNOTATOR", "DFamilyResult", "MIN_SIZE", "Matching", "NamingError", "Namings", "Purity", "compare_assistance",
+    "coverage",
     "dfamily_agreement", "dfamily_matching", "explanation_summary", "format_pairwise_table",
     "global_explanation", "intersection_matrix", "jaccard", "linguistic_compatibility", "local_explanations",
     "matched_names", "named_by_n", "named_concepts", "naming_docs", "pairwise_scores", "pairwise_table",

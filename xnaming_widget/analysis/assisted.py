@@ -60,8 +60,8 @@ class SimulatedPerson:
         cid = self.concept.get(part)
         if cid is None:
             return 0.0
-        members = set(next(c["members"] for c in self.w.state["concepts"] if c["id"] == cid))
-        return len(members & set(self.parts[part])) / len(self.parts[part])
+        places = self.w._naming.places_of(self.parts[part])
+        return places.count(cid) / len(places)
 
     def done(self) -> bool:
         return all(self.covered(p) >= COVER for p in self.parts)
@@ -193,8 +193,6 @@ def _run(acts, truth, categories, strategy: str, other_naming: Path | None) -> t
         w.close()
     precision = suggested["right"] / suggested["shown"] if suggested["shown"] else float("nan")
     return total_actions, total_shown, reached, precision
-
-
 
 
 def compare_assistance(acts: Any, truth: pd.Series, categories: Sequence[str], *,

@@ -38,8 +38,7 @@ class Payload:
         self._significant = table["significant"].astype(bool).to_numpy()
         self.shown_ids: list[str] = _id_column(table, "activation_id", self._significant)
         self._columns: dict | None = None
-        self._known_ids: frozenset | None = None
-        self._known_images: frozenset | None = None
+        self._known: dict[str, frozenset] = {}  # thumbnail kind -> the keys it may be asked for
 
     @property
     def columns(self) -> dict:
@@ -87,18 +86,12 @@ class Payload:
         """PNG bytes for each key (``b""`` when there is none): activation ids for ``HEAT``,
         image ids for ``IMAGE``. Keys outside this category's rows get ``b""``: the browser
         can only read what the widget shows."""
-        if kind == HEAT:
-            getter = self.heat_getter
-            if self._known_ids is None:
-                self._known_ids = frozenset(_id_column(self.table, "activation_id"))
-            known = self._known_ids
-        elif kind == IMAGE:
-            getter = self.image_getter
-            if self._known_images is None:
-                self._known_images = frozenset(_id_column(self.table, "image_id"))
-            known = self._known_images
-        else:
+        if kind not in (HEAT, IMAGE):
             raise ValueError(f"unknown thumbnail kind {kind!r}; expected {HEAT!r} or {IMAGE!r}")
+        getter = self.heat_getter if kind == HEAT else self.image_getter
+        if kind not in self._known:
+            self._known[kind] = frozenset(_id_column(self.table, "activation_id" if kind == HEAT else "image_id"))
+        known = self._known[kind]
         if getter is None:
             return [b""] * len(keys)
         out = []
