@@ -446,20 +446,23 @@ def test_sets_saved_before_thumbnails_were_fingerprinted_still_load(built, tmp_p
 
 def test_descriptors_pool_the_layer_features_under_each_heatmap(setup, built, tmp_path):
     """Each significant activation's descriptor, recomputed by hand from its stored heatmap:
-    the layer's features at the map's hot spot (3x3 cells around the peak; maps and layer are
-    both 8x8 here), minus their image mean, then the x-feature."""
+    the image's value at the peak over its value range (times COLOUR_WEIGHT), the layer's
+    features at the map's hot spot (3x3 cells around the peak; image, maps and layer are all
+    8x8 here) minus their image mean, then the x-feature (times XFEATURE_WEIGHT)."""
+    from xnaming_widget.assist.descriptors import COLOUR_WEIGHT, XFEATURE_WEIGHT
     from xnaming_widget.metrics import map_peaks
 
     dnn, bank, data = setup
     layer = built.meta["config"]["descriptor_layer"]
     assert layer == "conv"  # TinyNet's only spatial layer (8x8 maps)
     significant = built.table[built.table["significant"]]
-    assert built.descriptors.shape == (len(significant), 3 + N_FEATURES)
+    assert built.descriptors.shape == (len(significant), 1 + 3 + N_FEATURES)  # grey value, 3 channels, one-hot
     for row in significant.head(6).itertuples():
         captured = []
+        image = data[int(row.image_id[3:])][0]
         hook = dnn.conv.register_forward_hook(lambda m, i, o: captured.append(o.detach()))
         with torch.no_grad():
-            dnn(data[int(row.image_id[3:])][0][None])
+            dnn(image[None])
         hook.remove()
         features = captured[0][0].numpy()  # (3, 8, 8)
         heat = built.heatmap(row.activation_id).astype(np.float64)
@@ -472,7 +475,9 @@ def test_descriptors_pool_the_layer_features_under_each_heatmap(setup, built, tm
         pooled = (features * weights).sum(axis=(1, 2))
         particular = pooled - features.mean(axis=(1, 2))  # minus the image's mean
         particular /= max(np.linalg.norm(particular), 0.1 * np.linalg.norm(pooled), 1e-12)
-        expected = np.concatenate([particular, np.eye(N_FEATURES)[row.xfeature]])
+        pixels = image.numpy().astype(np.float64)  # (1, 8, 8)
+        colour = pixels[:, r, c] / (pixels.max() - pixels.min()) * COLOUR_WEIGHT if r >= 0 else np.zeros(1)
+        expected = np.concatenate([colour, particular, np.eye(N_FEATURES)[row.xfeature] * XFEATURE_WEIGHT])
         index = built.heatmap_rows[built.table.index[built.table["activation_id"] == row.activation_id][0]]
         np.testing.assert_allclose(built.descriptors[index].astype(np.float64), expected, atol=2e-2)
     loaded = ActivationSet.load(built.save(tmp_path / "set"))

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from xnaming_widget.assist.descriptors import describe, descriptor_layer, descriptors_of, hypercolumn_layers
+from xnaming_widget.assist.descriptors import (COLOUR_WEIGHT, XFEATURE_WEIGHT, describe, descriptor_layer,
+                                               descriptors_of, hypercolumn_layers)
 from xnaming_widget.metrics.object_maps import map_peaks
 from xnaming_widget.models import DemoCNN
 
@@ -24,14 +25,15 @@ def test_the_column_takes_the_last_layer_of_each_resolution(size, expected):
         hypercolumn_layers(model, images, "nope")
 
 
-def _by_hand(layers, maps, xfeatures, n_xfeatures):
+def _by_hand(images, layers, maps, xfeatures, n_xfeatures):
     """The definition written out in numpy, one activation at a time."""
     out = []
     size = maps.shape[-1]
     for b in range(maps.shape[0]):
         for t in range(maps.shape[1]):
             r, c = map_peaks(maps[b, t][None])[0]
-            column = []
+            image = images[b].astype(np.float64)  # (C, H, W) at the maps' size
+            column = [image[:, r, c] / (image.max() - image.min()) * COLOUR_WEIGHT]
             for features in layers:
                 f = features[b].astype(np.float64)  # (C, h, w)
                 k = size // f.shape[-1]  # pixels per cell
@@ -40,21 +42,41 @@ def _by_hand(layers, maps, xfeatures, n_xfeatures):
                 pooled = f[:, rows, cols].mean(axis=(1, 2))
                 particular = pooled - f.mean(axis=(1, 2))
                 column.append(particular / max(np.linalg.norm(particular), 0.1 * np.linalg.norm(pooled)))
-            out.append(np.concatenate(column + [np.eye(n_xfeatures)[xfeatures[b, t]]]))
+            out.append(np.concatenate(column + [np.eye(n_xfeatures)[xfeatures[b, t]] * XFEATURE_WEIGHT]))
     return np.array(out).reshape(maps.shape[0], maps.shape[1], -1)
 
 
-def test_descriptors_stack_each_layer_s_contrasted_hot_spot_and_the_xfeature():
+def test_descriptors_stack_the_peak_s_colour_each_layer_s_contrasted_hot_spot_and_the_xfeature():
     rng = np.random.default_rng(0)
+    images = rng.random((2, 3, 16, 16)).astype(np.float32)
     shallow = rng.random((2, 3, 16, 16)).astype(np.float32)
     deep = rng.random((2, 5, 4, 4)).astype(np.float32)
     maps = rng.random((2, 2, 16, 16)).astype(np.float32) ** 4  # distinct peaks
     maps = maps.astype(np.float16).astype(np.float32)  # the stored precision the peak is read at
     xfeatures = np.array([[0, 2], [1, 1]])
     got = descriptors_of([torch.from_numpy(shallow), torch.from_numpy(deep)], torch.from_numpy(maps),
-                         torch.from_numpy(xfeatures), 3).numpy()
-    assert got.shape == (2, 2, 3 + 5 + 3)
-    np.testing.assert_allclose(got, _by_hand([shallow, deep], maps, xfeatures, 3), atol=1e-5)
+                         torch.from_numpy(xfeatures), 3, images=torch.from_numpy(images)).numpy()
+    assert got.shape == (2, 2, 3 + 3 + 5 + 3)
+    np.testing.assert_allclose(got, _by_hand(images, [shallow, deep], maps, xfeatures, 3), atol=1e-5)
+
+
+def test_the_colour_column_reads_alike_however_the_input_is_scaled():
+    """Inputs in [0, 1] and the same inputs normalised (x - mean) / std per channel give the
+    same colour column up to the per-channel shift, which the ranking's centring removes:
+    the column is in units of the image's value range. An all-zero map has no peak: zeros."""
+    rng = np.random.default_rng(1)
+    images = rng.random((2, 3, 8, 8)).astype(np.float32)
+    features = torch.from_numpy(rng.random((2, 4, 8, 8)).astype(np.float32))
+    maps = torch.from_numpy((rng.random((2, 2, 8, 8)) ** 4).astype(np.float32))
+    maps[1, 1] = 0
+    xfeatures = torch.tensor([[0, 1], [1, 0]])
+    plain = descriptors_of(features, maps, xfeatures, 2, images=torch.from_numpy(images)).numpy()[..., :3]
+    normalised = (images - 0.45) / 0.25  # the same shift and scale on every channel
+    scaled = descriptors_of(features, maps, xfeatures, 2, images=torch.from_numpy(normalised)).numpy()[..., :3]
+    shift = -0.45 / 0.25 / ((images.max((1, 2, 3)) - images.min((1, 2, 3))) / 0.25) * COLOUR_WEIGHT
+    found = np.array([[1, 1], [1, 0]], bool)
+    np.testing.assert_allclose(scaled[found], (plain + shift[:, None, None])[found], atol=1e-5)
+    assert (plain[1, 1] == 0).all() and (scaled[1, 1] == 0).all()
 
 
 def test_describe_reads_the_column_in_one_plain_pass():
@@ -72,7 +94,8 @@ def test_describe_reads_the_column_in_one_plain_pass():
         model(images)
     for hook in hooks:
         hook.remove()
-    expected = _by_hand([outputs[name] for name in column], maps.half().float().numpy(), xfeatures.numpy(), 5)
+    expected = _by_hand(images.numpy(), [outputs[name] for name in column], maps.half().float().numpy(),
+                        xfeatures.numpy(), 5)
     np.testing.assert_allclose(describe(model, "features.relu3", images, maps, xfeatures, 5).numpy(), expected,
                                atol=1e-4)
     np.testing.assert_allclose(describe(model, column, images, maps, xfeatures, 5).numpy(), expected, atol=1e-4)

@@ -1,16 +1,23 @@
-"""Activation descriptors: what the classifier sees at an activation's hot spot, at every scale.
+"""Activation descriptors: what is drawn at an activation's hot spot, and what the classifier sees there at every scale.
 
 A descriptor is a **hypercolumn** read at the activation's heatmap **peak** (the centre of
 the hottest small patch, :func:`map_peaks`: what a person looking at the heatmap calls its hot
-spot, and where the simulated people's truth is read). The column stacks the classifier's
-features at several layers, the last layer of each spatial resolution from the first one down
+spot, and where the simulated people's truth is read). The column starts with the image's own
+**colour at the peak pixel**: its values there in units of the image's value range (max − min
+over its pixels and channels, so the input's scale, 0–1, 0–255 or normalised, does not change
+the column's weight), times ``COLOUR_WEIGHT``, and not minus the image's mean (a red wing is red whatever the
+background). Then it stacks the classifier's features at several layers, the last layer of each spatial resolution from the first one down
 to the *descriptor layer*: fine layers say what is drawn there (colour, edges), deep ones
 which part of which object it is. At each layer the features are averaged over the layer's
 **hot spot**, the peak's cell and its neighbours (3×3 cells: a few pixels at the first layer,
 a wider context at the deepest), **minus the same features' plain spatial mean over the
 image**, and scaled to unit length (or shorter, when that difference is under
 ``MIN_CONTRAST`` of the pooled vector's length); the layers' vectors are concatenated and
-followed by the activation's x-feature as a one-hot. Activations of one visual concept (a
+followed by the activation's x-feature as a one-hot of length ``XFEATURE_WEIGHT`` (half a
+layer's: a part's activations spread over several x-features, and a heavier one-hot splits
+them). The colour decides what a hot spot on the
+border between two parts shows (on the parts set, 43 % of the peaks lie within a pixel of
+one), which the layers' cells, each several pixels wide, blur. Activations of one visual concept (a
 heel, a beak) get nearby descriptors, which is what suggestions, proposed groupings and
 transfers between activation sets compare. Subtracting the image's mean keeps what is
 particular to the hot spot and drops what the whole image shares (its class, its
@@ -39,13 +46,15 @@ from torch import nn
 DESCRIPTOR_MIN_SIDE = 14
 HOT_SPOT_CELLS = 1  # a layer's hot spot: the peak's cell and the cells this many steps around it (3×3)
 MIN_CONTRAST = 0.1  # a map spread over the whole image gives a short vector, not amplified rounding noise
-XFEATURE_WEIGHT = 1.0  # length of the x-feature one-hot next to the unit-length pooled features
+XFEATURE_WEIGHT = 0.5  # length of the x-feature one-hot next to the unit-length pooled features (§8)
+COLOUR_WEIGHT = 4.0  # the colour at the peak, in image value ranges, is scaled by this (docs/definitions.md §8)
 
-__all__ = ["DESCRIPTOR_MIN_SIDE", "DESCRIPTOR_VERSION", "descriptor_layer", "hypercolumn_layers", "pool_under_maps",
+__all__ = ["DESCRIPTOR_MIN_SIDE", "DESCRIPTOR_VERSION", "colour_at_peaks", "descriptor_layer", "hypercolumn_layers", "pool_under_maps",
            "descriptors_of", "describe", "attribute_and_describe"]
 
-# 1: pooled under the map; 2: minus the image's mean; 3: at the hot spot; 4: a hypercolumn
-DESCRIPTOR_VERSION = 4
+# 1: pooled under the map; 2: minus the image's mean; 3: at the hot spot; 4: a hypercolumn;
+# 5: the colour at the peak first
+DESCRIPTOR_VERSION = 5
 
 
 def descriptor_layer(model: nn.Module, images: torch.Tensor, *, min_side: int = DESCRIPTOR_MIN_SIDE) -> str:
@@ -113,8 +122,25 @@ def hot_spots(peaks: torch.Tensor, image_size: tuple[int, int], side: tuple[int,
     return (inside & (peaks[..., :1, None] >= 0)).float()
 
 
-def descriptors_of(features, maps: torch.Tensor, xfeatures: torch.Tensor, n_xfeatures: int) -> torch.Tensor:
-    """Descriptors ``float32 (B, T, ΣC + n_xfeatures)`` from the layers' ``features``.
+def colour_at_peaks(images: torch.Tensor, peaks: torch.Tensor, map_size: tuple[int, int]) -> torch.Tensor:
+    """``float32 (B, T, C)``: each image's values at each peak, divided by the image's value
+    range and times ``COLOUR_WEIGHT``; 0 where the peak is -1. ``images (B, C, H, W)``; the
+    peaks ``(B, T, 2)`` are pixels of maps of ``map_size`` (scaled when the sizes differ)."""
+    images = images.float()
+    b, c, height, width = images.shape
+    rows = (peaks[..., 0].clamp_min(0) * height) // map_size[0]
+    cols = (peaks[..., 1].clamp_min(0) * width) // map_size[1]
+    index = (rows * width + cols).to(images.device)  # (B, T)
+    values = torch.gather(images.reshape(b, c, height * width), 2, index[:, None, :].expand(b, c, -1))
+    span = (images.amax(dim=(1, 2, 3)) - images.amin(dim=(1, 2, 3))).clamp_min(1e-12)
+    found = (peaks[..., :1] >= 0).to(images.device)
+    return values.transpose(1, 2) / span[:, None, None] * COLOUR_WEIGHT * found
+
+
+def descriptors_of(features, maps: torch.Tensor, xfeatures: torch.Tensor, n_xfeatures: int, *,
+                   images: torch.Tensor) -> torch.Tensor:
+    """Descriptors ``float32 (B, T, C₀ + ΣC + n_xfeatures)`` from the ``images (B, C₀, H, W)``
+    and the layers' ``features``.
 
     ``features``: one layer's output ``(B, C, h, w)`` or a list of them (the hypercolumn's
     layers, shallow to deep); ``maps (B, T, H, W)`` are the activations' heatmaps and
@@ -122,7 +148,7 @@ def descriptors_of(features, maps: torch.Tensor, xfeatures: torch.Tensor, n_xfea
     """
     layers = list(features) if isinstance(features, (list, tuple)) else [features]
     peaks = map_peaks_at_stored_precision(maps)
-    columns = []
+    columns = [colour_at_peaks(images, peaks, tuple(maps.shape[-2:])).to(layers[0].device)]
     for layer_features in layers:
         layer_features = layer_features.float()
         spots = hot_spots(peaks, tuple(maps.shape[-2:]), tuple(layer_features.shape[-2:]))
@@ -161,7 +187,7 @@ def describe(model: nn.Module, layer: str | Sequence[str], images: torch.Tensor,
     missing = [name for name, seen in zip(names, captured) if not seen]
     if missing:
         raise RuntimeError(f"layers {missing} did not run in the model's forward pass")
-    return descriptors_of([seen[0] for seen in captured], maps, xfeatures, n_xfeatures).cpu()
+    return descriptors_of([seen[0] for seen in captured], maps, xfeatures, n_xfeatures, images=images).cpu()
 
 
 def attribute_and_describe(model: nn.Module, dnn: nn.Module, descriptor_layer: str | Sequence[str], images: torch.Tensor,
@@ -183,6 +209,7 @@ def attribute_and_describe(model: nn.Module, dnn: nn.Module, descriptor_layer: s
     from ..heatmaps.attribute import attribute_observed
 
     targets_tensor = torch.as_tensor(np.asarray(targets)).long()
+    images = torch.as_tensor(images)
     if method == "ig":
         maps = attribute(model, images, method=method, targets=targets, **attribute_kwargs)
         return maps, describe(dnn, descriptor_layer, images, torch.from_numpy(maps), targets_tensor, n_xfeatures).numpy()
@@ -190,7 +217,8 @@ def attribute_and_describe(model: nn.Module, dnn: nn.Module, descriptor_layer: s
 
     def keep(image_slice, target_slice, features, block_maps):
         chosen = targets_tensor[image_slice, target_slice]
-        parts.append((image_slice, target_slice, descriptors_of(features, block_maps, chosen, n_xfeatures).cpu()))
+        parts.append((image_slice, target_slice,
+                      descriptors_of(features, block_maps, chosen, n_xfeatures, images=images[image_slice]).cpu()))
 
     column = [_module(dnn, name) for name in _column(dnn, images, descriptor_layer)]
     maps = attribute_observed(model, images, observe=(column, keep), method=method, targets=targets, **attribute_kwargs)
