@@ -7,6 +7,7 @@ import pytest
 
 from xnaming_widget.activations import ActivationSet
 from xnaming_widget.assist import DescriptorSpace, propose_groups, rank_candidates, transfer_naming
+from xnaming_widget.assist.suggest import group_affinities
 from xnaming_widget.naming import NamingState, naming_doc
 from xnaming_widget.widget import NamingWidget
 
@@ -54,18 +55,82 @@ def test_suggestions_come_from_the_concept_s_part_and_learn_from_rejections():
     assert all(part[a] == "head" for a in again[:left])  # what is left of the heads comes first
 
 
+def _affinity(x, group, neighbours=5):
+    """The mean of x's `neighbours` highest cosines to the group's rows, by sorting."""
+    return float(np.mean(sorted((g @ x for g in group), reverse=True)[:neighbours]))
+
+
 def test_a_direct_score_ranks_like_the_function():
+    """Affinity to the concept minus the largest affinity to another concept or cosine to a
+    rejected activation, written out one candidate at a time (small and large groups)."""
     ids, _, x = blobs(n_per_part=10, dims=8)
     space = DescriptorSpace(ids, x)
-    members, others, rejected = ids[:3], [ids[10:13]], ids[20:22]
+    members, others, rejected = ids[:8], [ids[10:13], ids[13:20]], ids[20:22]
     v = space.vectors
-    unit = lambda a: a / np.linalg.norm(a)  # noqa: E731
-    proto = unit(v[:3].mean(0))
-    negatives = [unit(v[10:13].mean(0)), v[20], v[21]]
     candidates = [a for a in ids if a not in members + rejected]
-    score = {a: v[ids.index(a)] @ proto - max(v[ids.index(a)] @ n for n in negatives) for a in candidates}
+    row = {a: v[ids.index(a)] for a in ids}
+    score = {a: _affinity(row[a], v[:8])
+             - max([_affinity(row[a], v[10:13]), _affinity(row[a], v[13:20])] + [row[a] @ v[20], row[a] @ v[21]])
+             for a in candidates}
     expected = sorted(candidates, key=lambda a: -score[a])[:7]
     assert rank_candidates(space, members, ids, other_concepts=others, rejected=rejected, k=7) == expected
+
+
+def test_group_affinities_equal_a_sort_per_group():
+    rng = np.random.default_rng(3)
+    similarities = rng.normal(size=(6, 40)).astype(np.float32)
+    labels = rng.integers(0, 4, size=40)
+    labels[labels == 2] = 3  # group 2 is empty: -inf
+    got = group_affinities(similarities, labels, 5, neighbours=3)
+    for s in range(6):
+        for g in range(5):
+            values = sorted(similarities[s, labels == g], reverse=True)[:3]
+            assert got[s, g] == (pytest.approx(np.mean(values), abs=1e-6) if values else -np.inf)
+
+
+def two_looks(n_per_look=10):
+    """A space of three looks: A and B at right angles, C between them (unit vectors as drawn)."""
+    rng = np.random.default_rng(0)
+    looks = {"A": [1, 0, 0], "B": [0, 1, 0], "C": [0.7, 0.7, 0.14]}
+    ids, rows = [], []
+    for direction in looks.values():
+        for _ in range(n_per_look):
+            ids.append(f"bird/img{len(ids):05d}/x0")
+            rows.append(np.array(direction) + 0.05 * rng.normal(size=3))
+    x = np.array(rows, np.float32)
+    space = DescriptorSpace(ids, x)
+    space.vectors = x / np.linalg.norm(x, axis=1, keepdims=True)  # the looks as drawn, not centred
+    return ids, space
+
+
+def test_a_concept_of_two_looks_brings_both_before_what_lies_between():
+    """Members of two looks (A and B, more members of each than the 5 neighbours an affinity
+    reads): their mean vector points between them, where the unlabeled look C lies; the
+    members' nearest neighbours are A's and B's rest."""
+    ids, space = two_looks()
+    members = ids[:6] + ids[10:16]
+    picked = rank_candidates(space, members, ids, k=8)
+    assert set(picked) == set(ids[6:10] + ids[16:20])  # the rest of A and B; none of C
+    prototype = space.vectors[[ids.index(a) for a in members]].mean(0)
+    assert max(space.vectors[20:] @ prototype) > max(space.vectors[[6, 7, 8, 9, 16, 17, 18, 19]] @ prototype)
+
+
+def test_many_candidates_are_ranked_from_a_prototype_shortlist(monkeypatch):
+    """Beyond max(SHORTLIST, 10 k) candidates, affinities are computed only for that many, the
+    best by the prototype score: with two looks and more of C (near the mean) than the
+    shortlist holds, the shortlist is all C and so is the answer; a longer one reaches A and B."""
+    from xnaming_widget.assist import suggest
+
+    ids, space = two_looks(n_per_look=14)
+    members = ids[:6] + ids[14:20]
+    monkeypatch.setattr(suggest, "SHORTLIST", 10)
+    short = rank_candidates(space, members, ids, k=1)
+    monkeypatch.setattr(suggest, "SHORTLIST", 100)
+    full = rank_candidates(space, members, ids, k=1)
+    v = space.vectors
+    affinity = {a: _affinity(v[ids.index(a)], v[[ids.index(m) for m in members]]) for a in ids[28:]}
+    assert short == [max(ids[28:], key=affinity.get)]  # the best of C, the whole shortlist
+    assert full[0] in ids[6:14] + ids[20:28]
 
 
 def test_proposed_groups_recover_the_parts_within_each_xfeature():
@@ -153,8 +218,9 @@ def test_suggestions_need_descriptors():
 
 
 def test_suggestion_scores_are_the_ranking_score_and_reach_the_canvas():
-    """The widget's scores equal cos(x, prototype) - max cos(x, other prototypes and rejected),
-    computed here from the widget's own projected vectors; the canvas gets them with the ids."""
+    """The widget's scores equal the affinity to the concept minus the largest affinity to
+    another concept or cosine to a rejected activation, computed here from the widget's own
+    projected vectors; the canvas gets them with the ids."""
     ids, truth, x = blobs(n_per_part=30)
     acts = activation_set(ids, x)
     w = NamingWidget(acts, category="bird", annotator="ana")
@@ -166,11 +232,9 @@ def test_suggestion_scores_are_the_ranking_score_and_reach_the_canvas():
     scored = w.suggestion_scores(head, k=12)
     space = w._descriptor_space()
     v = {a: space.vectors[space.index[a]] for a in space.ids}
-    unit = lambda a: a / np.linalg.norm(a)  # noqa: E731
-    proto = unit(np.mean([v[a] for a in heads[:3]], axis=0))
-    negatives = [unit(np.mean([v[a] for a in wings[:4]], axis=0)), v[wings[4]], v[wings[5]]]
     pool = [a for a in ids if a not in heads[:3] + wings[:6]]
-    direct = {a: v[a] @ proto - max(v[a] @ n for n in negatives) for a in pool}
+    direct = {a: _affinity(v[a], [v[m] for m in heads[:3]])
+              - max(_affinity(v[a], [v[m] for m in wings[:4]]), v[a] @ v[wings[4]], v[a] @ v[wings[5]]) for a in pool}
     assert list(scored.index) == sorted(pool, key=lambda a: -direct[a])[:12] == w.suggest(head, k=12)
     np.testing.assert_allclose(scored.to_numpy(), [direct[a] for a in scored.index], atol=1e-5)
     sent = []
@@ -179,3 +243,4 @@ def test_suggestion_scores_are_the_ranking_score_and_reach_the_canvas():
     assert sent[-1]["ids"] == list(scored.index)
     np.testing.assert_allclose(sent[-1]["scores"], scored.to_numpy(), atol=1e-4)
     w.close()
+

@@ -1,12 +1,19 @@
 """Rank the unlabeled activations by how likely each belongs to a concept.
 
 The model is learned online from the naming as it stands: the concept's members are the
-positive evidence (their mean descriptor, the concept's prototype), the other concepts'
-prototypes and the activations a person rejected for this concept are the negative
-evidence. A candidate scores ``cos(x, prototype) − max cos(x, negatives)``: close to the
-concept and farther from anything it was told apart from. Descriptors are first projected on
-their leading principal directions (:class:`DescriptorSpace`, computed once per widget), so a
-ranking over 10,000 activations is a few small matrix products.
+positive evidence, the other concepts' members and the activations a person rejected for this
+concept the negative evidence. A candidate's **affinity** to a group of activations is the
+mean of its ``NEIGHBOURS`` highest cosines to the group's members (all of them in a smaller
+group): a concept with several looks (a wing seen from above and from below) is near each of
+them, which one mean vector is not. A candidate scores its affinity to the concept minus its
+largest affinity to another concept or cosine to a rejected activation: above 0, it is closer
+to this concept than to anything it was told apart from.
+
+Descriptors are first projected on their leading principal directions
+(:class:`DescriptorSpace`, computed once per widget). For speed at tens of thousands of
+activations the affinities are computed for a **shortlist**: the ``SHORTLIST`` candidates that
+score best on the groups' unit mean vectors (prototypes), a few small matrix products; a
+group's affinity reads at most ``MAX_REFERENCE`` of its members, evenly spaced.
 """
 from __future__ import annotations
 
@@ -15,9 +22,12 @@ from typing import Sequence
 import numpy as np
 from scipy import sparse
 
-__all__ = ["DescriptorSpace", "group_prototypes", "rank_candidates", "rank_rows"]
+__all__ = ["DescriptorSpace", "group_affinities", "group_prototypes", "rank_candidates", "rank_rows"]
 
 MAX_DIMS = 64
+NEIGHBOURS = 5  # a candidate's affinity to a group: the mean of its 5 highest cosines to the members
+SHORTLIST = 200  # candidates whose affinities are computed (at least 10 k): the best by prototype score
+MAX_REFERENCE = 512  # members of a group an affinity reads (evenly spaced)
 
 
 class DescriptorSpace:
@@ -62,31 +72,91 @@ def group_prototypes(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return _unit(np.asarray(sums, dtype=np.float32))
 
 
+def _rank_in_group(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For ``labels (L,)`` in 0..G-1: the order that sorts them by group (stable), each sorted
+    row's rank within its group, and the groups' sizes."""
+    order = np.argsort(labels, kind="stable")
+    counts = np.bincount(labels, minlength=int(labels.max(initial=-1)) + 1)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return order, np.arange(len(labels)) - np.repeat(starts, counts), counts
+
+
+def group_affinities(similarities: np.ndarray, labels: np.ndarray, n_groups: int, neighbours: int = NEIGHBOURS
+                     ) -> np.ndarray:
+    """``(S, n_groups)``: for each row of ``similarities (S, L)``, the mean of its ``neighbours``
+    largest values among the columns of each group (``labels (L,)`` in 0..n_groups-1; the whole
+    group when it is smaller); -inf for a group with no columns. One padded partition, no loop
+    over groups."""
+    labels = np.asarray(labels, dtype=np.int64)
+    if not len(labels):
+        return np.full((len(similarities), n_groups), -np.inf, np.float32)
+    order, rank, counts = _rank_in_group(labels)
+    counts = np.pad(counts, (0, n_groups - len(counts)))
+    padded = np.full((len(similarities), n_groups, int(counts.max())), -np.inf, np.float32)
+    padded[:, labels[order], rank] = similarities[:, order]
+    m = min(neighbours, padded.shape[2])
+    top = -np.partition(-padded, m - 1, axis=2)[:, :, :m]  # the m largest, in any order
+    sums = np.where(np.isfinite(top), top, 0).sum(axis=2)
+    return np.where(counts > 0, sums / np.maximum(np.minimum(counts, m), 1), -np.inf).astype(np.float32)
+
+
+def _evenly_spaced(labels: np.ndarray, limit: int) -> np.ndarray:
+    """A mask keeping at most ``limit`` rows of each group of ``labels`` (-1: none), evenly spaced."""
+    keep = np.zeros(len(labels), bool)
+    kept = np.flatnonzero(labels >= 0)
+    if len(kept):
+        order, rank, counts = _rank_in_group(labels[kept])
+        step = -(-counts // limit)  # ceil: 1 for a group within the limit
+        keep[kept[order]] = rank % step[labels[kept][order]] == 0
+    return keep
+
+
 def rank_rows(vectors: np.ndarray, member_rows: np.ndarray, candidate_rows: np.ndarray, *,
-              negative_prototypes: np.ndarray | None = None, rejected_rows: np.ndarray = (),
+              negative_labels: np.ndarray | None = None, rejected_rows: np.ndarray = (),
               k: int = 20, with_scores: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """The ``k`` best ``candidate_rows`` (row numbers of ``vectors``), best first.
 
-    The score of the module docstring, on row numbers: ``negative_prototypes (G, d)`` are the
-    other concepts' unit mean vectors (:func:`group_prototypes`), ``rejected_rows`` the
-    activations turned down for this concept. Ties go to the earlier candidate. With
-    ``with_scores`` also their scores (float32, best first): above 0, a candidate is closer to
-    this concept than to any other concept or rejected activation.
+    The score of the module docstring, on row numbers: ``negative_labels (N,)`` numbers the
+    rows of the other concepts 0..G-1 (-1: none), ``rejected_rows`` are the activations turned
+    down for this concept. Ties go to the earlier candidate. With ``with_scores`` also their
+    scores (float32, best first).
     """
     candidate_rows = np.asarray(candidate_rows, dtype=np.int64)
+    member_rows = np.asarray(member_rows, dtype=np.int64)
+    rejected_rows = np.asarray(rejected_rows, dtype=np.int64)
     if not len(candidate_rows):
         return (candidate_rows, np.zeros(0, np.float32)) if with_scores else candidate_rows
-    prototype = _unit(vectors[np.asarray(member_rows, dtype=np.int64)].mean(axis=0))
-    negatives = [vectors[np.asarray(rejected_rows, dtype=np.int64)]]
-    if negative_prototypes is not None:
-        negatives.append(np.asarray(negative_prototypes, dtype=np.float32))
-    negatives = np.concatenate(negatives)
+    labels = np.full(len(vectors), -1, np.int64) if negative_labels is None else np.asarray(negative_labels, np.int64)
+    n_negative = int(labels.max(initial=-1)) + 1
+    if len(candidate_rows) > max(SHORTLIST, 10 * k):
+        candidate_rows = _shortlist(vectors, member_rows, candidate_rows, labels, rejected_rows,
+                                    max(SHORTLIST, 10 * k))
+    # the groups read: 0 the concept, 1..G the other concepts, each thinned to MAX_REFERENCE
+    groups = np.where(labels >= 0, labels + 1, -1)
+    groups[member_rows] = 0
+    groups[~_evenly_spaced(groups, MAX_REFERENCE)] = -1
+    reference = np.flatnonzero(groups >= 0)
     x = vectors[candidate_rows]
-    score = x @ prototype
-    if len(negatives):
-        score = score - (x @ negatives.T).max(axis=1)
+    affinity = group_affinities(x @ vectors[reference].T, groups[reference], n_negative + 1)
+    negative = affinity[:, 1:].max(axis=1, initial=-np.inf)
+    if len(rejected_rows):
+        negative = np.maximum(negative, (x @ vectors[rejected_rows].T).max(axis=1))
+    score = affinity[:, 0] - np.where(np.isfinite(negative), negative, 0)
     best = np.argsort(-score, kind="stable")[:k]  # ties to the earlier candidate
     return (candidate_rows[best], score[best].astype(np.float32)) if with_scores else candidate_rows[best]
+
+
+def _shortlist(vectors: np.ndarray, member_rows: np.ndarray, candidate_rows: np.ndarray, labels: np.ndarray,
+               rejected_rows: np.ndarray, size: int) -> np.ndarray:
+    """The ``size`` candidates that score best on prototypes (cos to the concept's unit mean
+    minus the largest cos to another concept's unit mean or a rejected activation), in their
+    given order."""
+    x = vectors[candidate_rows]
+    score = x @ _unit(vectors[member_rows].mean(axis=0))
+    negatives = np.concatenate([group_prototypes(vectors, labels), vectors[rejected_rows]])
+    if len(negatives):
+        score = score - (x @ negatives.T).max(axis=1)
+    return candidate_rows[np.sort(np.argpartition(-score, size - 1)[:size])]
 
 
 def rank_candidates(space: DescriptorSpace, members: Sequence[str], candidates: Sequence[str], *,
@@ -110,7 +180,6 @@ def rank_candidates(space: DescriptorSpace, members: Sequence[str], candidates: 
     labels = np.full(len(space.ids), -1, np.int64)
     for number, group in enumerate(groups):
         labels[space.rows(list(group))] = number
-    best = rank_rows(space.vectors, space.rows(list(members)), space.rows(pool),
-                     negative_prototypes=group_prototypes(space.vectors, labels) if groups else None,
+    best = rank_rows(space.vectors, space.rows(list(members)), space.rows(pool), negative_labels=labels,
                      rejected_rows=space.rows(list(rejected)), k=k)
     return [space.ids[i] for i in best]
