@@ -8,9 +8,15 @@ descriptors. Simulated people who know the truth name each category by each stra
 :mod:`xnaming_widget.analysis.assisted` (by hand, with suggestions, with proposed concepts
 and suggestions, from another person's naming), which says what each counts as an action.
 
-Also times ``suggest`` at 10,000 activations (synthetic descriptors of the same size).
+Also times ``suggest`` at 10,000 activations (synthetic descriptors of the same size), with
+2,000 and with 7,500 of them named.
 
-    python bench/assisted_naming.py [--per-class 100] [--epochs 6] [--truth drawn|keypoint]
+    python bench/assisted_naming.py [--per-class 300] [--epochs 6] [--seed 0] [--truth drawn|keypoint]
+
+The default, 300 test images per class, gives about 2,100 significant activations, some 700 per
+category: the hundreds a person names per category. At 100 per class (about 700) the fixed
+costs (a concept and 3 seeds per part, the wrong suggestions that fill 20 slots for a part of
+a few activations) weigh more, and even a perfect ranking costs 0.22 actions per activation.
 
 The last line is the ratio: actions by hand / actions with suggestions.
 """
@@ -61,8 +67,10 @@ def build(per_class: int, epochs: int, seed: int = 0, truth_rule: str = "drawn")
     return acts, truth, cnn.test_accuracy
 
 
-def time_suggest(n: int = 10_000, dims: int = 69, repeats: int = 20) -> float:
-    """Median ms of ``suggest`` on ``n`` activations with 20 concepts of 100 members and 50 rejections."""
+def time_suggest(n: int = 10_000, dims: int = 69, repeats: int = 20, *, concepts: int = 20, members: int = 100,
+                 rejected: int = 50) -> float:
+    """Median ms of ``suggest`` on ``n`` activations with ``concepts`` concepts of ``members``
+    members each and ``rejected`` rejections for the first."""
     rng = np.random.default_rng(0)
     ids = [f"Bird/img{i // 5:05d}/x{i % 5}" for i in range(n)]
     table = pd.DataFrame({"activation_id": ids, "image_id": [a.split("/")[1] for a in ids], "category": "Bird",
@@ -73,13 +81,14 @@ def time_suggest(n: int = 10_000, dims: int = 69, repeats: int = 20) -> float:
                             np.zeros((n, 2, 2), np.float16), [b""] * n, [b""] * len(images),
                             descriptors=rng.normal(size=(n, dims)).astype(np.float16))
     w = NamingWidget(acts, category="Bird", annotator="t")
-    concepts = [w.create_concept(f"c{j}", ids[j * 100:(j + 1) * 100]) for j in range(20)]
-    w.reject(concepts[0], ids[5000:5050])
-    w.suggest(concepts[0])  # projects the descriptors once
+    made = [w.create_concept(f"c{j}", ids[j * members:(j + 1) * members]) for j in range(concepts)]
+    labelled = concepts * members
+    w.reject(made[0], ids[labelled:labelled + rejected])
+    w.suggest(made[0])  # projects the descriptors once
     times = []
     for r in range(repeats):
         start = time.perf_counter()
-        w.suggest(concepts[r % 20], k=20)
+        w.suggest(made[r % concepts], k=20)
         times.append((time.perf_counter() - start) * 1000)
     w.close()
     return statistics.median(times)
@@ -87,12 +96,13 @@ def time_suggest(n: int = 10_000, dims: int = 69, repeats: int = 20) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--per-class", type=int, default=100)
+    parser.add_argument("--per-class", type=int, default=300, help="test images per class (default 300)")
     parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data sets and the training (default 0)")
     parser.add_argument("--truth", choices=("drawn", "keypoint"), default="drawn",
                         help="the part drawn at the peak (default) or the part whose keypoint is nearest it")
     args = parser.parse_args()
-    acts, truth, accuracy = build(args.per_class, args.epochs, truth_rule=args.truth)
+    acts, truth, accuracy = build(args.per_class, args.epochs, seed=args.seed, truth_rule=args.truth)
     print(f"parts set: CNN accuracy {accuracy:.3f}, {int(acts.table['significant'].sum())} significant activations "
           f"in {CATEGORIES}; parts under the peaks ({args.truth}): {dict(truth.value_counts())}")
     with tempfile.TemporaryDirectory() as folder:
@@ -104,7 +114,9 @@ def main() -> None:
         table = compare_assistance(acts, truth, CATEGORIES, other_naming=other, strategies=STRATEGIES + ("oracle",))
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
     ms = time_suggest()
-    print(f"suggest at 10,000 activations (69-d descriptors, 20 concepts): median {ms:.1f} ms")
+    print(f"suggest at 10,000 activations (69-d descriptors, 20 concepts of 100): median {ms:.1f} ms")
+    ms = time_suggest(concepts=50, members=150, rejected=500)
+    print(f"suggest at 10,000 activations (50 concepts of 150, 500 rejected): median {ms:.1f} ms")
     per = table["per_activation"]
     print(f"actions by hand / with suggestions = {per['by hand'] / per['suggest']:.1f}")
 

@@ -35,9 +35,11 @@
 # Everything the tool places stays marked *proposed* (or *accepted suggestion*) in the naming
 # file and the naming table, so a study can leave it out (`Namings.person_placed()`).
 #
-# Suggestions compare **descriptors**: what the classifier sees at each heatmap's hot spot (its
-# features averaged over the window around the map's peak, minus the image's average, plus the
-# x-feature), read in the same pass as the heatmaps. The data are the synthetic birds, where the truth is known:
+# Suggestions compare **descriptors**: what is drawn at each heatmap's peak (the image's colour
+# there) and what the classifier sees around it at every resolution (each layer's features
+# over the cells around the peak, minus the image's average), plus the x-feature, read in the
+# same pass as the heatmaps. A suggestion is ranked by its nearest members in the concept
+# against its nearest members in the other concepts. The data are the synthetic birds, where the truth is known:
 # the part drawn under each heatmap's peak.
 
 # %% [markdown]

@@ -11,9 +11,9 @@ to this concept than to anything it was told apart from.
 
 Descriptors are first projected on their leading principal directions
 (:class:`DescriptorSpace`, computed once per widget). For speed at tens of thousands of
-activations the affinities are computed for a **shortlist**: the ``SHORTLIST`` candidates that
-score best on the groups' unit mean vectors (prototypes), a few small matrix products; a
-group's affinity reads at most ``MAX_REFERENCE`` of its members, evenly spaced.
+activations the affinities are computed for a **shortlist**: the max(``SHORTLIST``, 10 k)
+candidates that score best on the groups' unit mean vectors (prototypes), a few small matrix
+products; a group's affinity reads at most ``MAX_REFERENCE`` of its members, evenly spaced.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ __all__ = ["DescriptorSpace", "group_affinities", "group_prototypes", "rank_cand
 MAX_DIMS = 64
 NEIGHBOURS = 5  # a candidate's affinity to a group: the mean of its 5 highest cosines to the members
 SHORTLIST = 200  # candidates whose affinities are computed (at least 10 k): the best by prototype score
-MAX_REFERENCE = 512  # members of a group an affinity reads (evenly spaced)
+MAX_REFERENCE = 64  # members of a group an affinity reads (evenly spaced)
 
 
 class DescriptorSpace:
