@@ -7,7 +7,7 @@ import pytest
 
 from xnaming_widget.activations import ActivationSet
 from xnaming_widget.assist import DescriptorSpace, propose_groups, rank_candidates, transfer_naming
-from xnaming_widget.assist.suggest import group_affinities
+from xnaming_widget.assist.suggest import group_affinities, whiten_by_concepts
 from xnaming_widget.naming import NamingState, naming_doc
 from xnaming_widget.widget import NamingWidget
 
@@ -60,13 +60,60 @@ def _affinity(x, group, neighbours=5):
     return float(np.mean(sorted((g @ x for g in group), reverse=True)[:neighbours]))
 
 
+def _in_naming_metric(vectors, concepts, prior=20):
+    """The naming's metric written out: each concept's members minus their mean, the outer
+    products summed and divided by the named count, shrunk toward tr/d I with weight
+    prior / (prior + named), the vectors times its inverse square root, unit length."""
+    d, named = vectors.shape[1], sum(len(rows) for rows in concepts)
+    scatter = np.zeros((d, d))
+    for rows in concepts:
+        mean = vectors[rows].astype(np.float64).mean(axis=0)
+        for r in rows:
+            scatter += np.outer(vectors[r] - mean, vectors[r] - mean)
+    scatter /= named
+    a = prior / (prior + named)
+    values, axes = np.linalg.eigh((1 - a) * scatter + a * np.trace(scatter) / d * np.eye(d))
+    out = vectors @ axes @ np.diag(values ** -0.5) @ axes.T
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_the_naming_metric_is_the_shrunk_within_concept_whitening():
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(40, 6)).astype(np.float32)
+    groups = np.full(40, -1)
+    groups[:10], groups[10:13], groups[13:30] = 0, 1, 2
+    got = whiten_by_concepts(vectors, groups)
+    expected = _in_naming_metric(vectors.astype(np.float64), [range(10), range(10, 13), range(13, 30)])
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert whiten_by_concepts(vectors, np.full(40, -1)) is vectors  # nothing named: the plain cosine
+
+
+def test_the_naming_metric_discounts_what_varies_within_concepts():
+    """Two concepts 0.6 apart along axis 1, each spread widely along axis 0 (A over [-0.2, 1],
+    B over [-1, 0.2]). A candidate on B's side of axis 1, at 0.9 along axis 0 where only A's
+    members lie, is nearest to A by the plain cosine (0.6 from an A member, 0.7 from the
+    nearest B) and nearest to B in the naming's metric, which discounts axis 0."""
+    rng = np.random.default_rng(0)
+    noise = lambda: 0.02 * rng.normal(size=30)  # noqa: E731
+    a_rows = np.c_[np.linspace(-0.2, 1.0, 30), -0.3 + noise(), 3 + noise()]
+    b_rows = np.c_[np.linspace(-1.0, 0.2, 30), 0.3 + noise(), 3 + noise()]
+    candidate = np.array([[0.9, 0.3, 3.0]])
+    vectors = np.concatenate([a_rows, b_rows, candidate]).astype(np.float32)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert (unit[60] @ unit[:30].T).max() > (unit[60] @ unit[30:60].T).max()  # plainly: A
+    groups = np.r_[np.zeros(30), np.ones(30), [-1]].astype(int)
+    metric = whiten_by_concepts(vectors, groups)
+    assert (metric[60] @ metric[:30].T).max() < (metric[60] @ metric[30:60].T).max()  # in the metric: B
+
+
 def test_a_direct_score_ranks_like_the_function():
     """Affinity to the concept minus the largest affinity to another concept or cosine to a
-    rejected activation, written out one candidate at a time (small and large groups)."""
+    rejected activation, in the naming's metric, written out one candidate at a time (small
+    and large groups)."""
     ids, _, x = blobs(n_per_part=10, dims=8)
     space = DescriptorSpace(ids, x)
     members, others, rejected = ids[:8], [ids[10:13], ids[13:20]], ids[20:22]
-    v = space.vectors
+    v = _in_naming_metric(space.vectors, [range(8), range(10, 13), range(13, 20)])
     candidates = [a for a in ids if a not in members + rejected]
     row = {a: v[ids.index(a)] for a in ids}
     score = {a: _affinity(row[a], v[:8])
@@ -127,7 +174,7 @@ def test_many_candidates_are_ranked_from_a_prototype_shortlist(monkeypatch):
     short = rank_candidates(space, members, ids, k=1)
     monkeypatch.setattr(suggest, "SHORTLIST", 100)
     full = rank_candidates(space, members, ids, k=1)
-    v = space.vectors
+    v = _in_naming_metric(space.vectors, [[ids.index(m) for m in members]])
     affinity = {a: _affinity(v[ids.index(a)], v[[ids.index(m) for m in members]]) for a in ids[28:]}
     assert short == [max(ids[28:], key=affinity.get)]  # the best of C, the whole shortlist
     assert full[0] in ids[6:14] + ids[20:28]
@@ -231,7 +278,8 @@ def test_suggestion_scores_are_the_ranking_score_and_reach_the_canvas():
     w.reject(head, wings[4:6])
     scored = w.suggestion_scores(head, k=12)
     space = w._descriptor_space()
-    v = {a: space.vectors[space.index[a]] for a in space.ids}
+    metric = _in_naming_metric(space.vectors, [space.rows(heads[:3]), space.rows(wings[:4])])
+    v = {a: metric[space.index[a]] for a in space.ids}
     pool = [a for a in ids if a not in heads[:3] + wings[:6]]
     direct = {a: _affinity(v[a], [v[m] for m in heads[:3]])
               - max(_affinity(v[a], [v[m] for m in wings[:4]]), v[a] @ v[wings[4]], v[a] @ v[wings[5]]) for a in pool}

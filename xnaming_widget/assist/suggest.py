@@ -9,6 +9,11 @@ them, which one mean vector is not. A candidate scores its affinity to the conce
 largest affinity to another concept or cosine to a rejected activation: above 0, it is closer
 to this concept than to anything it was told apart from.
 
+The cosines are taken in a metric learned from the naming itself (:func:`whiten_by_concepts`):
+directions along which the named concepts' own members spread count less, so what tells
+concepts apart counts more (on the parts set this settles part of what colour and layers
+leave open between parts drawn alike).
+
 Descriptors are first projected on their leading principal directions
 (:class:`DescriptorSpace`, computed once per widget). For speed at tens of thousands of
 activations the affinities are computed for a **shortlist**: the max(``SHORTLIST``, 10 k)
@@ -22,12 +27,14 @@ from typing import Sequence
 import numpy as np
 from scipy import sparse
 
-__all__ = ["DescriptorSpace", "group_affinities", "group_prototypes", "rank_candidates", "rank_rows"]
+__all__ = ["DescriptorSpace", "group_affinities", "group_prototypes", "rank_candidates", "rank_rows",
+           "whiten_by_concepts"]
 
 MAX_DIMS = 64
 NEIGHBOURS = 5  # a candidate's affinity to a group: the mean of its 5 highest cosines to the members
 SHORTLIST = 200  # candidates whose affinities are computed (at least 10 k): the best by prototype score
 MAX_REFERENCE = 64  # members of a group an affinity reads (evenly spaced)
+PRIOR_MEMBERS = 20  # the within-concept spread is shrunk toward the plain cosine with weight 20 / (20 + named)
 
 
 class DescriptorSpace:
@@ -100,6 +107,31 @@ def group_affinities(similarities: np.ndarray, labels: np.ndarray, n_groups: int
     return np.where(counts > 0, sums / np.maximum(np.minimum(counts, m), 1), -np.inf).astype(np.float32)
 
 
+def whiten_by_concepts(vectors: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """``vectors (N, d)`` in the naming's metric, unit length: multiplied by S^(-1/2), where S is
+    the named rows' within-concept scatter (each row minus its concept's mean; ``groups (N,)``
+    numbers each row's concept 0..G-1, -1 for rows in none) shrunk toward its isotropic part,
+    S = (1 − a)·S_w + a·tr(S_w)/d·I with a = PRIOR_MEMBERS / (PRIOR_MEMBERS + named rows). With
+    fewer than 2 named rows or no spread, the vectors are returned as they are."""
+    groups = np.asarray(groups, dtype=np.int64)
+    named = np.flatnonzero(groups >= 0)
+    if len(named) < 2:
+        return vectors
+    x, g = vectors[named].astype(np.float64), groups[named]
+    indicator = sparse.csr_matrix((np.ones(len(named)), (g, np.arange(len(named)))))
+    means = (indicator @ x) / np.maximum(np.asarray(indicator.sum(axis=1)), 1)
+    spread = x - means[g]
+    scatter = spread.T @ spread / len(named)
+    d = vectors.shape[1]
+    isotropic = np.trace(scatter) / d
+    if isotropic <= 0:
+        return vectors
+    a = PRIOR_MEMBERS / (PRIOR_MEMBERS + len(named))
+    values, axes = np.linalg.eigh((1 - a) * scatter + a * isotropic * np.eye(d))
+    transform = (axes / np.sqrt(np.maximum(values, 1e-12 * isotropic))) @ axes.T
+    return _unit((vectors @ transform).astype(np.float32))
+
+
 def _evenly_spaced(labels: np.ndarray, limit: int) -> np.ndarray:
     """A mask keeping at most ``limit`` rows of each group of ``labels`` (-1: none), evenly spaced."""
     keep = np.zeros(len(labels), bool)
@@ -116,10 +148,11 @@ def rank_rows(vectors: np.ndarray, member_rows: np.ndarray, candidate_rows: np.n
               k: int = 20, with_scores: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """The ``k`` best ``candidate_rows`` (row numbers of ``vectors``), best first.
 
-    The score of the module docstring, on row numbers: ``negative_labels (N,)`` numbers the
-    rows of the other concepts 0..G-1 (-1: none), ``rejected_rows`` are the activations turned
-    down for this concept. Ties go to the earlier candidate. With ``with_scores`` also their
-    scores (float32, best first).
+    The score of the module docstring, on row numbers, in the naming's metric
+    (:func:`whiten_by_concepts` over this concept and the others): ``negative_labels (N,)``
+    numbers the rows of the other concepts 0..G-1 (-1: none), ``rejected_rows`` are the
+    activations turned down for this concept. Ties go to the earlier candidate. With
+    ``with_scores`` also their scores (float32, best first).
     """
     candidate_rows = np.asarray(candidate_rows, dtype=np.int64)
     member_rows = np.asarray(member_rows, dtype=np.int64)
@@ -128,13 +161,14 @@ def rank_rows(vectors: np.ndarray, member_rows: np.ndarray, candidate_rows: np.n
         return (candidate_rows, np.zeros(0, np.float32)) if with_scores else candidate_rows
     labels = np.full(len(vectors), -1, np.int64) if negative_labels is None else np.asarray(negative_labels, np.int64)
     n_negative = int(labels.max(initial=-1)) + 1
+    # the groups: 0 the concept, 1..G the other concepts
+    groups = np.where(labels >= 0, labels + 1, -1)
+    groups[member_rows] = 0
+    vectors = whiten_by_concepts(vectors, groups)
     if len(candidate_rows) > max(SHORTLIST, 10 * k):
         candidate_rows = _shortlist(vectors, member_rows, candidate_rows, labels, rejected_rows,
                                     max(SHORTLIST, 10 * k))
-    # the groups read: 0 the concept, 1..G the other concepts, each thinned to MAX_REFERENCE
-    groups = np.where(labels >= 0, labels + 1, -1)
-    groups[member_rows] = 0
-    groups[~_evenly_spaced(groups, MAX_REFERENCE)] = -1
+    groups[~_evenly_spaced(groups, MAX_REFERENCE)] = -1  # each group read through MAX_REFERENCE
     reference = np.flatnonzero(groups >= 0)
     x = vectors[candidate_rows]
     affinity = group_affinities(x @ vectors[reference].T, groups[reference], n_negative + 1)
