@@ -39,7 +39,8 @@
 # there) and what the classifier sees around it at every resolution (each layer's features
 # over the cells around the peak, minus the image's average), plus the x-feature, read in the
 # same pass as the heatmaps. A suggestion is ranked by its nearest members in the concept
-# against its nearest members in the other concepts. The data are the synthetic birds, where the truth is known:
+# against its nearest members in the other concepts, in a metric learned from the naming so
+# far (what varies within a concept counts less than what tells concepts apart). The data are the synthetic birds, where the truth is known:
 # the part drawn under each heatmap's peak.
 
 # %% [markdown]
