@@ -32,6 +32,8 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from ..naming.rules import UNLABELED
+
 __all__ = ["COVER", "K", "MIN_PART", "SEEDS", "STRATEGIES", "SimulatedPerson", "compare_assistance"]
 
 COVER = 0.9
@@ -48,7 +50,6 @@ class SimulatedPerson:
 
     def __init__(self, widget: Any, truth: pd.Series, *, oracle: bool = False):
         self.w, self.truth, self.oracle = widget, truth, oracle
-        self.rejected: dict[str, set[str]] = {}  # concept id -> activations rejected for it
         ids = widget._payload.shown_ids
         self.parts = {p: [a for a in ids if truth[a] == p] for p in dict.fromkeys(truth[ids])}
         self.parts = {p: members for p, members in self.parts.items() if len(members) >= MIN_PART}
@@ -101,7 +102,6 @@ class SimulatedPerson:
                 self.actions["accepted batch"] += 1
             if wrong:
                 self.w.reject(cid, wrong)
-                self.rejected.setdefault(cid, set()).update(wrong)
                 self.actions["rejected"] += len(wrong)
             if not right:
                 break
@@ -109,8 +109,9 @@ class SimulatedPerson:
 
     def perfect_ranking(self, cid: str, part: str) -> list[str]:
         """The ``K`` unlabeled activations not rejected for ``cid``, the part's first."""
-        rejected = self.rejected.get(cid, set())
-        pool = [a for a in self.w._payload.shown_ids if self.where(a) == "unlabeled" and a not in rejected]
+        rejected = self.w._naming.rejected(cid)
+        ids = self.w._payload.shown_ids
+        pool = [a for a, place in zip(ids, self.w._naming.places_of(ids)) if place == UNLABELED and a not in rejected]
         return ([a for a in pool if self.truth[a] == part] + [a for a in pool if self.truth[a] != part])[:K]
 
     # -------------------------------------------------------------- strategies

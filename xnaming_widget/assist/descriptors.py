@@ -1,25 +1,25 @@
-"""Activation descriptors: what is drawn at an activation's hot spot, and what the classifier sees there at every scale.
+"""Activation descriptors: what is drawn at an activation's hot spot, and what the classifier sees there.
 
 A descriptor is a **hypercolumn** read at the activation's heatmap **peak** (the centre of
 the hottest small patch, :func:`map_peaks`: what a person looking at the heatmap calls its hot
 spot, and where the simulated people's truth is read). The column starts with the image's own
 **colour at the peak pixel**: its values there in units of the image's value range (max − min
 over its pixels and channels, so the input's scale, 0–1, 0–255 or normalised, does not change
-the column's weight), times ``COLOUR_WEIGHT``, and not minus the image's mean (a red wing is red whatever the
-background). Then it stacks the classifier's features at several layers, the last layer of each spatial resolution from the first one down
-to the *descriptor layer*: fine layers say what is drawn there (colour, edges), deep ones
-which part of which object it is. At each layer the features are averaged over the layer's
-**hot spot**, the peak's cell and its neighbours (3×3 cells: a few pixels at the first layer,
-a wider context at the deepest), **minus the same features' plain spatial mean over the
-image**, and scaled to unit length (or shorter, when that difference is under
-``MIN_CONTRAST`` of the pooled vector's length); the layers' vectors are concatenated and
-followed by the activation's x-feature as a one-hot of length ``XFEATURE_WEIGHT`` (half a
-layer's: a part's activations spread over several x-features, and a heavier one-hot splits
-them). The colour decides what a hot spot on the
+the column's weight), times ``COLOUR_WEIGHT``, and not minus the image's mean (a red wing is
+red whatever the background). Then it stacks the classifier's features at several layers, the
+last layer of each spatial resolution from the first one down to the *descriptor layer*: fine
+layers say what is drawn there (colour, edges), deep ones which part of which object it is.
+At each layer the features are averaged over the layer's **hot spot**, the peak's cell and its
+neighbours (3×3 cells: a few pixels at the first layer, a wider context at the deepest),
+**minus the same features' plain spatial mean over the image**, and scaled to unit length (or
+shorter, when that difference is under ``MIN_CONTRAST`` of the pooled vector's length); the
+layers' vectors are concatenated and followed by the activation's x-feature as a one-hot of
+length ``XFEATURE_WEIGHT`` (half a layer's: a part's activations spread over several
+x-features, and a heavier one-hot splits them). The colour decides what a hot spot on the
 border between two parts shows (on the parts set, 43 % of the peaks lie within a pixel of
-one), which the layers' cells, each several pixels wide, blur. Activations of one visual concept (a
-heel, a beak) get nearby descriptors, which is what suggestions, proposed groupings and
-transfers between activation sets compare. Subtracting the image's mean keeps what is
+one), which the layers' cells, each several pixels wide, blur. Activations of one visual
+concept (a heel, a beak) get nearby descriptors, which is what suggestions, proposed groupings
+and transfers between activation sets compare. Subtracting the image's mean keeps what is
 particular to the hot spot and drops what the whole image shares (its class, its
 background); reading at the peak rather than under the whole heatmap keeps a map that spreads
 over several parts from mixing them. ``docs/definitions.md`` §8 gives what each choice did on
@@ -49,8 +49,8 @@ MIN_CONTRAST = 0.1  # a map spread over the whole image gives a short vector, no
 XFEATURE_WEIGHT = 0.5  # length of the x-feature one-hot next to the unit-length pooled features (§8)
 COLOUR_WEIGHT = 4.0  # the colour at the peak, in image value ranges, is scaled by this (docs/definitions.md §8)
 
-__all__ = ["DESCRIPTOR_MIN_SIDE", "DESCRIPTOR_VERSION", "colour_at_peaks", "descriptor_layer", "hypercolumn_layers", "pool_under_maps",
-           "descriptors_of", "describe", "attribute_and_describe"]
+__all__ = ["DESCRIPTOR_MIN_SIDE", "DESCRIPTOR_VERSION", "colour_at_peaks", "descriptor_layer", "hypercolumn_layers",
+           "pool_under_maps", "descriptors_of", "describe", "attribute_and_describe"]
 
 # 1: pooled under the map; 2: minus the image's mean; 3: at the hot spot; 4: a hypercolumn;
 # 5: the colour at the peak first

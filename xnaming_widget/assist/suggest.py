@@ -67,16 +67,20 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
 
 
+def _group_sums(vectors: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(sums (G, d) float64, sizes (G,))`` of the rows of each group: ``labels (N,)`` numbers
+    rows 0..G-1 (-1: none). One sparse product, no loop over groups."""
+    labels = np.asarray(labels)
+    kept = np.flatnonzero(labels >= 0)
+    n_groups = int(labels.max(initial=-1)) + 1
+    indicator = sparse.csr_matrix((np.ones(len(kept)), (labels[kept], kept)), shape=(n_groups, len(vectors)))
+    sums = np.asarray(indicator @ vectors.astype(np.float64)).reshape(n_groups, vectors.shape[1])
+    return sums, np.bincount(labels[kept], minlength=n_groups)
+
+
 def group_prototypes(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Unit-length mean vector of each group: ``labels (N,)`` numbers rows 0..G-1 (-1: none)."""
-    labels = np.asarray(labels)
-    kept = labels >= 0
-    n_groups = int(labels.max(initial=-1)) + 1
-    sums = np.zeros((n_groups, vectors.shape[1]), np.float64)
-    if kept.any():
-        sums = sparse.csr_matrix((np.ones(int(kept.sum())), (labels[kept], np.flatnonzero(kept))),
-                                 shape=(n_groups, len(vectors))) @ vectors
-    return _unit(np.asarray(sums, dtype=np.float32))
+    return _unit(_group_sums(vectors, labels)[0].astype(np.float32))
 
 
 def _rank_in_group(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -117,10 +121,8 @@ def whiten_by_concepts(vectors: np.ndarray, groups: np.ndarray) -> np.ndarray:
     named = np.flatnonzero(groups >= 0)
     if len(named) < 2:
         return vectors
-    x, g = vectors[named].astype(np.float64), groups[named]
-    indicator = sparse.csr_matrix((np.ones(len(named)), (g, np.arange(len(named)))))
-    means = (indicator @ x) / np.maximum(np.asarray(indicator.sum(axis=1)), 1)
-    spread = x - means[g]
+    sums, sizes = _group_sums(vectors, groups)
+    spread = vectors[named] - (sums / np.maximum(sizes, 1)[:, None])[groups[named]]
     scatter = spread.T @ spread / len(named)
     d = vectors.shape[1]
     isotropic = np.trace(scatter) / d
@@ -166,8 +168,7 @@ def rank_rows(vectors: np.ndarray, member_rows: np.ndarray, candidate_rows: np.n
     groups[member_rows] = 0
     vectors = whiten_by_concepts(vectors, groups)
     if len(candidate_rows) > max(SHORTLIST, 10 * k):
-        candidate_rows = _shortlist(vectors, member_rows, candidate_rows, labels, rejected_rows,
-                                    max(SHORTLIST, 10 * k))
+        candidate_rows = _shortlist(vectors, groups, candidate_rows, rejected_rows, max(SHORTLIST, 10 * k))
     groups[~_evenly_spaced(groups, MAX_REFERENCE)] = -1  # each group read through MAX_REFERENCE
     reference = np.flatnonzero(groups >= 0)
     x = vectors[candidate_rows]
@@ -180,14 +181,15 @@ def rank_rows(vectors: np.ndarray, member_rows: np.ndarray, candidate_rows: np.n
     return (candidate_rows[best], score[best].astype(np.float32)) if with_scores else candidate_rows[best]
 
 
-def _shortlist(vectors: np.ndarray, member_rows: np.ndarray, candidate_rows: np.ndarray, labels: np.ndarray,
-               rejected_rows: np.ndarray, size: int) -> np.ndarray:
-    """The ``size`` candidates that score best on prototypes (cos to the concept's unit mean
-    minus the largest cos to another concept's unit mean or a rejected activation), in their
-    given order."""
+def _shortlist(vectors: np.ndarray, groups: np.ndarray, candidate_rows: np.ndarray, rejected_rows: np.ndarray,
+               size: int) -> np.ndarray:
+    """The ``size`` candidates that score best on prototypes (cos to the concept's unit mean,
+    group 0 of ``groups``, minus the largest cos to another group's unit mean or a rejected
+    activation), in their given order."""
     x = vectors[candidate_rows]
-    score = x @ _unit(vectors[member_rows].mean(axis=0))
-    negatives = np.concatenate([group_prototypes(vectors, labels), vectors[rejected_rows]])
+    prototypes = group_prototypes(vectors, groups)
+    score = x @ prototypes[0]
+    negatives = np.concatenate([prototypes[1:], vectors[rejected_rows]])
     if len(negatives):
         score = score - (x @ negatives.T).max(axis=1)
     return candidate_rows[np.sort(np.argpartition(-score, size - 1)[:size])]
